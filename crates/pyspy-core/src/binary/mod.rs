@@ -1,0 +1,138 @@
+//! ELF: the symbols and sections we need from the python binary or libpython, and where the
+//! target loaded them. Files are read through `/proc/PID/root` so targets in containers work.
+
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+
+use crate::process::MapEntry;
+use crate::{Error, Result};
+
+/// The symbols pyspy looks for; everything else in the symbol tables is ignored.
+const WANTED_SYMBOLS: &[&str] = &["_PyRuntime", "Py_Version"];
+
+#[derive(Debug, Clone)]
+pub struct LoadedBinary {
+    /// Path as the target sees it.
+    pub path: String,
+    /// Added to an ELF virtual address to get the address in the target.
+    pub load_bias: u64,
+    /// Runtime address and size of `_PyRuntime`, from the symbol or (3.14+) the `.PyRuntime` section.
+    pub py_runtime: Option<(u64, u64)>,
+    /// Runtime address of `Py_Version` (3.11+): the version as PY_VERSION_HEX.
+    pub py_version_symbol: Option<u64>,
+    /// Strings in read-only data that look like a CPython version ("3.9.2"), in file order.
+    pub version_strings: Vec<String>,
+}
+
+/// Parses the ELF at `file_path` (a path in our namespace) and relates it to the target's mappings of `target_path`.
+pub fn load(file_path: &std::path::Path, target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
+    let data = std::fs::read(file_path)
+        .map_err(|e| Error::read_failed(format!("could not read {}: {e}", file_path.display())))?;
+    let elf = object::File::parse(&*data)
+        .map_err(|e| Error::read_failed(format!("{target_path} is not an ELF file we can read: {e}")))?;
+
+    let load_bias = load_bias(&elf, target_path, maps)?;
+
+    let mut py_runtime = None;
+    let mut py_version_symbol = None;
+    for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
+        let Ok(name) = symbol.name() else { continue };
+        if !WANTED_SYMBOLS.contains(&name) || symbol.address() == 0 {
+            continue;
+        }
+        match name {
+            "_PyRuntime" => py_runtime = Some((symbol.address() + load_bias, symbol.size())),
+            "Py_Version" => py_version_symbol = Some(symbol.address() + load_bias),
+            _ => {}
+        }
+    }
+    // 3.14 puts _PyRuntime in a section of its own so that debuggers find it without symbols.
+    if py_runtime.is_none() {
+        if let Some(section) = elf.section_by_name(".PyRuntime") {
+            py_runtime = Some((section.address() + load_bias, section.size()));
+        }
+    }
+
+    let mut version_strings = Vec::new();
+    if let Some(rodata) = elf.section_by_name(".rodata") {
+        if let Ok(bytes) = rodata.data() {
+            version_strings = find_version_strings(bytes);
+        }
+    }
+
+    Ok(LoadedBinary { path: target_path.to_string(), load_bias, py_runtime, py_version_symbol, version_strings })
+}
+
+/// The bias is where the target mapped the file's first loadable segment minus that segment's
+/// virtual address (0 for non-PIE executables, the base address for PIE and shared objects).
+fn load_bias(elf: &object::File<'_>, target_path: &str, maps: &[MapEntry]) -> Result<u64> {
+    let first_segment = elf
+        .segments()
+        .filter(|s| s.file_range().0 == 0)
+        .map(|s| s.address())
+        .min()
+        .or_else(|| elf.segments().map(|s| s.address()).min())
+        .unwrap_or(0);
+    let mapping = maps
+        .iter()
+        .filter(|m| m.path.as_deref() == Some(target_path) && m.offset == 0)
+        .map(|m| m.start)
+        .min()
+        .ok_or_else(|| Error::read_failed(format!("{target_path} is not mapped at offset 0 in the target")))?;
+    Ok(mapping.wrapping_sub(first_segment & !0xfff))
+}
+
+/// NUL-delimited strings shaped like "3.11.2", "3.14.0rc1" or "3.15.0a1+".
+pub fn find_version_strings(bytes: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for piece in bytes.split(|&b| b == 0) {
+        if piece.len() < 5 || piece.len() > 16 || !piece.starts_with(b"3.") {
+            continue;
+        }
+        let Ok(s) = std::str::from_utf8(piece) else { continue };
+        if parse_version_string(s).is_some() && !found.iter().any(|f| f == s) {
+            found.push(s.to_string());
+        }
+    }
+    found
+}
+
+/// "3.11.2" -> (3, 11, 2); accepts a pre-release suffix (a1, b2, rc1) and a trailing '+'.
+pub fn parse_version_string(s: &str) -> Option<(u8, u8, u8)> {
+    let s = s.strip_suffix('+').unwrap_or(s);
+    let mut parts = s.splitn(3, '.');
+    let major: u8 = parts.next()?.parse().ok()?;
+    let minor: u8 = parts.next()?.parse().ok()?;
+    let rest = parts.next()?;
+    let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    if digits_end == 0 || digits_end > 2 {
+        return None;
+    }
+    let patch: u8 = rest[..digits_end].parse().ok()?;
+    let suffix = &rest[digits_end..];
+    let valid_suffix = suffix.is_empty()
+        || ["a", "b", "rc"].iter().any(|p| {
+            suffix.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+    (major == 3 && minor <= 40 && valid_suffix).then_some((major, minor, patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_strings_are_found_between_nuls() {
+        let data = b"\0junk\x003.9.2\0x3.9.1\0\x003.14.0rc1\0 3.8\x003.15.0a1+\0";
+        assert_eq!(find_version_strings(data), vec!["3.9.2", "3.14.0rc1", "3.15.0a1+"]);
+    }
+
+    #[test]
+    fn version_parsing_rejects_lookalikes() {
+        assert_eq!(parse_version_string("3.11.2"), Some((3, 11, 2)));
+        assert_eq!(parse_version_string("3.13.0b2"), Some((3, 13, 0)));
+        assert_eq!(parse_version_string("3.11"), None);
+        assert_eq!(parse_version_string("3.11.2.4"), None);
+        assert_eq!(parse_version_string("3.11.x"), None);
+        assert_eq!(parse_version_string("3.11.2rc"), None);
+    }
+}

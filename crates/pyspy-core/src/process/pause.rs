@@ -1,0 +1,124 @@
+//! Pausing every thread of a target so that a sample sees one consistent state.
+//!
+//! ptrace SEIZE + INTERRUPT rather than ATTACH/SIGSTOP: no signal is sent, so the target's own
+//! signal handling and job control never see us. A thread that takes a signal while we hold it
+//! gets that signal back when we let go. Dropping the guard always lets go (also on error and
+//! panic), and if this process dies the kernel detaches its tracees, so a target is never left stopped.
+
+use std::collections::HashSet;
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::linux::{permission_denied, LinuxProcess};
+use crate::{Error, Result};
+
+/// How long one thread may take to reach its stop before we give up the whole pause.
+const STOP_TIMEOUT: Duration = Duration::from_millis(500);
+
+struct HeldThread {
+    tid: u32,
+    /// A signal that arrived while we held the thread; delivered again on detach.
+    pending_signal: i32,
+}
+
+/// All threads of the target, stopped. Resumed when dropped.
+pub struct PausedProcess {
+    threads: Vec<HeldThread>,
+}
+
+impl PausedProcess {
+    /// Stops every thread, including ones created while we were stopping the others.
+    /// Must be dropped on the thread that created it (ptrace ties tracees to the tracing thread).
+    pub fn pause(process: &LinuxProcess) -> Result<PausedProcess> {
+        let mut paused = PausedProcess { threads: Vec::new() };
+        let mut seen = HashSet::new();
+        // A thread can spawn another between our listing and our stop; list again until nothing is new.
+        for _round in 0..16 {
+            let tids = match process.threads() {
+                Ok(t) => t,
+                Err(e) => return Err(e),
+            };
+            let new: Vec<u32> = tids.into_iter().filter(|t| !seen.contains(t)).collect();
+            if new.is_empty() {
+                return Ok(paused);
+            }
+            for tid in new {
+                seen.insert(tid);
+                match seize_and_stop(tid) {
+                    Ok(Some(held)) => paused.threads.push(held),
+                    Ok(None) => {} // exited before we got it
+                    Err(e) => {
+                        if e.raw_os_error() == Some(libc::EPERM) {
+                            return Err(permission_denied(process.pid));
+                        }
+                        return Err(Error::read_failed(format!("could not pause thread {tid} of process {}: {e}", process.pid)));
+                    }
+                }
+            }
+        }
+        Ok(paused)
+    }
+
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+}
+
+impl Drop for PausedProcess {
+    fn drop(&mut self) {
+        for t in &self.threads {
+            // SAFETY: plain ptrace call on a thread we seized; errors (thread gone) are fine to ignore.
+            unsafe {
+                libc::ptrace(libc::PTRACE_DETACH, t.tid as libc::pid_t, 0usize, t.pending_signal as usize);
+            }
+        }
+    }
+}
+
+/// Ok(None) when the thread disappeared (it exited): not an error for a sample.
+fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
+    let pid = tid as libc::pid_t;
+    // SAFETY: ptrace with integer arguments only.
+    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) } != 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
+    }
+    let mut held = HeldThread { tid, pending_signal: 0 };
+    // SAFETY: as above.
+    if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
+        let e = io::Error::last_os_error();
+        unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+        return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own tracee; __WALL because non-leader threads are clone children.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if r == pid {
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                return Ok(None);
+            }
+            if libc::WIFSTOPPED(status) {
+                let event = (status >> 16) & 0xff;
+                let sig = libc::WSTOPSIG(status);
+                // PTRACE_EVENT_STOP is our interrupt (or a group-stop); anything else is a signal
+                // on its way to the thread, which it must still receive.
+                if event != libc::PTRACE_EVENT_STOP && sig != libc::SIGTRAP {
+                    held.pending_signal = sig;
+                }
+                return Ok(Some(held));
+            }
+        } else if r < 0 {
+            let e = io::Error::last_os_error();
+            unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+            return if e.raw_os_error() == Some(libc::ECHILD) { Ok(None) } else { Err(e) };
+        }
+        if Instant::now() > deadline {
+            unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "thread did not stop in time"));
+        }
+        std::thread::sleep(Duration::from_micros(20));
+    }
+}
+

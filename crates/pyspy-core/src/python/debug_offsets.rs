@@ -1,0 +1,130 @@
+//! 3.13+: the target describes its own layout in `_Py_DebugOffsets`, the first member of
+//! `_PyRuntime`. We read it, check its cookie and version, and let it override the static table,
+//! so a patch release that moves a field (as 3.14.x did) still reads right.
+
+use crate::process::{field_u64, Memory};
+use crate::python::debug_offsets_positions::DebugOffsetsPositions;
+use crate::python::layout::Layout;
+use crate::python::layouts;
+use crate::python::version::Version;
+use crate::{Error, ErrorKind, Result};
+
+pub const COOKIE: &[u8; 8] = b"xdebugpy";
+
+/// No struct we read is anywhere near this large; a bigger "offset" means we are not reading
+/// a real `_Py_DebugOffsets` (wrong address, or a build we do not understand).
+const MAX_SANE_OFFSET: u64 = 1 << 20;
+
+pub fn read_layout(memory: &dyn Memory, runtime_addr: u64, version: &Version, fallback: &Layout) -> Result<Layout> {
+    let positions = layouts::debug_offsets_positions(version.minor).expect("caller checked the minor has debug offsets");
+    let mut raw = vec![0u8; positions.struct_size as usize];
+    memory.read(runtime_addr, &mut raw)?;
+    layout_from_debug_offsets(&raw, positions, version, fallback)
+}
+
+pub fn layout_from_debug_offsets(
+    raw: &[u8],
+    positions: &DebugOffsetsPositions,
+    version: &Version,
+    fallback: &Layout,
+) -> Result<Layout> {
+    if raw.get(..8) != Some(&COOKIE[..]) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!("Python {version} has no valid _Py_DebugOffsets (cookie missing): cannot read its layout"),
+        ));
+    }
+    let hex = field_u64(raw, positions.version);
+    let (major, minor) = ((hex >> 24) & 0xff, (hex >> 16) & 0xff);
+    if major != u64::from(version.major) || minor != u64::from(version.minor) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!("Python {version}'s _Py_DebugOffsets says version {major}.{minor}: refusing to guess its layout"),
+        ));
+    }
+    if let Some(pos) = positions.free_threaded {
+        if field_u64(raw, pos) != 0 {
+            return Err(Error::new(
+                ErrorKind::UnsupportedVersion,
+                format!("Python {version} is a free-threaded build (3.{minor}t), which pyspy-ts does not read yet"),
+            ));
+        }
+    }
+
+    let mut bad_field = None;
+    let mut get = |name: &'static str, pos: u32| -> u32 {
+        let value = field_u64(raw, pos);
+        if value >= MAX_SANE_OFFSET {
+            bad_field.get_or_insert(name);
+            return 0;
+        }
+        value as u32
+    };
+    let mut l = *fallback;
+    l.runtime_interpreters_head = get("runtime_state.interpreters_head", positions.runtime_interpreters_head);
+    l.interp_next = get("interpreter_state.next", positions.interp_next);
+    l.interp_threads_head = get("interpreter_state.threads_head", positions.interp_threads_head);
+    if let Some(pos) = positions.interp_imports_modules {
+        l.interp_modules = get("interpreter_state.imports_modules", pos);
+    }
+    l.tstate_next = get("thread_state.next", positions.tstate_next);
+    l.tstate_interp = get("thread_state.interp", positions.tstate_interp);
+    l.tstate_frame = get("thread_state.current_frame", positions.tstate_current_frame);
+    l.cframe_current_frame = None;
+    l.tstate_thread_id = get("thread_state.thread_id", positions.tstate_thread_id);
+    l.tstate_native_thread_id = Some(get("thread_state.native_thread_id", positions.tstate_native_thread_id));
+    if let Some(pos) = positions.tstate_datastack_chunk {
+        l.tstate_datastack_chunk = Some(get("thread_state.datastack_chunk", pos));
+    }
+    l.frame_size = get("interpreter_frame.size", positions.frame_size);
+    l.frame_back = get("interpreter_frame.previous", positions.frame_previous);
+    l.frame_code = get("interpreter_frame.executable", positions.frame_executable);
+    l.frame_instr = get("interpreter_frame.instr_ptr", positions.frame_instr_ptr);
+    l.frame_localsplus = get("interpreter_frame.localsplus", positions.frame_localsplus);
+    l.frame_owner = Some(get("interpreter_frame.owner", positions.frame_owner));
+    l.code_size = get("code_object.size", positions.code_size);
+    l.code_filename = get("code_object.filename", positions.code_filename);
+    l.code_name = get("code_object.name", positions.code_name);
+    l.code_qualname = Some(get("code_object.qualname", positions.code_qualname));
+    l.code_linetable = get("code_object.linetable", positions.code_linetable);
+    l.code_firstlineno = get("code_object.firstlineno", positions.code_firstlineno);
+    l.code_argcount = get("code_object.argcount", positions.code_argcount);
+    l.code_varnames = get("code_object.localsplusnames", positions.code_localsplusnames);
+    l.code_code_adaptive = Some(get("code_object.co_code_adaptive", positions.code_co_code_adaptive));
+    l.object_type = get("pyobject.ob_type", positions.pyobject_ob_type);
+    l.type_name = get("type_object.tp_name", positions.type_tp_name);
+    if let Some(pos) = positions.type_tp_flags {
+        l.type_flags = get("type_object.tp_flags", pos);
+    }
+    l.tuple_items = get("tuple_object.ob_item", positions.tuple_ob_item);
+    if let Some(pos) = positions.tuple_ob_size {
+        l.tuple_size = get("tuple_object.ob_size", pos);
+    }
+    l.unicode_state = get("unicode_object.state", positions.unicode_state);
+    l.unicode_length = get("unicode_object.length", positions.unicode_length);
+    let ascii_size = get("unicode_object.asciiobject_size", positions.unicode_asciiobject_size);
+    // PyCompactUnicodeObject is PyASCIIObject plus utf8_length and utf8 (3.12+): keep that distance.
+    l.unicode_compact_size = ascii_size + (fallback.unicode_compact_size - fallback.unicode_ascii_size);
+    l.unicode_ascii_size = ascii_size;
+    let optional = [
+        (positions.long_lv_tag, &mut l.long_size_or_tag, "long_object.lv_tag"),
+        (positions.long_ob_digit, &mut l.long_digits, "long_object.ob_digit"),
+        (positions.float_ob_fval, &mut l.float_value, "float_object.ob_fval"),
+        (positions.bytes_ob_size, &mut l.bytes_size, "bytes_object.ob_size"),
+        (positions.bytes_ob_sval, &mut l.bytes_data, "bytes_object.ob_sval"),
+        (positions.dict_ma_keys, &mut l.dict_keys, "dict_object.ma_keys"),
+        (positions.dict_ma_values, &mut l.dict_values, "dict_object.ma_values"),
+    ];
+    for (pos, slot, name) in optional {
+        if let Some(pos) = pos {
+            *slot = get(name, pos);
+        }
+    }
+    if let Some(name) = bad_field {
+        return Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!("Python {version}'s _Py_DebugOffsets has an impossible value for {name}: cannot read its layout"),
+        ));
+    }
+    Ok(l)
+}

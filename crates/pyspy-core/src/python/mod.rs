@@ -1,0 +1,20 @@
+//! Understanding CPython from outside: which version, where its runtime lives, and how to walk
+//! its interpreters, threads, frames and code objects.
+
+pub mod code;
+pub mod debug_offsets;
+pub mod debug_offsets_positions;
+pub mod dump;
+pub mod frames;
+pub mod interpreter;
+pub mod layout;
+pub mod layouts;
+pub mod line_table;
+pub mod objects;
+pub mod stack;
+pub mod strings;
+pub mod threads;
+pub mod version;
+
+pub use interpreter::PythonProcess;
+pub use version::Version;

@@ -1,0 +1,161 @@
+//! Short, safe reprs of objects in the target, for `dump --locals`: the value of simple types,
+//! the type name of anything else. Nothing here follows more than a couple of pointers.
+
+use crate::process::{field_f64_bits, field_i64, field_u32, field_u64, Memory, MemoryExt};
+use crate::python::layout::{Layout, LongModel};
+use crate::python::strings;
+use crate::Result;
+
+const MAX_REPR_CHARS: usize = 80;
+
+pub fn type_name(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
+    let type_addr = memory.read_u64(obj + u64::from(layout.object_type))?;
+    let name_ptr = memory.read_u64(type_addr + u64::from(layout.type_name))?;
+    let mut buf = [0u8; 64];
+    memory.read(name_ptr, &mut buf)?;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// `PyCellObject.ob_ref`, right after the object header in every minor.
+const CELL_CONTENTS_OFFSET: u64 = 16;
+
+/// A Python-like repr for None/bool/int/float/str/bytes, `<type>` otherwise.
+pub fn short_repr(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
+    repr_at_depth(memory, layout, obj, 0)
+}
+
+fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> Result<String> {
+    if obj == 0 {
+        return Ok("<NULL>".into());
+    }
+    let type_name = type_name(memory, layout, obj)?;
+    Ok(match type_name.as_str() {
+        "NoneType" => "None".into(),
+        "bool" => if read_int(memory, layout, obj)?.is_some_and(|v| v != 0) { "True".into() } else { "False".into() },
+        "int" => match read_int(memory, layout, obj)? {
+            Some(v) => v.to_string(),
+            None => "<int (big)>".into(),
+        },
+        "float" => {
+            let mut buf = [0u8; 8];
+            memory.read(obj + u64::from(layout.float_value), &mut buf)?;
+            float_repr(f64::from_bits(field_f64_bits(&buf, 0)))
+        }
+        "str" => truncate(&str_repr(&strings::read_unicode(memory, layout, obj)?)),
+        "bytes" => {
+            let data = strings::read_bytes(memory, layout, obj)?;
+            let shown: String = data.iter().take(MAX_REPR_CHARS).flat_map(|&b| std::ascii::escape_default(b).map(char::from)).collect();
+            truncate(&format!("b'{shown}'"))
+        }
+        // Closure variables sit in cells; what people want to see is the value inside.
+        "cell" if depth == 0 => {
+            let inner = memory.read_u64(obj + CELL_CONTENTS_OFFSET)?;
+            if inner == 0 {
+                "<empty cell>".into()
+            } else {
+                repr_at_depth(memory, layout, inner, depth + 1)?
+            }
+        }
+        other => format!("<{other}>"),
+    })
+}
+
+/// Python's repr of a str: single quotes unless the text has some and no double quotes.
+fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn float_repr(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() <= MAX_REPR_CHARS {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX_REPR_CHARS - 3).collect();
+        format!("{cut}...")
+    }
+}
+
+/// Ints that fit in an i64; None for bigger ones (we do not do bignum arithmetic for a dump).
+fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
+    let mut head = [0u8; 8];
+    memory.read(obj + u64::from(layout.long_size_or_tag), &mut head)?;
+    let (ndigits, negative) = match layout.long_model {
+        LongModel::SignedSize => {
+            let size = field_i64(&head, 0);
+            (size.unsigned_abs(), size < 0)
+        }
+        LongModel::Tagged => {
+            let tag = field_u64(&head, 0);
+            (tag >> 3, tag & 3 == 2)
+        }
+    };
+    if ndigits > 2 {
+        return Ok(None);
+    }
+    let mut digits = [0u8; 8];
+    memory.read(obj + u64::from(layout.long_digits), &mut digits[..ndigits as usize * 4])?;
+    // 30-bit digits, least significant first.
+    let mut value: i64 = 0;
+    for i in (0..ndigits as u32).rev() {
+        value = (value << 30) | i64::from(field_u32(&digits, i * 4) & 0x3fff_ffff);
+    }
+    Ok(Some(if negative { -value } else { value }))
+}
+
+/// The item pointers of a tuple (bounded: a garbage size must not make us read megabytes).
+pub fn tuple_items(memory: &dyn Memory, layout: &Layout, tuple: u64) -> Result<Vec<u64>> {
+    let size = memory.read_u64(tuple + u64::from(layout.tuple_size))? as i64;
+    if !(0..=65_536).contains(&size) {
+        return Err(crate::Error::read_failed(format!("tuple at {tuple:#x} has implausible size {size}")));
+    }
+    let mut raw = vec![0u8; size as usize * 8];
+    memory.read(tuple + u64::from(layout.tuple_items), &mut raw)?;
+    Ok(raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_repr_quotes_like_python() {
+        assert_eq!(str_repr("abc"), "'abc'");
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(str_repr("tab\there\n"), "'tab\\there\\n'");
+        assert_eq!(str_repr("ñandú 関数"), "'ñandú 関数'");
+    }
+
+    #[test]
+    fn floats_keep_a_decimal_point_like_python() {
+        assert_eq!(float_repr(1.0), "1.0");
+        assert_eq!(float_repr(0.25), "0.25");
+        assert_eq!(float_repr(-3.0), "-3.0");
+    }
+}

@@ -1,0 +1,55 @@
+//! One consistent read of every thread's Python stack, resolved to code objects and lines.
+//! Shared by `dump` and the sampler.
+
+use std::sync::Arc;
+
+use crate::process::Memory;
+use crate::python::code::{CodeCache, CodeInfo};
+use crate::python::frames::{self, RawFrame};
+use crate::python::threads::{self, PyThread};
+use crate::python::PythonProcess;
+use crate::Result;
+
+pub struct ResolvedFrame {
+    pub code: Arc<CodeInfo>,
+    pub line: u32,
+    pub raw: RawFrame,
+}
+
+pub struct ThreadStack {
+    pub thread: PyThread,
+    /// Innermost first.
+    pub frames: Vec<ResolvedFrame>,
+}
+
+pub struct StackReader {
+    pub codes: CodeCache,
+    raw: Vec<RawFrame>,
+}
+
+impl Default for StackReader {
+    fn default() -> Self {
+        StackReader { codes: CodeCache::default(), raw: Vec::with_capacity(256) }
+    }
+}
+
+impl StackReader {
+    /// `tids` are the target's kernel threads, used to map pthread ids to TIDs before 3.11.
+    pub fn read(&mut self, python: &PythonProcess, tids: &[u32]) -> Result<Vec<ThreadStack>> {
+        let memory: &dyn Memory = &python.process;
+        let layout = &python.layout;
+        let threads = threads::read_threads(memory, layout, python.runtime_addr, tids)?;
+        let mut stacks = Vec::with_capacity(threads.len());
+        for thread in threads {
+            frames::walk(memory, layout, thread.frame, &mut self.raw)?;
+            let mut resolved = Vec::with_capacity(self.raw.len());
+            for raw in &self.raw {
+                let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
+                let line = code.line_for(layout.line_table, raw.byte_offset(code.instructions_addr));
+                resolved.push(ResolvedFrame { code, line, raw: *raw });
+            }
+            stacks.push(ThreadStack { thread, frames: resolved });
+        }
+        Ok(stacks)
+    }
+}

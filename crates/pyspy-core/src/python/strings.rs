@@ -1,0 +1,81 @@
+//! Reading `str` and `bytes` objects out of the target.
+
+use crate::process::{field_i64, field_u32, field_u64, Memory};
+use crate::python::layout::Layout;
+use crate::{Error, Result};
+
+/// Longest string we decode; names and paths are far shorter, and a garbage length must not
+/// make us read megabytes.
+pub const MAX_STRING_BYTES: usize = 64 * 1024;
+/// Longest bytes object we read (line tables of huge generated functions stay well below).
+pub const MAX_BYTES_LEN: usize = 4 * 1024 * 1024;
+
+/// One read covers the header and a typical short name, so most strings cost one system call.
+const FIRST_READ: usize = 160;
+
+pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<String> {
+    if addr == 0 {
+        return Err(Error::read_failed("NULL string"));
+    }
+    let mut head = [0u8; FIRST_READ];
+    let header_len = layout.unicode_compact_size as usize + 8;
+    memory.read(addr, &mut head[..header_len.min(FIRST_READ)])?;
+    let length = field_i64(&head, layout.unicode_length);
+    let state = field_u32(&head, layout.unicode_state);
+    // state bits (all minors we read): interned:2, kind:3, compact:1, ascii:1.
+    let kind = ((state >> 2) & 7) as usize;
+    let compact = (state >> 5) & 1 == 1;
+    let ascii = (state >> 6) & 1 == 1;
+    if !(1..=4).contains(&kind) || kind == 3 || length < 0 {
+        return Err(Error::read_failed(format!("not a str object at {addr:#x}")));
+    }
+    let byte_len = (length as usize).saturating_mul(kind);
+    if byte_len > MAX_STRING_BYTES {
+        return Err(Error::read_failed(format!("str at {addr:#x} is implausibly long ({length} chars)")));
+    }
+    let data_addr = if !compact {
+        // A legacy (non-compact) string keeps its characters behind a pointer after the compact header.
+        field_u64(&head, layout.unicode_compact_size)
+    } else if ascii {
+        addr + u64::from(layout.unicode_ascii_size)
+    } else {
+        addr + u64::from(layout.unicode_compact_size)
+    };
+    let mut data = vec![0u8; byte_len];
+    let offset_in_head = data_addr.wrapping_sub(addr) as usize;
+    if compact && offset_in_head + byte_len <= FIRST_READ {
+        memory.read(addr, &mut head[..offset_in_head + byte_len])?;
+        data.copy_from_slice(&head[offset_in_head..offset_in_head + byte_len]);
+    } else {
+        memory.read(data_addr, &mut data)?;
+    }
+    decode(&data, kind)
+}
+
+fn decode(data: &[u8], kind: usize) -> Result<String> {
+    Ok(match kind {
+        1 => data.iter().map(|&b| b as char).collect(),
+        2 => char::decode_utf16(data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])).unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+    })
+}
+
+pub fn read_bytes(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<Vec<u8>> {
+    if addr == 0 {
+        return Err(Error::read_failed("NULL bytes"));
+    }
+    let mut head = [0u8; 16];
+    memory.read(addr + u64::from(layout.bytes_size), &mut head[..8])?;
+    let len = field_i64(&head, 0);
+    if len < 0 || len as usize > MAX_BYTES_LEN {
+        return Err(Error::read_failed(format!("bytes at {addr:#x} has implausible size {len}")));
+    }
+    let mut data = vec![0u8; len as usize];
+    memory.read(addr + u64::from(layout.bytes_data), &mut data)?;
+    Ok(data)
+}

@@ -1,0 +1,113 @@
+//! Interpreters -> thread states: ids, the frame each one is in, and who holds the GIL.
+
+use crate::process::{field_u64, Memory, MemoryExt};
+use crate::python::layout::Layout;
+use crate::Result;
+
+/// Guards against a cyclic or garbage list in a target that changes under us.
+const MAX_INTERPRETERS: usize = 256;
+const MAX_THREADS: usize = 65_536;
+
+/// glibc on x86_64 keeps the kernel TID at this offset in `struct pthread` (after the 0x2c0-byte
+/// TCB header and the `list` node); pthread_t is that struct's address. Checked against the
+/// task list before use, with a scan as fallback.
+const GLIBC_PTHREAD_TID_OFFSET: u64 = 0x2d0;
+
+#[derive(Debug, Clone)]
+pub struct PyThread {
+    pub tstate: u64,
+    pub interp: u64,
+    /// `threading.get_ident()`.
+    pub python_thread_id: u64,
+    /// Kernel TID; 0 when it could not be mapped.
+    pub native_thread_id: u32,
+    /// Innermost frame (a PyFrameObject* or _PyInterpreterFrame*), 0 when idle in C.
+    pub frame: u64,
+    pub owns_gil: bool,
+}
+
+pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tids: &[u32]) -> Result<Vec<PyThread>> {
+    let mut threads = Vec::new();
+    let gil_holder_pre312 = match layout.runtime_tstate_current {
+        Some(offset) => Some(memory.read_u64(runtime_addr + u64::from(offset))?),
+        None => None,
+    };
+    let tstate_len = [
+        layout.tstate_next,
+        layout.tstate_interp,
+        layout.tstate_frame,
+        layout.tstate_thread_id,
+        layout.tstate_native_thread_id.unwrap_or(0),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0) as usize
+        + 8;
+    let mut tstate_buf = vec![0u8; tstate_len];
+
+    let mut interp = memory.read_u64(runtime_addr + u64::from(layout.runtime_interpreters_head))?;
+    let mut interpreters = 0;
+    while interp != 0 && interpreters < MAX_INTERPRETERS {
+        interpreters += 1;
+        let gil_holder = match gil_holder_pre312 {
+            Some(holder) => holder,
+            None => gil_holder(memory, layout, interp).unwrap_or(0),
+        };
+        let mut tstate = memory.read_u64(interp + u64::from(layout.interp_threads_head))?;
+        while tstate != 0 && threads.len() < MAX_THREADS {
+            memory.read(tstate, &mut tstate_buf)?;
+            let mut frame = field_u64(&tstate_buf, layout.tstate_frame);
+            if let (Some(current_frame), true) = (layout.cframe_current_frame, frame != 0) {
+                frame = memory.read_u64(frame + u64::from(current_frame))?;
+            }
+            let python_thread_id = field_u64(&tstate_buf, layout.tstate_thread_id);
+            let native_thread_id = match layout.tstate_native_thread_id {
+                Some(offset) => field_u64(&tstate_buf, offset) as u32,
+                None => tid_from_pthread(memory, python_thread_id, tids).unwrap_or(0),
+            };
+            threads.push(PyThread {
+                tstate,
+                interp,
+                python_thread_id,
+                native_thread_id,
+                frame,
+                owns_gil: gil_holder != 0 && gil_holder == tstate,
+            });
+            tstate = field_u64(&tstate_buf, layout.tstate_next);
+        }
+        interp = memory.read_u64(interp + u64::from(layout.interp_next))?;
+    }
+    Ok(threads)
+}
+
+/// 3.12+: each interpreter points at a GIL; its `last_holder` only means something while `locked`.
+fn gil_holder(memory: &dyn Memory, layout: &Layout, interp: u64) -> Result<u64> {
+    let Some(gil_ptr_offset) = layout.interp_gil_ptr else { return Ok(0) };
+    let gil = memory.read_u64(interp + u64::from(gil_ptr_offset))?;
+    if gil == 0 {
+        return Ok(0);
+    }
+    let locked = memory.read_i32(gil + u64::from(layout.gil_locked))?;
+    if locked == 0 {
+        return Ok(0);
+    }
+    memory.read_u64(gil + u64::from(layout.gil_last_holder))
+}
+
+/// Before 3.11 thread states only know the pthread_t; glibc keeps the TID inside the pthread struct.
+fn tid_from_pthread(memory: &dyn Memory, pthread: u64, tids: &[u32]) -> Option<u32> {
+    if pthread == 0 {
+        return None;
+    }
+    if let Ok(tid) = memory.read_u32(pthread + GLIBC_PTHREAD_TID_OFFSET) {
+        if tids.contains(&tid) {
+            return Some(tid);
+        }
+    }
+    // Another libc (or glibc build) puts it elsewhere: look for a word in the struct that is one of the target's TIDs.
+    let block = memory.read_vec(pthread, 2048).ok()?;
+    block
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .find(|v| *v > 1 && tids.contains(v))
+}

@@ -1,0 +1,120 @@
+//! Which CPython a binary is, read from the binary itself: never by running anything in the target.
+
+use std::fmt;
+
+use crate::binary::{parse_version_string, LoadedBinary};
+use crate::process::{Memory, MemoryExt};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u8,
+    pub minor: u8,
+    pub patch: u8,
+    /// e.g. "a1", "rc2", or empty for a final release.
+    pub release: Release,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Release {
+    Alpha(u8),
+    Beta(u8),
+    Candidate(u8),
+    Final,
+}
+
+impl Version {
+    /// From PY_VERSION_HEX: 0xMMmmppLS (level 0xA alpha, 0xB beta, 0xC candidate, 0xF final).
+    pub fn from_hex(hex: u32) -> Option<Version> {
+        let major = (hex >> 24) as u8;
+        let minor = (hex >> 16) as u8;
+        let patch = (hex >> 8) as u8;
+        let serial = (hex & 0xf) as u8;
+        let release = match (hex >> 4) & 0xf {
+            0xa => Release::Alpha(serial),
+            0xb => Release::Beta(serial),
+            0xc => Release::Candidate(serial),
+            0xf => Release::Final,
+            _ => return None,
+        };
+        (major == 3).then_some(Version { major, minor, patch, release })
+    }
+
+    pub fn from_string(s: &str) -> Option<Version> {
+        let (major, minor, patch) = parse_version_string(s)?;
+        let s = s.strip_suffix('+').unwrap_or(s);
+        let serial = |p: &str| s.rsplit_once(p).and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+        let release = if s.contains("rc") {
+            Release::Candidate(serial("rc"))
+        } else if s.contains('b') {
+            Release::Beta(serial("b"))
+        } else if s.contains('a') {
+            Release::Alpha(serial("a"))
+        } else {
+            Release::Final
+        };
+        Some(Version { major, minor, patch, release })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        match self.release {
+            Release::Alpha(n) => write!(f, "a{n}"),
+            Release::Beta(n) => write!(f, "b{n}"),
+            Release::Candidate(n) => write!(f, "rc{n}"),
+            Release::Final => Ok(()),
+        }
+    }
+}
+
+/// "libpython3.11.so.1.0" or "python3.11" -> Some(11). A renamed binary gives None.
+pub fn minor_from_filename(path: &str) -> Option<u8> {
+    let name = path.rsplit('/').next()?;
+    let rest = name.strip_prefix("libpython3.").or_else(|| name.strip_prefix("python3."))?;
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// Py_Version (3.11+) is exact; before that, the PY_VERSION string in .rodata, preferring the
+/// one whose minor matches the file name (a binary can carry other version-like strings).
+pub fn detect(binary: &LoadedBinary, memory: &dyn Memory) -> Option<Version> {
+    if let Some(addr) = binary.py_version_symbol {
+        if let Some(v) = memory.read_u32(addr).ok().and_then(Version::from_hex) {
+            return Some(v);
+        }
+    }
+    let minor = minor_from_filename(&binary.path);
+    let candidates: Vec<Version> = binary.version_strings.iter().filter_map(|s| Version::from_string(s)).collect();
+    if let Some(minor) = minor {
+        if let Some(v) = candidates.iter().find(|v| v.minor == minor) {
+            return Some(*v);
+        }
+        return Some(Version { major: 3, minor, patch: 0, release: Release::Final });
+    }
+    match candidates.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_versions_decode_with_their_release_level() {
+        assert_eq!(Version::from_hex(0x030B02F0).unwrap().to_string(), "3.11.2");
+        assert_eq!(Version::from_hex(0x030F00A1).unwrap().to_string(), "3.15.0a1");
+        assert_eq!(Version::from_hex(0x030E00C2).unwrap().to_string(), "3.14.0rc2");
+        assert_eq!(Version::from_hex(0x020712F0), None);
+    }
+
+    #[test]
+    fn minor_comes_from_either_binary_name() {
+        assert_eq!(minor_from_filename("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"), Some(11));
+        assert_eq!(minor_from_filename("/root/.pyenv/versions/3.8.18/bin/python3.8"), Some(8));
+        assert_eq!(minor_from_filename("/usr/bin/python3"), None);
+        assert_eq!(minor_from_filename("/usr/bin/uwsgi"), None);
+    }
+}

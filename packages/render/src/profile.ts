@@ -1,0 +1,73 @@
+/**
+ * The profile model every renderer takes. It is compact on purpose: frames are interned once and
+ * stacks refer to them by index, so a 10-minute record is a few thousand rows, not a million objects.
+ * `@pyspy/core` produces it (aggregated in Rust); renderers never see individual samples except
+ * through the optional timeline.
+ */
+
+/** One source location, interned. */
+export interface Frame {
+  /** Function name: the qualified name (`Class.method`) where CPython has one (3.11+), else `co_name`. */
+  name: string;
+  /** Source file as shown to people (short by default; full path with `--full-filenames`). */
+  file: string;
+  /** Line number; 0 when unknown or when line numbers are off (`--nolineno`). */
+  line: number;
+}
+
+export interface ThreadInfo {
+  /** Kernel thread id (TID). */
+  id: number;
+  /** Python thread name where known (`MainThread`), else the OS thread name. */
+  name: string;
+  /** The process the thread belongs to (differs from the profile's pid with `--subprocesses`). */
+  pid: number;
+}
+
+/** One distinct stack and how many samples saw it. */
+export interface StackCount {
+  /** Indexes into `Profile.frames`, outermost (root) first, innermost (leaf) last. */
+  frames: number[];
+  /** Index into `Profile.threads`. */
+  thread: number;
+  count: number;
+}
+
+export interface ProfileStats {
+  /** Samples recorded (one per thread per tick that passed the filters). */
+  samples: number;
+  /** Sampling ticks taken (each tick reads every thread once). */
+  ticks: number;
+  requestedRateHz: number;
+  achievedRateHz: number;
+  /** Ticks where reading the target failed (counted, never padded). */
+  errors: number;
+  /** Ticks skipped because the sampler fell behind its schedule. */
+  missed: number;
+  durationS: number;
+  /** CPU time (user + sys) the profiler itself spent sampling. */
+  profilerCpuS: number;
+}
+
+export interface Profile {
+  version: 1;
+  meta: {
+    pid: number;
+    pythonVersion: string;
+    /** The command line when pyspy-ts launched the target. */
+    command?: string[];
+    /** ISO 8601 time the record started. */
+    startTime: string;
+    /** Exit code of a launched target, when it exited during the record. */
+    exitCode?: number | null;
+  };
+  stats: ProfileStats;
+  frames: Frame[];
+  threads: ThreadInfo[];
+  stacks: StackCount[];
+  /**
+   * Optional per-tick timeline for trace formats: parallel arrays, one entry per recorded sample,
+   * in time order. `stacks[i]` indexes `Profile.stacks`.
+   */
+  timeline?: { timesUs: number[]; stacks: number[] };
+}

@@ -1,0 +1,2 @@
+def calls(park):
+    park()

@@ -1,0 +1,102 @@
+"""A target for dump tests: named threads parked at known lines, plus its own ground truth.
+
+Usage: python parked_threads.py GROUND_TRUTH.json
+
+Once every thread is parked, a reporter thread writes each thread's stack as CPython itself sees
+it (sys._current_frames), innermost frame first, then exits. The test waits for the file, then for
+the reporter to be gone, then dumps the process and compares.
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "paquete_ü"))
+import módulo_ñandú  # noqa: E402  (non-ASCII module and function names: Latin-1, CJK and emoji)
+
+DEPTH = 200
+release = threading.Event()
+parked = threading.Semaphore(0)
+
+
+def park():
+    parked.release()
+    release.wait()
+
+
+def recurse(n):
+    if n == 0:
+        park()
+    else:
+        recurse(n - 1)
+
+
+class Worker:
+    def run_nested(self):
+        park()
+
+
+def code_name(code):
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def stack_of(frame):
+    frames = []
+    while frame is not None:
+        code = frame.f_code
+        frames.append({"name": code_name(code), "filename": code.co_filename, "line": frame.f_lineno})
+        frame = frame.f_back
+    return frames
+
+
+def report(path, expected, main_ident):
+    for _ in range(expected):
+        parked.acquire()
+    me = threading.get_ident()
+    # A parked thread is inside Event.wait; give the main thread time to get from release() to acquire.
+    time.sleep(0.2)
+    names = {t.ident: t.name for t in threading.enumerate()}
+    truth = {
+        "pid": os.getpid(),
+        "version": sys.version.split()[0],
+        "threads": [
+            {"ident": ident, "native_id": native_ids.get(ident), "name": names.get(ident), "frames": stack_of(frame)}
+            for ident, frame in sys._current_frames().items()
+            if ident != me
+        ],
+    }
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(truth, f, ensure_ascii=False)
+    os.rename(tmp, path)
+
+
+native_ids = {}
+
+
+def remember_native_id(target, *args):
+    def run():
+        native_ids[threading.get_ident()] = threading.get_native_id()
+        target(*args)
+    return run
+
+
+def main():
+    path = sys.argv[1]
+    native_ids[threading.get_ident()] = threading.get_native_id()
+    threads = [
+        threading.Thread(target=remember_native_id(recurse, DEPTH), name="deep-recursion", daemon=True),
+        threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested", daemon=True),
+        threading.Thread(target=remember_native_id(módulo_ñandú.función_ñandú, park), name="hilo-ñandú", daemon=True),
+        threading.Thread(target=remember_native_id(módulo_ñandú.関数, park), name="スレッド", daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident()), name="reporter")
+    reporter.start()
+    park()
+
+
+if __name__ == "__main__":
+    main()
