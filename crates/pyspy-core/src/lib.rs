@@ -4,7 +4,11 @@
 pub mod binary;
 pub mod error;
 pub mod process;
+pub mod profile;
 pub mod python;
+pub mod sampler;
 
 pub use error::{Error, ErrorKind, Result};
 pub use python::dump::{dump, DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump};
+pub use profile::Profile;
+pub use sampler::{RecordOptions, Sampler};

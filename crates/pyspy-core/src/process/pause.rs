@@ -76,14 +76,20 @@ impl Drop for PausedProcess {
 }
 
 /// Ok(None) when the thread disappeared (it exited): not an error for a sample.
+fn thread_exists(tid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the thread exists.
+    unsafe { libc::syscall(libc::SYS_tkill, tid as i32, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
+}
+
 fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
     let pid = tid as libc::pid_t;
+    let tid = tid as libc::id_t;
     // SAFETY: ptrace with integer arguments only.
     if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
     }
-    let mut held = HeldThread { tid, pending_signal: 0 };
+    let mut held = HeldThread { tid: pid as u32, pending_signal: 0 };
     // SAFETY: as above.
     if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
@@ -92,23 +98,21 @@ fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
     }
     let deadline = Instant::now() + STOP_TIMEOUT;
     loop {
-        let mut status = 0;
-        // SAFETY: waitpid on our own tracee; __WALL because non-leader threads are clone children.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
-        if r == pid {
-            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-                return Ok(None);
+        // waitid with WSTOPPED but not WEXITED: if the thread exits meanwhile we must not reap it.
+        // When we launched the target it is our child, and its exit status belongs to whoever spawned it.
+        // SAFETY: waitid fills a zeroed siginfo_t we own.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::waitid(libc::P_PID, tid, &mut info, libc::WSTOPPED | libc::WNOHANG | libc::__WALL) };
+        if r == 0 && unsafe { info.si_pid() } == pid {
+            let status = unsafe { info.si_status() };
+            let event = (status >> 8) & 0xff;
+            let sig = status & 0x7f;
+            // PTRACE_EVENT_STOP is our interrupt (or a group-stop); anything else is a signal
+            // on its way to the thread, which it must still receive.
+            if event != libc::PTRACE_EVENT_STOP && sig != libc::SIGTRAP {
+                held.pending_signal = sig;
             }
-            if libc::WIFSTOPPED(status) {
-                let event = (status >> 16) & 0xff;
-                let sig = libc::WSTOPSIG(status);
-                // PTRACE_EVENT_STOP is our interrupt (or a group-stop); anything else is a signal
-                // on its way to the thread, which it must still receive.
-                if event != libc::PTRACE_EVENT_STOP && sig != libc::SIGTRAP {
-                    held.pending_signal = sig;
-                }
-                return Ok(Some(held));
-            }
+            return Ok(Some(held));
         } else if r < 0 {
             let e = io::Error::last_os_error();
             unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
@@ -116,6 +120,9 @@ fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
         }
         if Instant::now() > deadline {
             unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+            if !thread_exists(tid) {
+                return Ok(None);
+            }
             return Err(io::Error::new(io::ErrorKind::TimedOut, "thread did not stop in time"));
         }
         std::thread::sleep(Duration::from_micros(20));
