@@ -81,19 +81,29 @@ fn load_bias(elf: &object::File<'_>, target_path: &str, maps: &[MapEntry]) -> Re
     Ok(mapping.wrapping_sub(first_segment & !0xfff))
 }
 
-/// NUL-delimited strings shaped like "3.11.2", "3.14.0rc1" or "3.15.0a1+".
+/// NUL-terminated strings shaped like "3.11.2", "3.14.0rc1" or "3.15.0a1+", standalone ones first.
+/// The linker may merge the PY_VERSION literal into the tail of a longer string that ends the
+/// same way (pyenv's libpython3.8 keeps it only as the end of "/root/.pyenv/versions/3.8.18"),
+/// so tails after a '/', '-' or ' ' are candidates too, after the standalone ones.
 pub fn find_version_strings(bytes: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
+    let mut standalone = Vec::new();
+    let mut tails = Vec::new();
     for piece in bytes.split(|&b| b == 0) {
-        if piece.len() < 5 || piece.len() > 16 || !piece.starts_with(b"3.") {
+        if piece.len() < 5 || piece.len() > 4096 {
             continue;
         }
-        let Ok(s) = std::str::from_utf8(piece) else { continue };
-        if parse_version_string(s).is_some() && !found.iter().any(|f| f == s) {
-            found.push(s.to_string());
+        let tail_start = piece.iter().rposition(|&b| b == b'/' || b == b'-' || b == b' ').map_or(0, |i| i + 1);
+        let (list, candidate) = if tail_start == 0 { (&mut standalone, piece) } else { (&mut tails, &piece[tail_start..]) };
+        if candidate.len() > 16 || !candidate.starts_with(b"3.") {
+            continue;
+        }
+        let Ok(s) = std::str::from_utf8(candidate) else { continue };
+        if parse_version_string(s).is_some() && !list.iter().any(|f: &String| f == s) {
+            list.push(s.to_string());
         }
     }
-    found
+    standalone.extend(tails.into_iter().filter(|t| !standalone.contains(t)).collect::<Vec<_>>());
+    standalone
 }
 
 /// "3.11.2" -> (3, 11, 2); accepts a pre-release suffix (a1, b2, rc1) and a trailing '+'.
@@ -124,6 +134,8 @@ mod tests {
     fn version_strings_are_found_between_nuls() {
         let data = b"\0junk\x003.9.2\0x3.9.1\0\x003.14.0rc1\0 3.8\x003.15.0a1+\0";
         assert_eq!(find_version_strings(data), vec!["3.9.2", "3.14.0rc1", "3.15.0a1+"]);
+        let merged = b"\0/root/.pyenv/versions/3.8.18\0Python-3.8.17\0";
+        assert_eq!(find_version_strings(merged), vec!["3.8.18", "3.8.17"]);
     }
 
     #[test]

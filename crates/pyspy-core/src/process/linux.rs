@@ -36,6 +36,9 @@ impl LinuxProcess {
         if !PathBuf::from(format!("/proc/{pid}")).exists() {
             return Err(no_such_process(pid));
         }
+        if !process.is_alive() {
+            return Err(Error::new(ErrorKind::ProcessExited, format!("process {pid} has exited")));
+        }
         // Reading the target's own stack pointer page is the cheapest proof that we may read memory;
         // /proc/PID/maps alone is readable without ptrace rights in some setups.
         let maps = process.maps()?;
