@@ -9,6 +9,8 @@ pub mod v3_10;
 pub mod v3_11;
 pub mod v3_12;
 pub mod v3_13;
+pub mod v3_14;
+pub mod v3_15;
 
 /// The layout compiled from headers for 3.`minor`.
 pub fn static_layout(minor: u8) -> Option<&'static Layout> {
@@ -19,6 +21,8 @@ pub fn static_layout(minor: u8) -> Option<&'static Layout> {
         11 => Some(&v3_11::LAYOUT),
         12 => Some(&v3_12::LAYOUT),
         13 => Some(&v3_13::LAYOUT),
+        14 => Some(&v3_14::LAYOUT),
+        15 => Some(&v3_15::LAYOUT),
         _ => None,
     }
 }
@@ -27,6 +31,8 @@ pub fn static_layout(minor: u8) -> Option<&'static Layout> {
 pub fn debug_offsets_positions(minor: u8) -> Option<&'static DebugOffsetsPositions> {
     match minor {
         13 => Some(&v3_13::DEBUG_OFFSETS),
+        14 => Some(&v3_14::DEBUG_OFFSETS),
+        15 => Some(&v3_15::DEBUG_OFFSETS),
         _ => None,
     }
 }

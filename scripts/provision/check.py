@@ -1,0 +1,61 @@
+"""Smoke-checks provisioned interpreters and writes the manifest the tests read.
+
+stdin: one interpreter per line, `id|minor|exe|source|debug|pythonhome|include:dirs`.
+Each must run, report the expected minor, import what the test targets import, and show the
+real python binary as /proc/PID/exe (not a loader). Any failure exits nonzero.
+"""
+import json
+import os
+import subprocess
+import sys
+
+SNIPPET = r"""
+import sys, os, threading, json, traceback, multiprocessing, asyncio, concurrent.futures
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+print(json.dumps({"version": sys.version.split()[0], "minor": "%d.%d" % sys.version_info[:2],
+                  "exe": os.readlink("/proc/self/exe")}))
+"""
+
+
+def main():
+    out_path = sys.argv[1]
+    entries = []
+    failures = []
+    for line in sys.stdin.read().splitlines():
+        if not line.strip():
+            continue
+        id_, minor, exe, source, debug, home, includes = line.split("|")
+        env = {"PYTHONHOME": home} if home else {}
+        try:
+            r = subprocess.run([exe, "-c", SNIPPET], env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+        except OSError as e:
+            failures.append(f"{id_}: cannot run {exe}: {e}")
+            continue
+        if r.returncode != 0:
+            failures.append(f"{id_}: {exe} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+            continue
+        info = json.loads(r.stdout.strip().splitlines()[-1])
+        if info["minor"] != minor:
+            failures.append(f"{id_}: expected {minor}, got {info['minor']}")
+            continue
+        if not os.path.basename(info["exe"]).startswith("python"):
+            failures.append(f"{id_}: /proc/self/exe is {info['exe']}, not the python binary")
+            continue
+        entries.append({
+            "id": id_, "minor": minor, "version": info["version"], "exe": exe, "env": env,
+            "source": source, "debug": debug == "1", "include": [d for d in includes.split(":") if d and os.path.isdir(d)],
+        })
+        print(f"  {id_:<20} {info['version']:<10} {exe}")
+    if failures:
+        for f in failures:
+            print(f"provision-pythons: {f}", file=sys.stderr)
+        sys.exit(1)
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"interpreters": entries}, f, indent=2)
+    os.replace(tmp, out_path)
+    print(f"{len(entries)} interpreters -> {out_path}")
+
+
+if __name__ == "__main__":
+    main()
