@@ -138,7 +138,7 @@ pub fn permission_denied(pid: u32) -> Error {
     )
 }
 
-fn stat_state_char(stat: &str) -> Option<char> {
+pub(crate) fn stat_state_char(stat: &str) -> Option<char> {
     // The command name is in parentheses and may contain anything, so look after the last ')'.
     stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next())
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::linux::{permission_denied, LinuxProcess};
+use super::linux::{permission_denied, stat_state_char, LinuxProcess};
 use crate::{Error, Result};
 
 /// How long one thread may take to reach its stop before we give up the whole pause.
@@ -44,7 +44,7 @@ impl PausedProcess {
             }
             for tid in new {
                 seen.insert(tid);
-                match seize_and_stop(tid) {
+                match seize_and_stop(process.pid, tid) {
                     Ok(Some(held)) => paused.threads.push(held),
                     Ok(None) => {} // exited before we got it
                     Err(e) => {
@@ -81,7 +81,7 @@ fn thread_exists(tid: u32) -> bool {
     unsafe { libc::syscall(libc::SYS_tkill, tid as i32, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
 }
 
-fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
+fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> {
     let pid = tid as libc::pid_t;
     let tid = tid as libc::id_t;
     // SAFETY: ptrace with integer arguments only.
@@ -113,6 +113,11 @@ fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
                 held.pending_signal = sig;
             }
             return Ok(Some(held));
+        } else if r == 0 && in_tracing_stop(process_pid, tid) {
+            // The stop happened but its notification went to someone else: when the target is our
+            // child, Node's libuv reaps children with waitpid(pid), which also reports the ptrace
+            // stops of the main thread. The thread is held all the same.
+            return Ok(Some(held));
         } else if r < 0 {
             let e = io::Error::last_os_error();
             unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
@@ -129,3 +134,8 @@ fn seize_and_stop(tid: u32) -> io::Result<Option<HeldThread>> {
     }
 }
 
+
+/// `t` in /proc: the thread sits in a ptrace stop (ours, since it is seized by us).
+fn in_tracing_stop(pid: u32, tid: libc::id_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).is_ok_and(|stat| stat_state_char(&stat) == Some('t'))
+}
