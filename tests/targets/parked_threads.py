@@ -32,6 +32,17 @@ def recurse(n):
         recurse(n - 1)
 
 
+def with_locals(count, label="ünï"):
+    text = "it's \"quoted\""
+    data = b"\x00ab"
+    big = -12345678901
+    ratio = 2.5
+    flag = True
+    nothing = None
+    items = [1, 2]
+    park()
+
+
 class Worker:
     def run_nested(self):
         park()
@@ -88,6 +99,7 @@ def main():
     threads = [
         threading.Thread(target=remember_native_id(recurse, DEPTH), name="deep-recursion", daemon=True),
         threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested", daemon=True),
+        threading.Thread(target=remember_native_id(with_locals, 7), name="locals", daemon=True),
         threading.Thread(target=remember_native_id(módulo_ñandú.función_ñandú, park), name="hilo-ñandú", daemon=True),
         threading.Thread(target=remember_native_id(módulo_ñandú.関数, park), name="スレッド", daemon=True),
     ]

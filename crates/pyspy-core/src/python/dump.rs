@@ -37,6 +37,8 @@ pub struct FrameDump {
     pub name: String,
     /// Path of the source file as the code object has it.
     pub filename: String,
+    /// The path as people read it: after site-packages or the stdlib directory, or relative to the target's cwd.
+    pub short_filename: String,
     /// Line number being executed; 0 when unknown.
     pub line: u32,
     pub locals: Option<Vec<LocalVariable>>,
@@ -79,6 +81,7 @@ pub fn dump(pid: u32, options: &DumpOptions) -> Result<ProcessDump> {
     let mut reader = StackReader::default();
     let stacks = reader.read(&python, &tids)?;
     let memory: &dyn Memory = process;
+    let cwd = std::fs::read_link(process.proc_path("cwd")).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let mut threads = Vec::with_capacity(stacks.len());
     for stack in stacks {
         let tid = stack.thread.native_thread_id;
@@ -89,6 +92,7 @@ pub fn dump(pid: u32, options: &DumpOptions) -> Result<ProcessDump> {
             .map(|f| FrameDump {
                 name: f.code.name.clone(),
                 filename: f.code.filename.clone(),
+                short_filename: crate::sampler::short_filename(&f.code.filename, &cwd),
                 line: f.line,
                 locals: options.locals.then(|| read_locals(memory, &python.layout, &f.code, &f.raw)),
             })

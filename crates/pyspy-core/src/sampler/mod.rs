@@ -76,6 +76,7 @@ struct Shared {
 pub struct Sampler {
     shared: Arc<Shared>,
     handle: Option<JoinHandle<()>>,
+    python_version: String,
 }
 
 impl Sampler {
@@ -100,7 +101,7 @@ impl Sampler {
             .spawn(move || {
                 let python = match open_when_ready(pid, options.wait_for_python, &thread_shared.stop) {
                     Ok(p) => {
-                        let _ = opened_tx.send(Ok(()));
+                        let _ = opened_tx.send(Ok(p.version.to_string()));
                         p
                     }
                     Err(e) => {
@@ -112,13 +113,18 @@ impl Sampler {
             })
             .map_err(|e| Error::read_failed(format!("could not start the sampling thread: {e}")))?;
         match opened_rx.recv() {
-            Ok(Ok(())) => Ok(Sampler { shared, handle: Some(handle) }),
+            Ok(Ok(python_version)) => Ok(Sampler { shared, handle: Some(handle), python_version }),
             Ok(Err(e)) => {
                 let _ = handle.join();
                 Err(e)
             }
             Err(_) => Err(Error::read_failed("the sampling thread stopped before opening the target")),
         }
+    }
+
+    /// The root target's CPython version, e.g. "3.12.1".
+    pub fn python_version(&self) -> &str {
+        &self.python_version
     }
 
     pub fn snapshot(&self) -> Profile {

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import * as dumpCommand from './commands/dump.js';
+import { EXIT_CODES_HELP } from './errors.js';
+
+// One module per command; adding one is one line here.
+await yargs(hideBin(process.argv))
+  .scriptName('pyspy-ts')
+  .usage('$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.')
+  .command(dumpCommand)
+  .demandCommand(1, 'Say which command to run: see the list above.')
+  .strict()
+  .epilog(EXIT_CODES_HELP)
+  .fail((message, error) => {
+    if (error) throw error;
+    process.stderr.write(`error: ${message}\nRun 'pyspy-ts --help' for usage.\n`);
+    process.exit(2);
+  })
+  .help()
+  .version()
+  .parseAsync();

@@ -1,0 +1,62 @@
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
+import { fail } from '../errors.js';
+import { nonblockingOption, parsePid, pidOption } from '../options.js';
+
+interface DumpArgs {
+  pid?: number;
+  json: boolean;
+  locals: boolean;
+  nonblocking: boolean;
+  fullFilenames: boolean;
+}
+
+export const command = 'dump';
+export const describe = "Print every thread's Python stack of a running process, now";
+
+export function builder(yargs: Argv): Argv<DumpArgs> {
+  return yargs
+    .option('pid', { ...pidOption, demandOption: true })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
+    .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
+    .option('nonblocking', nonblockingOption)
+    .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
+    .example('$0 dump --pid 1234', 'why is process 1234 stuck?') as unknown as Argv<DumpArgs>;
+}
+
+export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
+  try {
+    const result = await dump(parsePid(args.pid), { locals: args.locals, blocking: !args.nonblocking });
+    process.stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatDump(result, args.fullFilenames));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function threadStatus(thread: ThreadDump): string {
+  return (thread.active ? 'active' : 'idle') + (thread.ownsGil ? '+gil' : '');
+}
+
+/** py-spy's layout: a process header, then each thread and its frames, innermost first. */
+export function formatDump(result: ProcessDump, fullFilenames = false): string {
+  const lines = [
+    `Process ${result.pid}: ${result.commandLine.join(' ')}`,
+    `Python v${result.pythonVersion} (${result.executable})`,
+    '',
+  ];
+  for (const thread of result.threads) {
+    const name = thread.name ? `: "${thread.name}"` : '';
+    lines.push(`Thread ${thread.nativeThreadId} (${threadStatus(thread)})${name}`);
+    for (const frame of thread.frames) {
+      const file = fullFilenames ? frame.filename : frame.shortFilename;
+      lines.push(`    ${frame.name} (${file}:${frame.line})`);
+      if (frame.locals && frame.locals.length > 0) {
+        const args = frame.locals.filter((l) => l.isArg);
+        const locals = frame.locals.filter((l) => !l.isArg);
+        if (args.length > 0) lines.push('        Arguments:', ...args.map((l) => `            ${l.name}: ${l.repr}`));
+        if (locals.length > 0) lines.push('        Locals:', ...locals.map((l) => `            ${l.name}: ${l.repr}`));
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,70 @@
+/**
+ * Typed errors. The native core rejects with an `Error` whose `code` is stable across releases;
+ * `toPyspyError` turns it into the matching class so callers can `instanceof` or switch on `code`.
+ */
+
+export type PyspyErrorCode =
+  | 'PYSPY_NO_SUCH_PROCESS'
+  | 'PYSPY_PERMISSION_DENIED'
+  | 'PYSPY_NOT_PYTHON'
+  | 'PYSPY_UNSUPPORTED_VERSION'
+  | 'PYSPY_PROCESS_EXITED'
+  | 'PYSPY_READ_FAILED'
+  | 'PYSPY_INVALID_ARGUMENT';
+
+export class PyspyError extends Error {
+  readonly code: PyspyErrorCode | string;
+  constructor(code: PyspyErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+type ErrorOptions = { cause?: unknown };
+
+/** One subclass per code, so callers can `instanceof` the failure they care about. */
+function withCode(code: PyspyErrorCode) {
+  return class extends PyspyError {
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
+export class ProcessNotFoundError extends withCode('PYSPY_NO_SUCH_PROCESS') {}
+export class PermissionDeniedError extends withCode('PYSPY_PERMISSION_DENIED') {}
+export class NotPythonError extends withCode('PYSPY_NOT_PYTHON') {}
+export class UnsupportedVersionError extends withCode('PYSPY_UNSUPPORTED_VERSION') {}
+export class ProcessExitedError extends withCode('PYSPY_PROCESS_EXITED') {}
+export class ReadFailedError extends withCode('PYSPY_READ_FAILED') {}
+export class InvalidArgumentError extends withCode('PYSPY_INVALID_ARGUMENT') {}
+
+const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptions) => PyspyError> = {
+  PYSPY_NO_SUCH_PROCESS: ProcessNotFoundError,
+  PYSPY_PERMISSION_DENIED: PermissionDeniedError,
+  PYSPY_NOT_PYTHON: NotPythonError,
+  PYSPY_UNSUPPORTED_VERSION: UnsupportedVersionError,
+  PYSPY_PROCESS_EXITED: ProcessExitedError,
+  PYSPY_READ_FAILED: ReadFailedError,
+  PYSPY_INVALID_ARGUMENT: InvalidArgumentError,
+};
+
+/** Maps an error from the native core to its typed class; anything else is returned unchanged. */
+export function toPyspyError(error: unknown): unknown {
+  if (error instanceof PyspyError) return error;
+  if (error instanceof Error && typeof (error as Error & { code?: unknown }).code === 'string') {
+    const code = (error as Error & { code: string }).code;
+    const Class = classes[code as PyspyErrorCode];
+    if (Class) return new Class(error.message, { cause: error });
+    if (code.startsWith('PYSPY_')) return new PyspyError(code, error.message, { cause: error });
+  }
+  return error;
+}
+
+export function validatePid(pid: unknown): number {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) {
+    throw new InvalidArgumentError(`invalid PID ${String(pid)}: expected a positive integer`);
+  }
+  return pid;
+}

@@ -1,0 +1,19 @@
+export { dump } from './dump.js';
+export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable } from './dump.js';
+export { record } from './record.js';
+export { launch } from './launch.js';
+export type { LaunchedProcess, LaunchOptions } from './launch.js';
+export type { RecordOptions } from './record.js';
+export {
+  PyspyError,
+  ProcessNotFoundError,
+  PermissionDeniedError,
+  NotPythonError,
+  UnsupportedVersionError,
+  ProcessExitedError,
+  ReadFailedError,
+  InvalidArgumentError,
+  toPyspyError,
+} from './errors.js';
+export type { PyspyErrorCode } from './errors.js';
+export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from '@pyspy/render';

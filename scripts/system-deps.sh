@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What the tests need from the machine beyond Node, Rust and Python: Debian's Chromium (the flame
+# graph is tested in a real browser) and an unprivileged user (permission-denied is tested for real).
+# Installs them when run as root; otherwise says what is missing and fails.
+set -euo pipefail
+
+TEST_USER=pyspy-test
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+id -u "$TEST_USER" >/dev/null 2>&1 || missing+=("user:$TEST_USER")
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing ${missing[*]}; run scripts/system-deps.sh as root once" >&2
+  exit 1
+fi
+for item in "${missing[@]}"; do
+  case "$item" in
+    chromium)
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+      ;;
+    user:*)
+      useradd --no-create-home --shell /usr/sbin/nologin "$TEST_USER"
+      ;;
+  esac
+done
+echo "system deps: installed ${missing[*]}"

@@ -1,0 +1,115 @@
+/**
+ * `dump` against real interpreters: every thread's frames must equal what CPython itself reports
+ * (sys._current_frames, written by the target), exactly: function, file and line.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { dump } from '@pyspy/core';
+import { interpreters, startPython, taskCount, tempDir, threadStates, waitFor, targetsDir, isRunning, runCli, type StartedTarget } from './helpers.js';
+
+interface TruthFrame { name: string; filename: string; line: number }
+interface TruthThread { ident: number; native_id: number; name: string; frames: TruthFrame[] }
+interface Truth { pid: number; version: string; threads: TruthThread[] }
+
+/** Starts parked_threads.py and waits until its reporter has written the truth and exited. */
+async function startParked(interp: ReturnType<typeof interpreters>[number]): Promise<{ target: StartedTarget; truth: Truth }> {
+  const truthPath = join(tempDir('truth'), 'truth.json');
+  const target = await startPython(interp, [join(targetsDir, 'parked_threads.py'), truthPath]);
+  const truth = await waitFor(`ground truth from ${interp.id} (output so far: ${target.output()})`, () =>
+    existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+  );
+  await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
+  return { target, truth };
+}
+
+const frames = (list: { name: string; filename: string; line: number }[]) =>
+  list.map(({ name, filename, line }) => ({ name, filename, line }));
+
+for (const interp of interpreters()) {
+  describe(`dump on ${interp.id} (${interp.version}${interp.debug ? ', debug build' : ''})`, () => {
+    let target: StartedTarget;
+    let truth: Truth;
+    beforeAll(async () => {
+      ({ target, truth } = await startParked(interp));
+    });
+    afterAll(() => target?.child.kill('SIGKILL'));
+
+    it('reports the version the interpreter reports', async () => {
+      const result = await dump(target.pid);
+      expect(result.pythonVersion).toBe(truth.version);
+    });
+
+    it('matches every thread frame by frame, innermost first: names, files, lines', async () => {
+      const result = await dump(target.pid);
+      expect(result.threads).toHaveLength(truth.threads.length);
+      for (const expected of truth.threads) {
+        const actual = result.threads.find((t) => t.nativeThreadId === expected.native_id);
+        expect(actual, `thread ${expected.name} (TID ${expected.native_id})`).toBeDefined();
+        expect(actual!.pythonThreadId).toBe(expected.ident);
+        expect(frames(actual!.frames)).toEqual(expected.frames);
+      }
+    });
+
+    it('follows a 200-deep recursion to the bottom', async () => {
+      const result = await dump(target.pid);
+      const deep = truth.threads.find((t) => t.name === 'deep-recursion')!;
+      const actual = result.threads.find((t) => t.nativeThreadId === deep.native_id)!;
+      expect(actual.frames.filter((f) => f.name === 'recurse')).toHaveLength(201);
+    });
+
+    it('reads non-ASCII function and file names (Latin-1, CJK, emoji)', async () => {
+      const result = await dump(target.pid);
+      const names = result.threads.flatMap((t) => t.frames.map((f) => f.name));
+      const files = result.threads.flatMap((t) => t.frames.map((f) => f.filename));
+      expect(names).toContain('función_ñandú');
+      expect(names).toContain('関数');
+      expect(files.some((f) => f.endsWith('paquete_ü/archivo_🐍.py'))).toBe(true);
+    });
+
+    it('shows locals with short reprs of simple values and type names of the rest', async () => {
+      const result = await dump(target.pid, { locals: true });
+      const frame = result.threads.flatMap((t) => t.frames).find((f) => f.name === 'with_locals')!;
+      const locals = Object.fromEntries(frame.locals!.map((l) => [l.name, l.repr]));
+      expect(locals).toMatchObject({
+        count: '7',
+        label: "'ünï'",
+        text: `'it\\'s "quoted"'`,
+        data: "b'\\x00ab'",
+        big: '-12345678901',
+        ratio: '2.5',
+        flag: 'True',
+        nothing: 'None',
+        items: '<list>',
+      });
+      expect(frame.locals!.filter((l) => l.isArg).map((l) => l.name)).toEqual(['count', 'label']);
+    });
+
+    it('leaves the target running, not stopped', async () => {
+      await dump(target.pid);
+      expect(threadStates(target.pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
+      expect(isRunning(target.pid)).toBe(true);
+      expect(target.child.hasExited()).toBe(false);
+    });
+
+    it('reads the same stacks without pausing (--nonblocking)', async () => {
+      const result = await dump(target.pid, { blocking: false });
+      const main = truth.threads.find((t) => t.name === 'MainThread')!;
+      expect(frames(result.threads.find((t) => t.nativeThreadId === main.native_id)!.frames)).toEqual(main.frames);
+    });
+
+    it('prints py-spy style text and JSON from the CLI', () => {
+      const text = runCli(['dump', '--pid', String(target.pid)]);
+      expect(text.stderr).toBe('');
+      expect(text.status).toBe(0);
+      expect(text.stdout).toContain(`Python v${truth.version}`);
+      const main = truth.threads.find((t) => t.name === 'MainThread')!;
+      expect(text.stdout).toMatch(new RegExp(`Thread ${main.native_id} \\((idle|active)[^)]*\\)`));
+      expect(text.stdout).toMatch(/^ {4}park \(.*parked_threads\.py:\d+\)$/m);
+      const json = runCli(['dump', '--pid', String(target.pid), '--json']);
+      expect(json.status).toBe(0);
+      const parsed = JSON.parse(json.stdout) as { threads: { frames: TruthFrame[] }[] };
+      expect(parsed.threads).toHaveLength(truth.threads.length);
+    });
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Bad input: each error is one line with a stable meaning and a nonzero exit, from the CLI, on real processes.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it, afterAll } from 'vitest';
+import { interpreters, runCli, startPython, taskCount, waitFor, killAll } from './helpers.js';
+
+/** A user with no privileges over root's processes; .ci/run creates it. */
+const UNPRIVILEGED_USER = 'pyspy-test';
+
+function expectOneLineError(result: { status: number | null; stderr: string }, pattern: RegExp) {
+  expect(result.status, result.stderr).not.toBe(0);
+  expect(result.status).not.toBeNull();
+  const lines = result.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(pattern);
+  expect(lines.length, result.stderr).toBeLessThanOrEqual(2); // the message, and at most a hint
+}
+
+/** The machine image's pyenv carries old CPythons; they are how "unsupported version" is tested for real. */
+function pyenvBinary(minor: string): string {
+  const root = '/root/.pyenv/versions';
+  const found = existsSync(root) ? readdirSync(root).filter((v) => v.startsWith(`${minor}.`)).sort() : [];
+  if (found.length === 0) throw new Error(`no pyenv CPython ${minor} under ${root}: this machine image should have it`);
+  return `${root}/${found[found.length - 1]}/bin/python${minor}`;
+}
+
+afterAll(killAll);
+
+describe('dump refuses bad targets with a clear message', () => {
+  it('no such process', () => {
+    expectOneLineError(runCli(['dump', '--pid', '999999999']), /no process with PID 999999999/);
+  });
+
+  it('a process that is not Python', async () => {
+    const sleeper = spawn('sleep', ['60']);
+    try {
+      await waitFor('sleep to start', () => existsSync(`/proc/${sleeper.pid}/exe`));
+      expectOneLineError(runCli(['dump', '--pid', String(sleeper.pid)]), new RegExp(`process ${sleeper.pid} \\(.*sleep\\) is not a Python process`));
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('an unsupported Python version, named', async () => {
+    for (const version of ['3.7', '2.7']) {
+      const old = spawn(pyenvBinary(version), ['-c', 'import time; time.sleep(60)']);
+      try {
+        await waitFor('the old interpreter to start', () => taskCount(old.pid!) > 0);
+        await new Promise((r) => setTimeout(r, 300));
+        expectOneLineError(runCli(['dump', '--pid', String(old.pid)]), new RegExp(`Python ${version.replace('.', '\\.')}[.\\d]* is not supported`));
+      } finally {
+        old.kill('SIGKILL');
+      }
+    }
+  });
+
+  it('a process that has exited (a zombie not yet reaped)', async () => {
+    const interp = interpreters()[0];
+    // The python child of `sleep` exits at once; sleep never reaps it, so it stays a zombie.
+    const parent = spawn('sh', ['-c', `"${interp.exe}" -c pass & echo $!; exec sleep 60`], {
+      env: { ...process.env, ...interp.env },
+    });
+    try {
+      let out = '';
+      parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const pid = await waitFor('the child pid', () => (out.includes('\n') ? Number(out.trim()) : undefined));
+      await waitFor('the child to become a zombie', () => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      });
+      expectOneLineError(runCli(['dump', '--pid', String(pid)]), new RegExp(`process ${pid} has exited`));
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('permission denied for an unprivileged user, with the fix', async () => {
+    const user = spawnSync('id', ['-u', UNPRIVILEGED_USER]);
+    if (user.status !== 0) {
+      throw new Error(`user ${UNPRIVILEGED_USER} is missing: create it (useradd --no-create-home ${UNPRIVILEGED_USER}); .ci/run does`);
+    }
+    const target = await startPython(interpreters()[0], ['-c', 'import time; time.sleep(60)']);
+    await waitFor('python to start', () => taskCount(target.pid) > 0);
+    const result = runCli(['dump', '--pid', String(target.pid)], { asUser: UNPRIVILEGED_USER });
+    expectOneLineError(result, /permission denied/);
+    expect(result.stderr).toMatch(/CAP_SYS_PTRACE|root/);
+  });
+
+  it('a PID that is not a number is a usage error', () => {
+    const result = runCli(['dump', '--pid', 'abc']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/pid/i);
+  });
+});
