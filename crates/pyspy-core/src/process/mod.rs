@@ -2,10 +2,12 @@
 //!
 //! The walkers in `python/` only see the `Memory` trait, so they can be fuzzed against fake images.
 
+pub mod block_cache;
 pub mod linux;
 pub mod maps;
 pub mod pause;
 
+pub use block_cache::{BlockCache, CachedMemory};
 pub use linux::{LinuxProcess, ThreadState};
 pub use pause::PausedProcess;
 pub use maps::MapEntry;
@@ -91,4 +93,10 @@ pub fn field_u8(buf: &[u8], offset: u32) -> u8 {
 
 pub fn field_f64_bits(buf: &[u8], offset: u32) -> u64 {
     field_u64(buf, offset)
+}
+
+/// `base + offset` in the target's address space. Wraps instead of panicking: a pointer read from
+/// a target that changed under us can be anything, and the read at the result simply fails.
+pub fn at(base: u64, offset: u32) -> u64 {
+    base.wrapping_add(u64::from(offset))
 }

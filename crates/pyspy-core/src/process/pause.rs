@@ -15,6 +15,9 @@ use crate::{Error, Result};
 /// How long one thread may take to reach its stop before we give up the whole pause.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Polls of a stopping thread made by yielding the CPU before falling back to sleeping.
+const SPIN_POLLS: u32 = 200;
+
 struct HeldThread {
     tid: u32,
     /// A signal that arrived while we held the thread; delivered again on detach.
@@ -30,6 +33,7 @@ impl PausedProcess {
     /// Stops every thread, including ones created while we were stopping the others.
     /// Must be dropped on the thread that created it (ptrace ties tracees to the tracing thread).
     pub fn pause(process: &LinuxProcess) -> Result<PausedProcess> {
+        settle_lingering(Duration::ZERO);
         let mut paused = PausedProcess { threads: Vec::new() };
         let mut seen = HashSet::new();
         // A thread can spawn another between our listing and our stop; list again until nothing is new.
@@ -67,12 +71,84 @@ impl PausedProcess {
 impl Drop for PausedProcess {
     fn drop(&mut self) {
         for t in &self.threads {
-            // SAFETY: plain ptrace call on a thread we seized; errors (thread gone) are fine to ignore.
-            unsafe {
-                libc::ptrace(libc::PTRACE_DETACH, t.tid as libc::pid_t, 0usize, t.pending_signal as usize);
+            if !detach(t.tid, t.pending_signal) {
+                linger(t.tid);
             }
         }
+        settle_lingering(LINGER_SETTLE_TIME);
     }
+}
+
+/// PTRACE_DETACH; false when the thread was not in a stop we could release (it is exiting, or
+/// our interrupt has not landed yet).
+fn detach(tid: u32, signal: i32) -> bool {
+    // SAFETY: plain ptrace call with integer arguments.
+    unsafe { libc::ptrace(libc::PTRACE_DETACH, tid as libc::pid_t, 0usize, signal as usize) == 0 }
+}
+
+/// How long a drop waits for threads it could not release before leaving them to the next pause.
+const LINGER_SETTLE_TIME: Duration = Duration::from_millis(50);
+
+thread_local! {
+    /// Threads this (tracing) thread seized but could not detach. Each is either about to stop
+    /// (our interrupt is pending) and would then stay stopped, or a zombie that only its tracer
+    /// can release: until then its parent cannot reap it, and a parent waiting for it (a
+    /// multiprocessing pool joining a worker, a shell waiting for python) waits forever.
+    static LINGERING: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn linger(tid: u32) {
+    LINGERING.with(|l| l.borrow_mut().push(tid));
+}
+
+/// Releases lingering threads: detaches the ones that have stopped, reaps the ones that exited.
+/// Tries for up to `patience`; what is left is tried again by the next pause.
+pub fn settle_lingering(patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let left = LINGERING.with(|l| {
+            let mut l = l.borrow_mut();
+            l.retain(|&tid| !settle(tid));
+            l.len()
+        });
+        if left == 0 || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// True once `tid` is no longer held by us.
+fn settle(tid: u32) -> bool {
+    // Reaping our own child would steal its exit status from whoever spawned it (Node);
+    // such a zombie is released when our tracing thread ends instead.
+    let exited_flag = if is_child_of_this_process(tid) { 0 } else { libc::WEXITED };
+    // SAFETY: waitid fills a zeroed siginfo_t we own.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::waitid(libc::P_PID, tid as libc::id_t, &mut info, libc::WSTOPPED | exited_flag | libc::WNOHANG | libc::__WALL) };
+    if r < 0 {
+        // ECHILD: not our tracee any more.
+        return io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD);
+    }
+    let (pid, code) = unsafe { (info.si_pid(), info.si_code) };
+    if pid == 0 {
+        // Nothing to report: maybe in a stop whose notification someone else took.
+        return detach(tid, 0);
+    }
+    match code {
+        libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED => true,
+        _ => {
+            let status = unsafe { info.si_status() };
+            let signal = if (status >> 8) & 0xff == libc::PTRACE_EVENT_STOP || status & 0x7f == libc::SIGTRAP { 0 } else { status & 0x7f };
+            detach(tid, signal)
+        }
+    }
+}
+
+fn is_child_of_this_process(tid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else { return false };
+    let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse::<u32>().ok());
+    ppid == Some(std::process::id())
 }
 
 /// Ok(None) when the thread disappeared (it exited): not an error for a sample.
@@ -93,11 +169,15 @@ fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> 
     // SAFETY: as above.
     if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
-        unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+        if !detach(held.tid, 0) {
+            linger(held.tid);
+        }
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
     }
     let deadline = Instant::now() + STOP_TIMEOUT;
+    let mut polls = 0u32;
     loop {
+        polls += 1;
         // waitid with WSTOPPED but not WEXITED: if the thread exits meanwhile we must not reap it.
         // When we launched the target it is our child, and its exit status belongs to whoever spawned it.
         // SAFETY: waitid fills a zeroed siginfo_t we own.
@@ -120,17 +200,28 @@ fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> 
             return Ok(Some(held));
         } else if r < 0 {
             let e = io::Error::last_os_error();
-            unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+            if !detach(held.tid, 0) {
+                linger(held.tid);
+            }
             return if e.raw_os_error() == Some(libc::ECHILD) { Ok(None) } else { Err(e) };
         }
         if Instant::now() > deadline {
-            unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, 0usize, 0usize) };
+            // Not stopped yet, so it cannot be detached yet either: our interrupt is still pending.
+            if !detach(held.tid, 0) {
+                linger(held.tid);
+            }
             if !thread_exists(tid) {
                 return Ok(None);
             }
             return Err(io::Error::new(io::ErrorKind::TimedOut, "thread did not stop in time"));
         }
-        std::thread::sleep(Duration::from_micros(20));
+        // A running thread stops within microseconds of the interrupt: yield first, since even a
+        // short sleep costs more than the whole stop; sleep only for a thread that takes long.
+        if polls < SPIN_POLLS {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(20));
+        }
     }
 }
 

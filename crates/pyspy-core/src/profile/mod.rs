@@ -41,6 +41,11 @@ pub struct Stats {
     pub duration_s: f64,
     /// User + system CPU time of the sampling thread.
     pub profiler_cpu_s: f64,
+    /// Recorded samples whose thread held the GIL (a live view's GIL %).
+    pub gil_samples: u64,
+    /// Thread stacks seen but left out because the thread was idle. Stays 0 with `include_idle`,
+    /// where thread states are not read.
+    pub idle_samples: u64,
 }
 
 impl Stats {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::process::{field_i32, field_u64, Memory};
+use crate::process::{at, field_i32, field_u64, Memory};
 use crate::python::layout::{Layout, LineTable};
 use crate::python::{line_table, strings};
 use crate::Result;
@@ -35,6 +35,8 @@ impl CodeInfo {
 #[derive(Default)]
 pub struct CodeCache {
     entries: HashMap<u64, Arc<CodeInfo>>,
+    /// Reused for every header read: this runs once per frame per sample.
+    header: Vec<u8>,
 }
 
 /// Code objects beyond this many are dropped wholesale: a program that generates code endlessly
@@ -68,9 +70,11 @@ impl CodeCache {
 
     /// Reads the header itself; for callers that have not batched it with other reads.
     pub fn get_by_addr(&mut self, memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<Arc<CodeInfo>> {
-        let mut header = vec![0u8; layout.code_size as usize];
-        memory.read(addr, &mut header)?;
-        self.get(memory, layout, addr, &header)
+        let mut header = std::mem::take(&mut self.header);
+        header.resize(layout.code_size as usize, 0);
+        let result = memory.read(addr, &mut header).and_then(|()| self.get(memory, layout, addr, &header));
+        self.header = header;
+        result
     }
 }
 
@@ -89,8 +93,8 @@ fn decode(memory: &dyn Memory, layout: &Layout, addr: u64, header: &[u8], finger
     let line_table = strings::read_bytes(memory, layout, field_u64(header, layout.code_linetable))?;
     let first_line = field_i32(header, layout.code_firstlineno).max(0) as u32;
     let instructions_addr = match (layout.code_code_adaptive, layout.code_code) {
-        (Some(inline), _) => addr + u64::from(inline),
-        (None, Some(co_code)) => field_u64(header, co_code) + u64::from(layout.bytes_data),
+        (Some(inline), _) => at(addr, inline),
+        (None, Some(co_code)) => at(field_u64(header, co_code), layout.bytes_data),
         (None, None) => 0,
     };
     Ok(CodeInfo {

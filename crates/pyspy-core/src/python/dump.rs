@@ -1,6 +1,6 @@
 //! `dump`: every thread's stack of a process, now.
 
-use crate::process::{Memory, PausedProcess, ThreadState};
+use crate::process::{at, Memory, PausedProcess, ThreadState};
 use crate::python::code::CodeInfo;
 use crate::python::frames::RawFrame;
 use crate::python::layout::{FrameModel, Layout};
@@ -121,7 +121,7 @@ fn read_locals(memory: &dyn Memory, layout: &Layout, code: &CodeInfo, frame: &Ra
         Ok(items) => items,
         Err(_) => return Vec::new(),
     };
-    let slots_addr = frame.frame_addr + u64::from(layout.frame_localsplus);
+    let slots_addr = at(frame.frame_addr, layout.frame_localsplus);
     let mut values = vec![0u8; names.len() * 8];
     let have_values = memory.read(slots_addr, &mut values).is_ok();
     names

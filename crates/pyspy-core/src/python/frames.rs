@@ -42,29 +42,37 @@ impl RawFrame {
     }
 }
 
+/// Buffers a walk reuses from one sample to the next.
+#[derive(Default)]
+pub struct WalkScratch {
+    seen: HashSet<u64>,
+    frame: Vec<u8>,
+}
+
 /// From the thread state's frame pointer (already dereferenced through the cframe on 3.11-3.12).
-pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<RawFrame>) -> Result<()> {
+pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<RawFrame>, scratch: &mut WalkScratch) -> Result<()> {
     out.clear();
-    let mut seen = HashSet::new();
+    let WalkScratch { seen, frame: buf } = scratch;
+    seen.clear();
+    buf.resize(layout.frame_size.max(layout.frame_back + 8) as usize, 0);
     let mut addr = innermost;
-    let mut buf = vec![0u8; layout.frame_size.max(layout.frame_back + 8) as usize];
     while addr != 0 {
         if out.len() >= MAX_DEPTH || !seen.insert(addr) {
             break;
         }
-        memory.read(addr, &mut buf)?;
-        let code_addr = field_u64(&buf, layout.frame_code) & !STACKREF_TAG_MASK;
-        let next = field_u64(&buf, layout.frame_back);
-        let python_frame = layout.frame_owner.map_or(true, |o| field_u8(&buf, o) < FIRST_NON_PYTHON_OWNER);
+        memory.read(addr, buf)?;
+        let code_addr = field_u64(buf, layout.frame_code) & !STACKREF_TAG_MASK;
+        let next = field_u64(buf, layout.frame_back);
+        let python_frame = layout.frame_owner.map_or(true, |o| field_u8(buf, o) < FIRST_NON_PYTHON_OWNER);
         if python_frame && code_addr != 0 {
             let position = match layout.frame_model {
                 FrameModel::FrameObject => {
-                    let lasti = i64::from(field_i32(&buf, layout.frame_instr));
+                    let lasti = i64::from(field_i32(buf, layout.frame_instr));
                     // 3.10 counts f_lasti in 2-byte code units; 3.8-3.9 in bytes.
                     let scale = if layout.line_table == LineTable::Linetable310 && lasti >= 0 { 2 } else { 1 };
                     InstructionPosition::Offset(lasti * scale)
                 }
-                FrameModel::InterpreterFrame => InstructionPosition::Pointer(field_u64(&buf, layout.frame_instr)),
+                FrameModel::InterpreterFrame => InstructionPosition::Pointer(field_u64(buf, layout.frame_instr)),
             };
             out.push(RawFrame { frame_addr: addr, code_addr, position });
         }

@@ -1,7 +1,7 @@
 //! Short, safe reprs of objects in the target, for `dump --locals`: the value of simple types,
 //! the type name of anything else. Nothing here follows more than a couple of pointers.
 
-use crate::process::{field_f64_bits, field_i64, field_u32, field_u64, Memory, MemoryExt};
+use crate::process::{at, field_f64_bits, field_i64, field_u32, field_u64, Memory, MemoryExt};
 use crate::python::layout::{Layout, LongModel};
 use crate::python::strings;
 use crate::Result;
@@ -9,8 +9,8 @@ use crate::Result;
 const MAX_REPR_CHARS: usize = 80;
 
 pub fn type_name(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
-    let type_addr = memory.read_u64(obj + u64::from(layout.object_type))?;
-    let name_ptr = memory.read_u64(type_addr + u64::from(layout.type_name))?;
+    let type_addr = memory.read_u64(at(obj, layout.object_type))?;
+    let name_ptr = memory.read_u64(at(type_addr, layout.type_name))?;
     let mut buf = [0u8; 64];
     memory.read(name_ptr, &mut buf)?;
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
@@ -39,7 +39,7 @@ fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> 
         },
         "float" => {
             let mut buf = [0u8; 8];
-            memory.read(obj + u64::from(layout.float_value), &mut buf)?;
+            memory.read(at(obj, layout.float_value), &mut buf)?;
             float_repr(f64::from_bits(field_f64_bits(&buf, 0)))
         }
         "str" => truncate(&str_repr(&strings::read_unicode(memory, layout, obj)?)),
@@ -104,7 +104,7 @@ fn truncate(s: &str) -> String {
 /// Ints that fit in an i64; None for bigger ones (we do not do bignum arithmetic for a dump).
 fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
     let mut head = [0u8; 8];
-    memory.read(obj + u64::from(layout.long_size_or_tag), &mut head)?;
+    memory.read(at(obj, layout.long_size_or_tag), &mut head)?;
     let (ndigits, negative) = match layout.long_model {
         LongModel::SignedSize => {
             let size = field_i64(&head, 0);
@@ -119,7 +119,7 @@ fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64
         return Ok(None);
     }
     let mut digits = [0u8; 8];
-    memory.read(obj + u64::from(layout.long_digits), &mut digits[..ndigits as usize * 4])?;
+    memory.read(at(obj, layout.long_digits), &mut digits[..ndigits as usize * 4])?;
     // 30-bit digits, least significant first.
     let mut value: i64 = 0;
     for i in (0..ndigits as u32).rev() {
@@ -130,12 +130,12 @@ fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64
 
 /// The item pointers of a tuple (bounded: a garbage size must not make us read megabytes).
 pub fn tuple_items(memory: &dyn Memory, layout: &Layout, tuple: u64) -> Result<Vec<u64>> {
-    let size = memory.read_u64(tuple + u64::from(layout.tuple_size))? as i64;
+    let size = memory.read_u64(at(tuple, layout.tuple_size))? as i64;
     if !(0..=65_536).contains(&size) {
         return Err(crate::Error::read_failed(format!("tuple at {tuple:#x} has implausible size {size}")));
     }
     let mut raw = vec![0u8; size as usize * 8];
-    memory.read(tuple + u64::from(layout.tuple_items), &mut raw)?;
+    memory.read(at(tuple, layout.tuple_items), &mut raw)?;
     Ok(raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect())
 }
 

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::process::Memory;
+use crate::process::{BlockCache, Memory};
 use crate::python::code::{CodeCache, CodeInfo};
-use crate::python::frames::{self, RawFrame};
+use crate::python::frames::{self, RawFrame, WalkScratch};
 use crate::python::threads::{self, PyThread};
 use crate::python::PythonProcess;
 use crate::Result;
@@ -22,26 +22,26 @@ pub struct ThreadStack {
     pub frames: Vec<ResolvedFrame>,
 }
 
+/// Reads stacks sample after sample, keeping what can be kept between them: decoded code objects,
+/// and buffers, so that a sample allocates little once the first few are done.
+#[derive(Default)]
 pub struct StackReader {
     pub codes: CodeCache,
+    pub blocks: BlockCache,
     raw: Vec<RawFrame>,
-}
-
-impl Default for StackReader {
-    fn default() -> Self {
-        StackReader { codes: CodeCache::default(), raw: Vec::with_capacity(256) }
-    }
+    scratch: WalkScratch,
 }
 
 impl StackReader {
     /// `tids` are the target's kernel threads, used to map pthread ids to TIDs before 3.11.
     pub fn read(&mut self, python: &PythonProcess, tids: &[u32]) -> Result<Vec<ThreadStack>> {
-        let memory: &dyn Memory = &python.process;
+        let memory = self.blocks.over(&python.process);
+        let memory: &dyn Memory = &memory;
         let layout = &python.layout;
         let threads = threads::read_threads(memory, layout, python.runtime_addr, tids)?;
         let mut stacks = Vec::with_capacity(threads.len());
         for thread in threads {
-            frames::walk(memory, layout, thread.frame, &mut self.raw)?;
+            frames::walk(memory, layout, thread.frame, &mut self.raw, &mut self.scratch)?;
             let mut resolved = Vec::with_capacity(self.raw.len());
             for raw in &self.raw {
                 let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;

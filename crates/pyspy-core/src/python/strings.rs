@@ -1,6 +1,6 @@
 //! Reading `str` and `bytes` objects out of the target.
 
-use crate::process::{field_i64, field_u32, field_u64, Memory};
+use crate::process::{at, field_i64, field_u32, field_u64, Memory};
 use crate::python::layout::Layout;
 use crate::{Error, Result};
 
@@ -37,9 +37,9 @@ pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<S
         // A legacy (non-compact) string keeps its characters behind a pointer after the compact header.
         field_u64(&head, layout.unicode_compact_size)
     } else if ascii {
-        addr + u64::from(layout.unicode_ascii_size)
+        at(addr, layout.unicode_ascii_size)
     } else {
-        addr + u64::from(layout.unicode_compact_size)
+        at(addr, layout.unicode_compact_size)
     };
     let mut data = vec![0u8; byte_len];
     let offset_in_head = data_addr.wrapping_sub(addr) as usize;
@@ -70,12 +70,12 @@ pub fn read_bytes(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<Vec
         return Err(Error::read_failed("NULL bytes"));
     }
     let mut head = [0u8; 16];
-    memory.read(addr + u64::from(layout.bytes_size), &mut head[..8])?;
+    memory.read(at(addr, layout.bytes_size), &mut head[..8])?;
     let len = field_i64(&head, 0);
     if len < 0 || len as usize > MAX_BYTES_LEN {
         return Err(Error::read_failed(format!("bytes at {addr:#x} has implausible size {len}")));
     }
     let mut data = vec![0u8; len as usize];
-    memory.read(addr + u64::from(layout.bytes_data), &mut data)?;
+    memory.read(at(addr, layout.bytes_data), &mut data)?;
     Ok(data)
 }

@@ -1,6 +1,6 @@
 //! Interpreters -> thread states: ids, the frame each one is in, and who holds the GIL.
 
-use crate::process::{field_u64, Memory, MemoryExt};
+use crate::process::{at, field_u64, Memory, MemoryExt};
 use crate::python::layout::Layout;
 use crate::Result;
 
@@ -29,7 +29,7 @@ pub struct PyThread {
 pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tids: &[u32]) -> Result<Vec<PyThread>> {
     let mut threads = Vec::new();
     let gil_holder_pre312 = match layout.runtime_tstate_current {
-        Some(offset) => Some(memory.read_u64(runtime_addr + u64::from(offset))?),
+        Some(offset) => Some(memory.read_u64(at(runtime_addr, offset))?),
         None => None,
     };
     let tstate_len = [
@@ -45,20 +45,22 @@ pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tid
         + 8;
     let mut tstate_buf = vec![0u8; tstate_len];
 
-    let mut interp = memory.read_u64(runtime_addr + u64::from(layout.runtime_interpreters_head))?;
+    let mut interp = memory.read_u64(at(runtime_addr, layout.runtime_interpreters_head))?;
+    // Lists that loop back on themselves (a target rewriting them under us) end at the first repeat.
+    let mut seen = std::collections::HashSet::new();
     let mut interpreters = 0;
-    while interp != 0 && interpreters < MAX_INTERPRETERS {
+    while interp != 0 && interpreters < MAX_INTERPRETERS && seen.insert(interp) {
         interpreters += 1;
         let gil_holder = match gil_holder_pre312 {
             Some(holder) => holder,
             None => gil_holder(memory, layout, interp).unwrap_or(0),
         };
-        let mut tstate = memory.read_u64(interp + u64::from(layout.interp_threads_head))?;
-        while tstate != 0 && threads.len() < MAX_THREADS {
+        let mut tstate = memory.read_u64(at(interp, layout.interp_threads_head))?;
+        while tstate != 0 && threads.len() < MAX_THREADS && seen.insert(tstate) {
             memory.read(tstate, &mut tstate_buf)?;
             let mut frame = field_u64(&tstate_buf, layout.tstate_frame);
             if let (Some(current_frame), true) = (layout.cframe_current_frame, frame != 0) {
-                frame = memory.read_u64(frame + u64::from(current_frame))?;
+                frame = memory.read_u64(at(frame, current_frame))?;
             }
             let python_thread_id = field_u64(&tstate_buf, layout.tstate_thread_id);
             let native_thread_id = match layout.tstate_native_thread_id {
@@ -75,7 +77,7 @@ pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tid
             });
             tstate = field_u64(&tstate_buf, layout.tstate_next);
         }
-        interp = memory.read_u64(interp + u64::from(layout.interp_next))?;
+        interp = memory.read_u64(at(interp, layout.interp_next))?;
     }
     Ok(threads)
 }
@@ -83,15 +85,15 @@ pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tid
 /// 3.12+: each interpreter points at a GIL; its `last_holder` only means something while `locked`.
 fn gil_holder(memory: &dyn Memory, layout: &Layout, interp: u64) -> Result<u64> {
     let Some(gil_ptr_offset) = layout.interp_gil_ptr else { return Ok(0) };
-    let gil = memory.read_u64(interp + u64::from(gil_ptr_offset))?;
+    let gil = memory.read_u64(at(interp, gil_ptr_offset))?;
     if gil == 0 {
         return Ok(0);
     }
-    let locked = memory.read_i32(gil + u64::from(layout.gil_locked))?;
+    let locked = memory.read_i32(at(gil, layout.gil_locked))?;
     if locked == 0 {
         return Ok(0);
     }
-    memory.read_u64(gil + u64::from(layout.gil_last_holder))
+    memory.read_u64(at(gil, layout.gil_last_holder))
 }
 
 /// Before 3.11 thread states only know the pthread_t; glibc keeps the TID inside the pthread struct.
@@ -99,7 +101,7 @@ fn tid_from_pthread(memory: &dyn Memory, pthread: u64, tids: &[u32]) -> Option<u
     if pthread == 0 {
         return None;
     }
-    if let Ok(tid) = memory.read_u32(pthread + GLIBC_PTHREAD_TID_OFFSET) {
+    if let Ok(tid) = memory.read_u32(pthread.wrapping_add(GLIBC_PTHREAD_TID_OFFSET)) {
         if tids.contains(&tid) {
             return Some(tid);
         }

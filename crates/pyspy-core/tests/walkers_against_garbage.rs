@@ -1,0 +1,106 @@
+//! The walkers against memory that is not a CPython: random bytes whose words often point back
+//! into the same region, so every list and chain they follow can loop, branch or end anywhere.
+//! What must hold for every layout: no panic (debug builds check arithmetic overflow too), an end
+//! in bounded time, and bounded allocations (strings, tuples and line tables have caps).
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use pyspy_core::process::Memory;
+use pyspy_core::python::code::CodeCache;
+use pyspy_core::python::frames::{self, WalkScratch};
+use pyspy_core::python::{layouts, objects, threads};
+use pyspy_core::{Error, ErrorKind, Result};
+
+/// A mapped region of pseudo-random words; anything outside it is unmapped.
+struct Garbage {
+    seed: u64,
+    base: u64,
+    len: u64,
+    /// Share of words (out of 256) that point into the region.
+    pointer_share: u64,
+}
+
+fn mix(mut x: u64) -> u64 {
+    // splitmix64: cheap, well spread, deterministic per address.
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Garbage {
+    fn word(&self, aligned: u64) -> u64 {
+        let h = mix(self.seed ^ aligned);
+        if h & 0xff < self.pointer_share {
+            self.base + (mix(h) % self.len & !7)
+        } else if h & 0x100 != 0 {
+            // Small integers: sizes, lengths, flags and kinds that look almost plausible.
+            mix(h) % 64
+        } else {
+            mix(h)
+        }
+    }
+}
+
+impl Memory for Garbage {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let inside = addr.checked_sub(self.base).is_some_and(|offset| offset.saturating_add(buf.len() as u64) <= self.len);
+        if !inside {
+            return Err(Error::new(ErrorKind::ReadFailed, "unmapped"));
+        }
+        for (i, byte) in buf.iter_mut().enumerate() {
+            let at = addr.wrapping_add(i as u64);
+            *byte = self.word(at & !7).to_le_bytes()[(at & 7) as usize];
+        }
+        Ok(())
+    }
+}
+
+fn walk_everything(memory: &Garbage, minor: u8, runtime_offset: u64) {
+    let layout = layouts::static_layout(minor).unwrap();
+    let runtime = memory.base + (runtime_offset % memory.len & !7);
+    let Ok(found) = threads::read_threads(memory, layout, runtime, &[4242]) else { return };
+    let mut codes = CodeCache::default();
+    let mut scratch = WalkScratch::default();
+    let mut raw = Vec::new();
+    for thread in found.iter().take(64) {
+        if frames::walk(memory, layout, thread.frame, &mut raw, &mut scratch).is_err() {
+            continue;
+        }
+        for frame in raw.iter().take(256) {
+            if let Ok(code) = codes.get_by_addr(memory, layout, frame.code_addr) {
+                let _ = code.line_for(layout.line_table, frame.byte_offset(code.instructions_addr));
+                let _ = objects::tuple_items(memory, layout, code.varnames_addr);
+            }
+            let _ = objects::short_repr(memory, layout, frame.code_addr);
+            let _ = objects::short_repr(memory, layout, frame.frame_addr);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn walkers_survive_random_memory(
+        seed in any::<u64>(),
+        minor in 8u8..=15,
+        len_pages in 1u64..64,
+        pointer_share in 0u64..256,
+        runtime_offset in any::<u64>(),
+    ) {
+        let memory = Garbage { seed, base: 0x5555_0000_0000, len: len_pages * 4096, pointer_share };
+        let started = Instant::now();
+        walk_everything(&memory, minor, runtime_offset);
+        prop_assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
+
+    /// The region at the very top of the address space: any unchecked `addr + offset` overflows.
+    #[test]
+    fn walkers_survive_pointers_near_the_top_of_the_address_space(seed in any::<u64>(), minor in 8u8..=15) {
+        let len = 16 * 4096;
+        let memory = Garbage { seed, base: u64::MAX - len + 1, len, pointer_share: 200 };
+        walk_everything(&memory, minor, seed);
+    }
+}
