@@ -4,3 +4,5 @@ export type { CollapseOptions } from './collapsed.js';
 export { renderSpeedscope } from './speedscope.js';
 export type { SpeedscopeOptions } from './speedscope.js';
 export { renderChromeTrace } from './chrometrace.js';
+export { renderFlamegraph } from './flamegraph.js';
+export type { FlamegraphOptions } from './flamegraph.js';

@@ -58,8 +58,10 @@ export interface Profile {
     command?: string[];
     /** ISO 8601 time the record started. */
     startTime: string;
-    /** Exit code of a launched target, when it exited during the record. */
-    exitCode?: number | null;
+    /** Exit code of a launched target that exited on its own during the record (128+N: killed by signal N). */
+    exitCode?: number;
+    /** Why sampling ended: its duration ran out, it was stopped (Ctrl-C, AbortSignal), or the target exited. */
+    stopReason?: 'duration' | 'stopped' | 'target-exited';
   };
   stats: ProfileStats;
   frames: Frame[];
