@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# The main job, end to end: start examples/threadpools.py and dump every thread's stack.
+# The main job, end to end: launch examples/threadpools.py under the profiler, record it until it
+# exits, and write an interactive flame graph to profile.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 examples/threadpools.py --seconds 5 &
-target=$!
-trap 'kill $target 2>/dev/null || true' EXIT
-sleep 1
-./node_modules/.bin/pyspy-ts dump --pid "$target"
+./node_modules/.bin/pyspy-ts record -o profile.svg --rate 100 -- python3 examples/threadpools.py --seconds 5
+echo "Open profile.svg in a browser: hover for details, click to zoom, Ctrl-F to search."

@@ -175,6 +175,10 @@ pub struct ProfileStats {
     pub missed: f64,
     pub duration_s: f64,
     pub profiler_cpu_s: f64,
+    /// Recorded samples whose thread held the GIL.
+    pub gil_samples: f64,
+    /// Thread stacks left out as idle (0 with `includeIdle`, where thread states are not read).
+    pub idle_samples: f64,
 }
 
 #[napi(object)]
@@ -197,6 +201,8 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
         missed: s.missed as f64,
         duration_s: s.duration_s,
         profiler_cpu_s: s.profiler_cpu_s,
+        gil_samples: s.gil_samples as f64,
+        idle_samples: s.idle_samples as f64,
     }
 }
 

@@ -2,12 +2,16 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as dumpCommand from './commands/dump.js';
+import * as recordCommand from './commands/record.js';
+import * as topCommand from './commands/top.js';
 import { EXIT_CODES_HELP } from './errors.js';
 
 // One module per command; adding one is one line here.
 await yargs(hideBin(process.argv))
   .scriptName('pyspy-ts')
   .usage('$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.')
+  .command(recordCommand)
+  .command(topCommand)
   .command(dumpCommand)
   .demandCommand(1, 'Say which command to run: see the list above.')
   .strict()

@@ -4,6 +4,8 @@ export { record } from './record.js';
 export { launch } from './launch.js';
 export type { LaunchedProcess, LaunchOptions } from './launch.js';
 export type { RecordOptions } from './record.js';
+export { startLive, snapshotDelta } from './live.js';
+export type { LiveOptions, LiveRecorder, LiveSnapshot, LiveStats, LiveEnd } from './live.js';
 export {
   PyspyError,
   ProcessNotFoundError,
@@ -17,3 +19,4 @@ export {
 } from './errors.js';
 export type { PyspyErrorCode } from './errors.js';
 export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from '@pyspy/render';
+export type { SamplingOptions } from './sampling.js';

@@ -92,6 +92,20 @@ export async function launch(command: string[], options: LaunchOptions = {}): Pr
   };
 }
 
+/**
+ * After sampling: the exit code of a program that exited on its own, or, when sampling ended
+ * first (duration, stop), the program is terminated, as py-spy does, and there is no exit code
+ * to pass on.
+ */
+export async function settleLaunched(child: LaunchedProcess, targetExited: boolean): Promise<number | undefined> {
+  if (targetExited || child.hasExited()) return child.exited;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
+  await child.exited;
+  clearTimeout(killer);
+  return undefined;
+}
+
 /** The first child of `pid`, from /proc (the task's `children` list). */
 function childOf(pid: number): number | undefined {
   try {

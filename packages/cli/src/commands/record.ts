@@ -1,0 +1,185 @@
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
+import { renderChromeTrace, renderCollapsed, renderFlamegraph, renderSpeedscope } from '@pyspy/render';
+import { fail } from '../errors.js';
+import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
+import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
+
+interface RecordArgs {
+  pid?: number;
+  output?: string;
+  format?: Format;
+  rate: number;
+  duration?: number;
+  nonblocking: boolean;
+  gil: boolean;
+  idle: boolean;
+  threads: boolean;
+  function: boolean;
+  nolineno: boolean;
+  fullFilenames: boolean;
+  subprocesses: boolean;
+  hideProgress: boolean;
+  '--'?: (string | number)[];
+}
+
+export const command = 'record [options] [-- command...]';
+export const describe = 'Sample a Python program and write a flame graph, speedscope, raw or Chrome trace file';
+
+export function builder(yargs: Argv): Argv<RecordArgs> {
+  return yargs
+    .parserConfiguration({ 'populate--': true })
+    .option('pid', { ...pidOption, describe: 'PID of a running Python process to record (or give a command after --)' })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      requiresArg: true,
+      describe: 'Output file (default: pyspy-<pid>-<time>.<format extension>)',
+    })
+    .option('format', {
+      alias: 'f',
+      choices: FORMATS,
+      describe: 'Output format (default: from the -o extension: .svg flamegraph, .json speedscope, .trace.json chrometrace, .txt raw; else flamegraph)',
+    })
+    .option('rate', { ...samplingOptions.rate, alias: 'r' })
+    .option('duration', {
+      alias: 'd',
+      type: 'number',
+      requiresArg: true,
+      describe: 'Seconds to record (default: until the program exits or Ctrl-C)',
+    })
+    .option('nonblocking', samplingOptions.nonblocking)
+    .option('gil', { ...samplingOptions.gil, alias: 'g' })
+    .option('idle', { ...samplingOptions.idle, alias: 'i' })
+    .option('threads', { alias: 't', type: 'boolean', default: false, describe: 'Show each thread as the root frame' })
+    .option('function', { alias: 'F', type: 'boolean', default: false, describe: 'Aggregate by function (its first line), not by line' })
+    .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
+    .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
+    .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
+    .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
+    .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
+    .epilog(
+      'Ctrl-C stops the record and still writes the file. When the launched program exits on its own\n' +
+        'with a nonzero code, pyspy-ts exits with that code after writing the file.',
+    ) as unknown as Argv<RecordArgs>;
+}
+
+export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<void> {
+  const commandLine = (args['--'] ?? []).map(String);
+  let output: AtomicOutput | undefined;
+  try {
+    if ((args.pid === undefined) === (commandLine.length === 0)) {
+      throw new InvalidArgumentError('record needs --pid PID or a command after --, and not both');
+    }
+    const rateHz = parseRate(args.rate);
+    if (args.duration !== undefined && !(Number.isFinite(args.duration) && args.duration > 0)) {
+      throw new InvalidArgumentError(`--duration must be a positive number of seconds, got ${args.duration}`);
+    }
+    const pid = args.pid === undefined ? undefined : parsePid(args.pid);
+    const format: Format = args.format ?? (args.output ? formatFromPath(args.output) : undefined) ?? 'flamegraph';
+    const path = args.output ?? defaultOutputName(pid, format);
+    // Created now, so a path we cannot write fails before any sampling.
+    output = new AtomicOutput(path);
+
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const progress = new ProgressLine(!args.hideProgress && process.stderr.isTTY === true);
+    let profile: Profile;
+    try {
+      profile = await record({
+        pid,
+        command: pid === undefined ? commandLine : undefined,
+        rateHz,
+        durationS: args.duration,
+        blocking: !args.nonblocking,
+        gil: args.gil,
+        idle: args.idle,
+        function: args.function,
+        nolineno: args.nolineno,
+        fullFilenames: args.fullFilenames,
+        subprocesses: args.subprocesses,
+        timeline: format === 'chrometrace',
+        signal: controller.signal,
+        onProgress: (stats) => progress.update(stats),
+      });
+    } finally {
+      progress.clear();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
+    output.commit(render(profile, format, args.threads));
+    process.stderr.write(summary(profile, format, path));
+    const exitCode = profile.meta.exitCode;
+    if (exitCode !== undefined && exitCode !== 0) process.exitCode = exitCode;
+  } catch (error) {
+    output?.discard();
+    fail(error);
+  }
+}
+
+function render(profile: Profile, format: Format, threads: boolean): string {
+  switch (format) {
+    case 'flamegraph':
+      return renderFlamegraph(profile, { threads, title: flamegraphTitle(profile) });
+    case 'speedscope':
+      return renderSpeedscope(profile);
+    case 'raw':
+      return renderCollapsed(profile, { threads });
+    case 'chrometrace':
+      return renderChromeTrace(profile);
+  }
+}
+
+function flamegraphTitle(profile: Profile): string {
+  const what = profile.meta.command ? profile.meta.command.join(' ') : `process ${profile.meta.pid}`;
+  return `${what} (Python ${profile.meta.pythonVersion})`;
+}
+
+function defaultOutputName(pid: number | undefined, format: Format): string {
+  const time = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  return `pyspy-${pid ?? 'run'}-${time}.${EXTENSIONS[format]}`;
+}
+
+const number = new Intl.NumberFormat('en-US');
+
+/** The honest account of a record: what was asked, what was achieved, what went wrong. */
+export function summary(profile: Profile, format: Format, path: string): string {
+  const s = profile.stats;
+  const lines: string[] = [];
+  if (profile.meta.stopReason === 'target-exited') {
+    const code = profile.meta.exitCode;
+    lines.push(`The program exited${code === undefined ? '' : ` with code ${code}`}; stopped sampling.`);
+  }
+  lines.push(
+    `Samples: ${number.format(s.samples)} in ${s.durationS.toFixed(1)} s at ${s.achievedRateHz.toFixed(1)} Hz ` +
+      `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
+      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s.`,
+  );
+  if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
+  lines.push(`Wrote ${format} to ${path}`);
+  return lines.join('\n') + '\n';
+}
+
+/** One line on a terminal, rewritten in place; nothing at all when off. */
+class ProgressLine {
+  private started = Date.now();
+  private shown = false;
+  constructor(private readonly enabled: boolean) {}
+
+  update(stats: ProfileStats): void {
+    if (!this.enabled) return;
+    const elapsed = ((Date.now() - this.started) / 1000).toFixed(1);
+    const text = `Recording: ${elapsed} s, ${number.format(stats.samples)} samples, ${number.format(stats.errors)} errors, ${number.format(stats.missed)} missed. Ctrl-C to stop.`;
+    process.stderr.write(`\r\x1b[2K${text}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}

@@ -1,0 +1,166 @@
+import type { Frame, ProfileStats, StackCount, ThreadInfo } from '@pyspy/render';
+import type { Native } from './native.js';
+import { settleLaunched, type LaunchedProcess } from './launch.js';
+import { startSampler, type SamplingOptions } from './sampling.js';
+
+/** A live view samples until it is stopped or the target exits: no duration. */
+export type LiveOptions = SamplingOptions;
+
+export interface LiveStats extends ProfileStats {
+  /** Samples whose thread held the GIL. */
+  gilSamples: number;
+  /** Thread stacks left out as idle; always 0 with `idle: true`, where thread states are not read. */
+  idleSamples: number;
+}
+
+/** Counts since the start, or since the last `reset()`. */
+export interface LiveSnapshot {
+  frames: Frame[];
+  threads: ThreadInfo[];
+  /**
+   * `stacks[i]` is the same stack in every snapshot of one recorder: the sampler only appends
+   * stacks and only grows their counts, so two snapshots subtract index by index (`snapshotDelta`).
+   * Stacks with no samples in the snapshot's span stay in place with count 0.
+   */
+  stacks: StackCount[];
+  stats: LiveStats;
+}
+
+export interface LiveEnd {
+  reason: 'target-exited' | 'stopped';
+  /** Exit code of a launched command that exited on its own (128+N: killed by signal N). */
+  exitCode?: number;
+}
+
+export interface LiveRecorder {
+  readonly pid: number;
+  readonly pythonVersion: string;
+  /** The launched command, when there is one (its output streams when `stdio` asked for pipes). */
+  readonly launched?: LaunchedProcess;
+  /** Everything aggregated since the start or the last `reset()`. Cheap enough to call every second. */
+  snapshot(): LiveSnapshot;
+  /** Starts counting from zero; sampling goes on. */
+  reset(): void;
+  /** True once sampling has ended (target exited, or stopped). */
+  isFinished(): boolean;
+  /** Resolves once sampling has ended and a launched command is gone. */
+  readonly ended: Promise<LiveEnd>;
+  /** Stops sampling (and a launched command still running); resolves like `ended`. */
+  stop(): Promise<LiveEnd>;
+}
+
+const FINISHED_POLL_MS = 100;
+
+/**
+ * Starts sampling for a live view. Aggregation stays in Rust: each `snapshot()` is a few compact
+ * tables, whatever the rate. Call `stop()` when done; a launched command is terminated then.
+ */
+export async function startLive(options: LiveOptions): Promise<LiveRecorder> {
+  const { pid, recorder, child } = await startSampler(options);
+  return new NativeLiveRecorder(pid, recorder, child);
+}
+
+class NativeLiveRecorder implements LiveRecorder {
+  readonly pythonVersion: string;
+  readonly ended: Promise<LiveEnd>;
+  private latest: LiveSnapshot;
+  private final: LiveSnapshot | undefined;
+  private baseline: LiveSnapshot | undefined;
+
+  constructor(
+    readonly pid: number,
+    private readonly recorder: Native.Recorder,
+    readonly launched: LaunchedProcess | undefined,
+  ) {
+    this.pythonVersion = recorder.pythonVersion();
+    this.latest = emptySnapshot();
+    this.ended = this.waitForEnd();
+  }
+
+  snapshot(): LiveSnapshot {
+    const raw = this.raw();
+    return this.baseline ? snapshotDelta(raw, this.baseline) : raw;
+  }
+
+  reset(): void {
+    this.baseline = this.raw();
+  }
+
+  isFinished(): boolean {
+    return this.final !== undefined || this.recorder.isFinished();
+  }
+
+  stop(): Promise<LiveEnd> {
+    this.recorder.stop();
+    return this.ended;
+  }
+
+  private raw(): LiveSnapshot {
+    if (this.final) return this.final;
+    // null only while finish() holds the sampler: the last snapshot is then still the latest.
+    const profile = this.recorder.snapshot();
+    if (profile) this.latest = fromNative(profile);
+    return this.latest;
+  }
+
+  private async waitForEnd(): Promise<LiveEnd> {
+    while (!this.recorder.isFinished()) {
+      await new Promise((r) => setTimeout(r, FINISHED_POLL_MS));
+    }
+    const profile = await this.recorder.finish();
+    this.final = fromNative(profile);
+    const exitCode = this.launched ? await settleLaunched(this.launched, profile.targetExited) : undefined;
+    if (profile.targetExited) return { reason: 'target-exited', exitCode };
+    return { reason: 'stopped' };
+  }
+}
+
+function fromNative(profile: Native.NativeProfile): LiveSnapshot {
+  return { frames: profile.frames, threads: profile.threads, stacks: profile.stacks, stats: profile.stats };
+}
+
+function emptySnapshot(): LiveSnapshot {
+  return {
+    frames: [],
+    threads: [],
+    stacks: [],
+    stats: {
+      samples: 0,
+      ticks: 0,
+      requestedRateHz: 0,
+      achievedRateHz: 0,
+      errors: 0,
+      missed: 0,
+      durationS: 0,
+      profilerCpuS: 0,
+      gilSamples: 0,
+      idleSamples: 0,
+    },
+  };
+}
+
+/** What `later` counted since `earlier`, two snapshots of the same recorder (`earlier` first). */
+export function snapshotDelta(later: LiveSnapshot, earlier: LiveSnapshot): LiveSnapshot {
+  const stacks = later.stacks.map((stack, i) => ({ ...stack, count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)) }));
+  const a = later.stats;
+  const b = earlier.stats;
+  const durationS = Math.max(0, a.durationS - b.durationS);
+  const ticks = Math.max(0, a.ticks - b.ticks);
+  return {
+    frames: later.frames,
+    threads: later.threads,
+    stacks,
+    stats: {
+      samples: Math.max(0, a.samples - b.samples),
+      ticks,
+      requestedRateHz: a.requestedRateHz,
+      achievedRateHz: durationS > 0 ? ticks / durationS : 0,
+      errors: Math.max(0, a.errors - b.errors),
+      missed: Math.max(0, a.missed - b.missed),
+      durationS,
+      profilerCpuS: Math.max(0, a.profilerCpuS - b.profilerCpuS),
+      gilSamples: Math.max(0, a.gilSamples - b.gilSamples),
+      idleSamples: Math.max(0, a.idleSamples - b.idleSamples),
+    },
+  };
+}

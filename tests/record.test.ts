@@ -1,0 +1,226 @@
+/**
+ * `record` against real interpreters: the measured split of CPU time is the real one, each option
+ * changes the output as documented, and an interrupted record still leaves a whole file.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, afterAll } from 'vitest';
+import {
+  interpreters,
+  isRunning,
+  killAll,
+  parseCollapsed,
+  runCli,
+  samplesIn,
+  startCli,
+  startPython,
+  targetsDir,
+  taskCount,
+  tempDir,
+  threadStates,
+  totalSamples,
+  waitFor,
+  type Interpreter,
+} from './helpers.js';
+
+afterAll(killAll);
+
+const all = interpreters();
+const byId = (id: string): Interpreter => {
+  const found = all.find((i) => i.id === id);
+  if (!found) throw new Error(`interpreter ${id} was not provisioned`);
+  return found;
+};
+/** One interpreter per way of finding the GIL holder: runtime tstate (<3.12), interp->ceval.gil (3.12), debug offsets (3.13+). */
+const gilVariants = ['3.11-system', '3.12-pyenv', '3.14-sid'].map(byId);
+
+function target(name: string): string {
+  return join(targetsDir, name);
+}
+
+function recordRaw(interp: Interpreter, args: string[], python: string[]): { stacks: Map<string, number>; stderr: string } {
+  const out = join(tempDir('record'), 'profile.txt');
+  const result = runCli(['record', '-o', out, '--hide-progress', ...args, '--', interp.exe, ...python], {
+    env: interp.env,
+    timeoutMs: 120_000,
+  });
+  expect(result.status, result.stderr).toBe(0);
+  return { stacks: parseCollapsed(readFileSync(out, 'utf8')), stderr: result.stderr };
+}
+
+/** No temporary file is left beside an output. */
+function expectNoTempFiles(dir: string) {
+  expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+}
+
+describe('record measures where the time goes', () => {
+  for (const interp of all) {
+    it(`splits 70/30 within 2 points on ${interp.id} (${interp.version}), 10 s at 100 Hz`, () => {
+      const { stacks, stderr } = recordRaw(interp, ['--rate', '100'], [target('split_70_30.py'), '10']);
+      const seventy = samplesIn(stacks, 'seventy');
+      const thirty = samplesIn(stacks, 'thirty');
+      expect(seventy + thirty, stderr).toBeGreaterThan(800);
+      const share = (100 * seventy) / (seventy + thirty);
+      expect(share, stderr).toBeGreaterThan(68);
+      expect(share, stderr).toBeLessThan(72);
+      expect(stderr).toMatch(/The program exited with code 0/);
+      expect(stderr).toMatch(/Errors: 0\./);
+    });
+  }
+});
+
+describe('record options change the output as documented', () => {
+  for (const interp of gilVariants) {
+    describe(`on ${interp.id} (${interp.version})`, () => {
+      const mixed = [target('mixed_threads.py'), '3'];
+
+      it('leaves idle threads out by default and puts them in with --idle', () => {
+        const normal = recordRaw(interp, [], mixed).stacks;
+        expect(samplesIn(normal, 'python_work')).toBeGreaterThan(50);
+        expect(samplesIn(normal, 'gil_free_work')).toBeGreaterThan(50);
+        // Only while the sleeper starts (runnable until it gets a core) is it not idle; counted
+        // as busy, it would be a third of all samples.
+        expect(samplesIn(normal, 'idle_wait') / totalSamples(normal)).toBeLessThan(0.02);
+        const idle = recordRaw(interp, ['--idle'], mixed).stacks;
+        expect(samplesIn(idle, 'idle_wait')).toBeGreaterThan(100);
+      });
+
+      it('--gil keeps only the thread holding the GIL', () => {
+        const normal = recordRaw(interp, [], mixed).stacks;
+        const gil = recordRaw(interp, ['--gil'], mixed).stacks;
+        const freeShare = (s: Map<string, number>) => samplesIn(s, 'gil_free_work') / totalSamples(s);
+        expect(samplesIn(gil, 'python_work')).toBeGreaterThan(100);
+        // zlib.compress runs without the GIL: its thread rarely holds it.
+        expect(freeShare(gil)).toBeLessThan(freeShare(normal) / 3);
+      });
+
+      it('--threads puts each thread at the root', () => {
+        const { stacks } = recordRaw(interp, ['--threads'], mixed);
+        const roots = new Set([...stacks.keys()].map((s) => s.split(';')[0]));
+        expect([...roots].every((r) => r.startsWith('thread '))).toBe(true);
+        // The main thread and the compressor are busy; each is its own root, named by its TID.
+        expect([...roots].every((r) => /\(tid \d+\)$/.test(r))).toBe(true);
+        expect(roots.size).toBeGreaterThanOrEqual(2);
+      });
+
+      it('--function shows each function at its first line; --nolineno shows no lines', () => {
+        const lines = (stacks: Map<string, number>, name: string) =>
+          new Set([...stacks.keys()].flatMap((s) => s.split(';')).filter((f) => f.startsWith(`${name} (`)));
+        const byLine = recordRaw(interp, [], mixed).stacks;
+        expect(lines(byLine, 'python_work').size).toBeGreaterThan(1);
+        const byFunction = recordRaw(interp, ['--function'], mixed).stacks;
+        expect([...lines(byFunction, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py:14)']);
+        const noLines = recordRaw(interp, ['--nolineno'], mixed).stacks;
+        expect([...lines(noLines, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py)']);
+      });
+    });
+  }
+});
+
+describe('record follows subprocesses', () => {
+  const interp = byId('3.11-system');
+  it('shows the multiprocessing workers only with --subprocesses', () => {
+    const pool = [target('pool_workers.py'), '4'];
+    const without = recordRaw(interp, [], pool).stacks;
+    expect(samplesIn(without, 'worker_task')).toBe(0);
+    const withChildren = recordRaw(interp, ['--subprocesses'], pool).stacks;
+    expect(samplesIn(withChildren, 'worker_task')).toBeGreaterThan(50);
+  });
+});
+
+describe('record never loses the profile and never leaves the target stopped', () => {
+  const interp = byId('3.11-system');
+
+  const progressOf = (file: string): number => Number(readFileSync(file, 'utf8').trim() || 0);
+
+  it('SIGINT during a blocking 1 kHz record of --pid: whole file, target running and progressing', async () => {
+    const dir = tempDir('sigint');
+    const counter = join(dir, 'counter');
+    const script = `import time\nn=0\nwhile True:\n    n+=1\n    if n % 10000 == 0: open(${JSON.stringify(counter)}, 'w').write(str(n))\n`;
+    const t = await startPython(interp, ['-c', script]);
+    await waitFor('the counter', () => existsSync(counter));
+    const out = join(dir, 'profile.json');
+    const cli = startCli(['record', '-o', out, '--rate', '1000', '--pid', String(t.pid)]);
+    await new Promise((r) => setTimeout(r, 1500));
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    expect(result.status, result.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as { profiles: { weights: number[] }[] };
+    expect(file.profiles[0].weights.reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    expectNoTempFiles(dir);
+    expect(threadStates(t.pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
+    const before = progressOf(counter);
+    await waitFor('the target to make progress', () => progressOf(counter) > before);
+    expect(isRunning(t.pid)).toBe(true);
+  });
+
+  it('SIGTERM during a record of a launched program: whole file, program ended', async () => {
+    const dir = tempDir('sigterm');
+    const out = join(dir, 'profile.svg');
+    const cli = startCli(['record', '-o', out, '--rate', '1000', '--', interp.exe, target('split_70_30.py'), '60'], {
+      env: interp.env,
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    cli.child.kill('SIGTERM');
+    const result = await cli.done;
+    expect(result.status, result.stderr).toBe(0);
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('seventy');
+    expectNoTempFiles(dir);
+  });
+
+  it('the target killed mid-record: whole file with what was collected, and it says so', async () => {
+    const dir = tempDir('killed');
+    const t = await startPython(interp, [target('split_70_30.py'), '60']);
+    await waitFor('python to start', () => taskCount(t.pid) > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const out = join(dir, 'profile.txt');
+    const cli = startCli(['record', '-o', out, '--rate', '1000', '--pid', String(t.pid)]);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.child.kill('SIGKILL');
+    const result = await cli.done;
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/exited/);
+    expect(samplesIn(parseCollapsed(readFileSync(out, 'utf8')), 'seventy')).toBeGreaterThan(100);
+    expectNoTempFiles(dir);
+  });
+
+  it("passes a launched program's failing exit code through", () => {
+    const out = join(tempDir('exit'), 'profile.txt');
+    const result = runCli(['record', '-o', out, '--', interp.exe, '-c', 'import time; time.sleep(0.5); raise SystemExit(3)'], {
+      env: interp.env,
+    });
+    expect(result.status, result.stderr).toBe(3);
+    expect(result.stderr).toMatch(/exited with code 3/);
+    expect(existsSync(out)).toBe(true);
+  });
+});
+
+describe('record refuses bad arguments before sampling', () => {
+  const interp = all[0];
+
+  it('an output path that cannot be written fails at once, leaving nothing', () => {
+    const started = Date.now();
+    const result = runCli(['record', '-o', '/nonexistent-dir/profile.svg', '--duration', '5', '--', interp.exe, '-c', 'pass'], {
+      env: interp.env,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error: cannot write \/nonexistent-dir\/profile.svg: its directory does not exist/);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('an unknown format is a usage error', () => {
+    const result = runCli(['record', '--format', 'bogus', '--pid', '1']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/format/);
+  });
+
+  for (const rate of ['0', '-5', '1e9', 'abc']) {
+    it(`a rate of ${rate} is refused with one line`, () => {
+      const result = runCli(['record', '--rate', rate, '--pid', String(process.pid)]);
+      expect(result.status).toBe(2);
+      expect(result.stderr.trim().split('\n')[0]).toMatch(/rate/);
+    });
+  }
+});

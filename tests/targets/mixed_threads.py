@@ -1,0 +1,49 @@
+"""Threads in every state the record options tell apart, each in its own function:
+- main thread: pure Python work, holds the GIL whenever it runs (`python_work`);
+- "compressor": CPU work in zlib, which releases the GIL (`gil_free_work`);
+- "sleeper": waits in time.sleep, idle (`idle_wait`).
+argv[1]: seconds to run (default 10)."""
+import sys
+import threading
+import time
+import zlib
+
+DATA = bytes(range(256)) * 4096
+
+
+def python_work():
+    total = 0
+    for i in range(20000):
+        total += i * i
+    return total
+
+
+def gil_free_work():
+    return zlib.compress(DATA, 9)
+
+
+def idle_wait():
+    # Longer than any record of this target: a thread that wakes up now and then is really
+    # runnable for a moment, for longer the busier the machine is, and that is not what this
+    # thread is here to show.
+    time.sleep(60)
+
+
+def loop(fn, deadline):
+    while time.monotonic() < deadline:
+        fn()
+
+
+def main(seconds):
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=loop, args=(gil_free_work, deadline), name="compressor", daemon=True),
+        threading.Thread(target=loop, args=(idle_wait, deadline), name="sleeper", daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    loop(python_work, deadline)
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 10.0)

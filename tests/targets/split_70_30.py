@@ -1,0 +1,36 @@
+"""CPU time split 70/30 between two functions, for checking a profiler's accuracy.
+
+Budgets are in this thread's CPU time, so time the thread spends preempted or paused by the
+profiler stretches both functions alike instead of whichever one it happened to end in. A round
+lasts 10 ms times the golden ratio: against a 100 Hz sampler the phase of each sample moves on by
+the most irrational step there is, so 1,000 samples sweep the round evenly (a round commensurate
+with the interval would put every sample in the same place). argv[1]: seconds to run."""
+import sys
+import time
+
+ROUND_S = 0.010 * (1 + 5 ** 0.5) / 2
+
+
+def spin(cpu_seconds):
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
+        pass
+
+
+def seventy():
+    spin(0.7 * ROUND_S)
+
+
+def thirty():
+    spin(0.3 * ROUND_S)
+
+
+def main(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seventy()
+        thirty()
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 12.0)
