@@ -74,6 +74,19 @@ export async function launch(command: string[], options: LaunchOptions = {}): Pr
     }
     await new Promise((r) => setTimeout(r, 2));
   }
+  // Until the exec, the child is a copy of the shell: wait for it to become the program, so
+  // that a command that cannot be run fails here, with the shell's reason, not later.
+  const shellCommandLine = commandLineOf(shellPid);
+  while (!shellDone && commandLineOf(pid) === shellCommandLine && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  // A zombie's command line reads empty: the program already ended, perhaps failing to exec.
+  if (shellDone || !commandLineOf(pid)) {
+    const code = await exited;
+    if (code === 127 || code === 126) {
+      throw new InvalidArgumentError(`could not start ${command[0]}: ${code === 127 ? 'command not found' : 'not executable'}`);
+    }
+  }
   const programPid = pid;
   return {
     pid: programPid,
@@ -104,6 +117,14 @@ export async function settleLaunched(child: LaunchedProcess, targetExited: boole
   await child.exited;
   clearTimeout(killer);
   return undefined;
+}
+
+function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first child of `pid`, from /proc (the task's `children` list). */

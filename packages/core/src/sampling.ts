@@ -1,6 +1,6 @@
 import type { StdioOptions } from 'node:child_process';
 import { native, type Native } from './native.js';
-import { InvalidArgumentError, toPyspyError, validatePid } from './errors.js';
+import { InvalidArgumentError, ProcessExitedError, toPyspyError, validatePid } from './errors.js';
 import { launch, warnIfOwnChild, type LaunchedProcess } from './launch.js';
 
 /** What every way of sampling (a record, a live view) is asked, as py-spy's options. */
@@ -85,6 +85,10 @@ export async function startSampler(
     });
     return { pid, recorder, child };
   } catch (error) {
+    if (child?.hasExited()) {
+      const code = await child.exited;
+      throw new ProcessExitedError(`${options.command![0]} exited with code ${code} before it could be sampled`, { cause: error });
+    }
     child?.kill('SIGKILL');
     throw toPyspyError(error);
   }

@@ -81,6 +81,20 @@ impl LinuxProcess {
         Ok(tids)
     }
 
+    /// True when the process lives in another PID namespace than ours (a container): the thread
+    /// ids CPython stores are then that namespace's, not the ones /proc shows us.
+    pub fn in_other_pid_namespace(&self) -> bool {
+        let ours = fs::read_link("/proc/self/ns/pid");
+        let theirs = fs::read_link(self.proc_path("ns/pid"));
+        matches!((ours, theirs), (Ok(a), Ok(b)) if a != b)
+    }
+
+    /// The thread's id in its innermost PID namespace (the last `NSpid` entry).
+    pub fn namespace_tid(&self, tid: u32) -> Option<u32> {
+        let status = fs::read_to_string(self.proc_path(&format!("task/{tid}/status"))).ok()?;
+        status.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().last()?.parse().ok()
+    }
+
     pub fn thread_state(&self, tid: u32) -> Result<ThreadState> {
         let stat = fs::read_to_string(self.proc_path(&format!("task/{tid}/stat"))).map_err(|e| self.io_error(e, "stat"))?;
         Ok(parse_stat_state(&stat))

@@ -48,19 +48,32 @@ impl PausedProcess {
             }
             for tid in new {
                 seen.insert(tid);
-                match seize_and_stop(process.pid, tid) {
-                    Ok(Some(held)) => paused.threads.push(held),
-                    Ok(None) => {} // exited before we got it
-                    Err(e) => {
-                        if e.raw_os_error() == Some(libc::EPERM) {
-                            return Err(permission_denied(process.pid));
-                        }
-                        return Err(Error::read_failed(format!("could not pause thread {tid} of process {}: {e}", process.pid)));
-                    }
-                }
+                paused.hold(process, tid)?;
             }
         }
         Ok(paused)
+    }
+
+    /// Stops just these threads. A record that leaves idle threads out pauses only the running
+    /// ones: stopping a sleeping thread interrupts its system call, and the thread then wakes up
+    /// to restart it, runnable (and so counted as busy) for as long as it waits for a core.
+    pub fn pause_threads(process: &LinuxProcess, tids: &[u32]) -> Result<PausedProcess> {
+        settle_lingering(Duration::ZERO);
+        let mut paused = PausedProcess { threads: Vec::with_capacity(tids.len()) };
+        for &tid in tids {
+            paused.hold(process, tid)?;
+        }
+        Ok(paused)
+    }
+
+    fn hold(&mut self, process: &LinuxProcess, tid: u32) -> Result<()> {
+        match seize_and_stop(process.pid, tid) {
+            Ok(Some(held)) => self.threads.push(held),
+            Ok(None) => {} // exited before we got it
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(permission_denied(process.pid)),
+            Err(e) => return Err(Error::read_failed(format!("could not pause thread {tid} of process {}: {e}", process.pid))),
+        }
+        Ok(())
     }
 
     pub fn thread_count(&self) -> usize {

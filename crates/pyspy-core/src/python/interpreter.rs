@@ -20,6 +20,8 @@ pub struct PythonProcess {
     pub exe: String,
     /// The binary that holds the runtime (the executable or libpython).
     pub binary: LoadedBinary,
+    /// In a container: thread ids in the target's memory are its namespace's.
+    pub other_pid_namespace: bool,
 }
 
 impl PythonProcess {
@@ -39,7 +41,8 @@ impl PythonProcess {
         } else {
             *static_layout
         };
-        Ok(PythonProcess { process, version, layout, runtime_addr, exe, binary })
+        let other_pid_namespace = process.in_other_pid_namespace();
+        Ok(PythonProcess { process, version, layout, runtime_addr, exe, binary, other_pid_namespace })
     }
 
     pub fn pid(&self) -> u32 {

@@ -30,6 +30,30 @@ pub struct StackReader {
     pub blocks: BlockCache,
     raw: Vec<RawFrame>,
     scratch: WalkScratch,
+    namespace: NamespaceTids,
+}
+
+/// Thread ids as the target's PID namespace sees them, for a target in a container: CPython
+/// stores those, /proc shows ours. Rebuilt only when the set of threads changes.
+#[derive(Default)]
+struct NamespaceTids {
+    /// The outer tids this was built for.
+    outer: Vec<u32>,
+    /// Inner tid of each outer one, same order.
+    inner: Vec<u32>,
+}
+
+impl NamespaceTids {
+    fn update(&mut self, python: &PythonProcess, tids: &[u32]) {
+        if self.outer != tids {
+            self.outer = tids.to_vec();
+            self.inner = tids.iter().map(|&t| python.process.namespace_tid(t).unwrap_or(0)).collect();
+        }
+    }
+
+    fn to_outer(&self, inner: u32) -> u32 {
+        self.inner.iter().position(|&t| t == inner).map_or(0, |i| self.outer[i])
+    }
 }
 
 impl StackReader {
@@ -38,7 +62,16 @@ impl StackReader {
         let memory = self.blocks.over(&python.process);
         let memory: &dyn Memory = &memory;
         let layout = &python.layout;
-        let threads = threads::read_threads(memory, layout, python.runtime_addr, tids)?;
+        let threads = if python.other_pid_namespace {
+            self.namespace.update(python, tids);
+            let mut threads = threads::read_threads(memory, layout, python.runtime_addr, &self.namespace.inner)?;
+            for thread in &mut threads {
+                thread.native_thread_id = self.namespace.to_outer(thread.native_thread_id);
+            }
+            threads
+        } else {
+            threads::read_threads(memory, layout, python.runtime_addr, tids)?
+        };
         let mut stacks = Vec::with_capacity(threads.len());
         for thread in threads {
             frames::walk(memory, layout, thread.frame, &mut self.raw, &mut self.scratch)?;

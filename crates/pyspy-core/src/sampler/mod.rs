@@ -350,7 +350,15 @@ fn sample_target(
     } else {
         tids.iter().map(|&t| process.thread_state(t).unwrap_or(ThreadState::Other)).collect()
     };
-    let paused = if options.blocking { Some(PausedProcess::pause(process)?) } else { None };
+    let paused = match (options.blocking, options.include_idle) {
+        (false, _) => None,
+        (true, true) => Some(PausedProcess::pause(process)?),
+        (true, false) => {
+            let running: Vec<u32> =
+                tids.iter().zip(&states).filter(|(_, s)| **s == ThreadState::Running).map(|(t, _)| *t).collect();
+            Some(PausedProcess::pause_threads(process, &running)?)
+        }
+    };
     let stacks = reader.read(&target.python, &tids);
     drop(paused);
     let stacks = stacks?;

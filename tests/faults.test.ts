@@ -1,0 +1,142 @@
+/**
+ * Faults: a profiler attached to a production process must never leave it stopped, whatever
+ * happens to the profiler or to the target, and must read targets in containers too.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  interpreters,
+  isRunning,
+  killAll,
+  parseCollapsed,
+  runCli,
+  samplesIn,
+  startCli,
+  startPython,
+  tempDir,
+  threadStates,
+  waitFor,
+  type Interpreter,
+} from './helpers.js';
+
+afterAll(killAll);
+
+const interp: Interpreter = (() => {
+  const found = interpreters().find((i) => i.id === '3.11-system');
+  if (!found) throw new Error('interpreter 3.11-system was not provisioned');
+  return found;
+})();
+
+/** A target that counts in a file, so a test can see it keep making progress. */
+function counterScript(counter: string, extra = ''): string {
+  return [
+    'import threading, time',
+    extra,
+    'n = 0',
+    'while True:',
+    '    n += 1',
+    `    if n % 20000 == 0: open(${JSON.stringify(counter)}, 'w').write(str(n))`,
+  ].join('\n');
+}
+
+const progressOf = (file: string): number => Number(readFileSync(file, 'utf8').trim() || 0);
+
+async function expectRunningAndProgressing(pid: number, counter: string) {
+  expect(isRunning(pid)).toBe(true);
+  expect(threadStates(pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
+  const before = progressOf(counter);
+  await waitFor('the target to make progress', () => progressOf(counter) > before);
+}
+
+describe('the target survives whatever happens to the profiler', () => {
+  it('SIGKILL of the profiler during a blocking 1 kHz record leaves the target running', async () => {
+    const dir = tempDir('sigkill');
+    const counter = join(dir, 'counter');
+    const target = await startPython(interp, ['-c', counterScript(counter)]);
+    await waitFor('the counter', () => existsSync(counter));
+    const out = join(dir, 'profile.svg');
+    const cli = startCli(['record', '-o', out, '--rate', '1000', '--pid', String(target.pid)]);
+    await new Promise((r) => setTimeout(r, 1500));
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    // The kernel detaches a dead tracer's tracees; nothing half-written is left at the path.
+    expect(existsSync(out)).toBe(false);
+    await expectRunningAndProgressing(target.pid, counter);
+  });
+
+  it('threads created and destroyed at a high rate while sampling at 1 kHz', async () => {
+    const dir = tempDir('churn');
+    const counter = join(dir, 'counter');
+    const churn = [
+      'def short_lived():',
+      '    sum(range(200))',
+      'def spawner():',
+      '    while True:',
+      '        t = threading.Thread(target=short_lived); t.start(); t.join()',
+      'for _ in range(2): threading.Thread(target=spawner, daemon=True).start()',
+    ].join('\n');
+    const target = await startPython(interp, ['-c', counterScript(counter, churn)]);
+    await waitFor('the counter', () => existsSync(counter));
+    const out = join(dir, 'profile.txt');
+    const result = runCli(['record', '-o', out, '--rate', '1000', '--duration', '3', '--hide-progress', '--pid', String(target.pid)]);
+    expect(result.status, result.stderr).toBe(0);
+    const stacks = parseCollapsed(readFileSync(out, 'utf8'));
+    expect(samplesIn(stacks, '<module>'), result.stderr).toBeGreaterThan(100);
+    // Threads that vanish mid-sample cost at most a few errors, and errors are reported, not hidden.
+    const errors = Number(/Errors: ([\d,]+)\./.exec(result.stderr)?.[1].replace(/,/g, '') ?? NaN);
+    expect(errors, result.stderr).toBeLessThan(300);
+    await expectRunningAndProgressing(target.pid, counter);
+  });
+});
+
+describe('a target in its own PID and mount namespaces (a container)', () => {
+  it('is dumped and recorded from outside, with thread ids as seen from outside', async () => {
+    const dir = tempDir('container');
+    const counter = join(dir, 'counter');
+    const script = counterScript(counter, 'threading.Thread(target=lambda: time.sleep(60), name="sleeper", daemon=True).start()');
+    const unshare = spawn('unshare', ['--pid', '--mount', '--fork', '--mount-proc', interp.exe, '-c', script], {
+      env: { ...process.env, ...interp.env },
+      stdio: 'ignore',
+    });
+    try {
+      const pid = await waitFor('the python inside', () => {
+        try {
+          const child = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, 'utf8').trim();
+          return child ? Number(child) : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      await waitFor('the counter', () => existsSync(counter));
+      const nsPid = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^NSpid:\s+(\d+)\s+(\d+)/m);
+      expect(nsPid?.[2]).toBe('1');
+
+      const dumped = runCli(['dump', '--pid', String(pid), '--json']);
+      expect(dumped.status, dumped.stderr).toBe(0);
+      const result = JSON.parse(dumped.stdout) as { threads: { nativeThreadId: number; active: boolean; frames: { name: string }[] }[] };
+      const main = result.threads.find((t) => t.nativeThreadId === pid);
+      expect(main, 'the main thread under its outer TID').toBeDefined();
+      expect(main!.frames.map((f) => f.name)).toEqual(['<module>']);
+      expect(result.threads.every((t) => t.nativeThreadId !== 1)).toBe(true);
+
+      // Idle detection needs the outer TIDs: the busy main thread is sampled, the sleeper is not.
+      const out = join(dir, 'profile.txt');
+      const recorded = runCli(['record', '-o', out, '--duration', '2', '--hide-progress', '--pid', String(pid)]);
+      expect(recorded.status, recorded.stderr).toBe(0);
+      const stacks = parseCollapsed(readFileSync(out, 'utf8'));
+      expect(samplesIn(stacks, '<module>')).toBeGreaterThan(150);
+      expect(samplesIn(stacks, '<lambda>')).toBe(0);
+    } finally {
+      // The python is PID 1 of its namespace: killing it ends everything inside, then unshare.
+      try {
+        const child = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, 'utf8').trim();
+        if (child) process.kill(Number(child), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      unshare.kill('SIGKILL');
+    }
+  });
+});
