@@ -19,7 +19,7 @@ function expectOneLineError(result: { status: number | null; stderr: string }, p
 
 /** The machine image's pyenv carries old CPythons; they are how "unsupported version" is tested for real. */
 function pyenvBinary(minor: string): string {
-  const root = '/root/.pyenv/versions';
+  const root = `${process.env.PYENV_ROOT ?? '/root/.pyenv'}/versions`;
   const found = existsSync(root) ? readdirSync(root).filter((v) => v.startsWith(`${minor}.`)).sort() : [];
   if (found.length === 0) throw new Error(`no pyenv CPython ${minor} under ${root}: this machine image should have it`);
   return `${root}/${found[found.length - 1]}/bin/python${minor}`;

@@ -80,8 +80,8 @@ export async function launch(command: string[], options: LaunchOptions = {}): Pr
   while (!shellDone && commandLineOf(pid) === shellCommandLine && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 2));
   }
-  // A zombie's command line reads empty: the program already ended, perhaps failing to exec.
-  if (shellDone || !commandLineOf(pid)) {
+  // The program already ended (perhaps failing to exec): a zombie, or gone.
+  if (shellDone || hasEnded(pid)) {
     const code = await exited;
     if (code === 127 || code === 126) {
       throw new InvalidArgumentError(`could not start ${command[0]}: ${code === 127 ? 'command not found' : 'not executable'}`);
@@ -117,6 +117,16 @@ export async function settleLaunched(child: LaunchedProcess, targetExited: boole
   await child.exited;
   clearTimeout(killer);
   return undefined;
+}
+
+/** Zombie or gone. (Not an empty command line: that is also what a process reads as mid-exec.) */
+function hasEnded(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
 }
 
 function commandLineOf(pid: number): string | undefined {
