@@ -1,0 +1,276 @@
+// The measurements. Each returns plain rows for report.mjs and pushes oddities to `anomalies`.
+import { join } from 'node:path';
+import { checkNotStopped, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
+import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } from './tools.mjs';
+
+const DEEP = join(TARGETS, 'deep.py');
+const FIB = join(TARGETS, 'fib.py');
+const CHURN = join(TARGETS, 'churn.py');
+const TOOLS = ['pyspy-ts', 'py-spy'];
+const record = (tool, opts) => (tool === 'pyspy-ts' ? recordPyspyTs(opts) : recordPySpy(opts));
+/** Alternate which tool goes first, run by run. */
+const orderFor = (i) => (i % 2 === 0 ? TOOLS : [...TOOLS].reverse());
+const mode = (nonblocking) => (nonblocking ? 'nonblocking' : 'blocking');
+const perSampleUs = (cpuS, samples) => (cpuS !== undefined && samples ? (cpuS / samples) * 1e6 : undefined);
+
+/** A long-lived target that is restarted if a profiler run killed it. */
+async function longTarget(interp, script, args, anomalies) {
+  let t = await startTarget(interp, script, args);
+  return {
+    get pid() {
+      return t.pid;
+    },
+    async check(label) {
+      checkNotStopped(t.pid, label, anomalies);
+      const s = procState(t.pid);
+      if (s === undefined || s === 'Z') {
+        anomalies.push(`${label}: the target died during the run; restarted it`);
+        await t.stop();
+        t = await startTarget(interp, script, args);
+      }
+    },
+    stop: () => t.stop(),
+  };
+}
+
+/** Metric 1 (+3): achieved rate, missed samples and CPU per sample, attached with --pid. */
+export async function measureRates(interp, cfg, anomalies) {
+  const rows = [];
+  const perRunS = cfg.durationS + 3;
+  for (const depth of cfg.depths) {
+    const maxS = cfg.rates.length * 4 * cfg.runs * perRunS + 300;
+    const target = await longTarget(interp, DEEP, [depth, maxS], anomalies);
+    try {
+      for (const nonblocking of [false, true]) {
+        for (const rate of cfg.rates) {
+          const got = { 'pyspy-ts': [], 'py-spy': [] };
+          for (let i = 0; i < cfg.runs; i++) {
+            for (const tool of orderFor(i)) {
+              const label = `${interp.id} depth ${depth} ${rate} Hz ${mode(nonblocking)} ${tool} run ${i + 1}`;
+              const r = await record(tool, {
+                target: { pid: target.pid },
+                rate,
+                durationS: cfg.durationS,
+                nonblocking,
+                timeoutMs: (cfg.durationS + 60) * 1000,
+              });
+              r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+              await target.check(label);
+              got[tool].push(r);
+            }
+          }
+          const ts = got['pyspy-ts'].filter((r) => r.ok);
+          const ps = got['py-spy'].filter((r) => r.ok);
+          const row = {
+            interp: interp.id,
+            depth,
+            mode: mode(nonblocking),
+            rate,
+            runs: cfg.runs,
+            ts: {
+              ok: ts.length,
+              hz: median(ts.map((r) => r.hz)),
+              missedPct: median(ts.map((r) => (100 * r.missed) / (r.ticks + r.missed || 1))),
+              errors: median(ts.map((r) => r.errors)),
+              samples: median(ts.map((r) => r.samples)),
+              ticks: median(ts.map((r) => r.ticks)),
+              treeUs: median(ts.map((r) => perSampleUs(r.treeCpuS, r.samples))),
+              selfUs: median(ts.map((r) => perSampleUs(r.selfCpuS, r.samples))),
+            },
+            ps: {
+              ok: ps.length,
+              hz: median(ps.map((r) => r.hz)),
+              missedPct: median(ps.map((r) => Math.max(0, 100 * (1 - r.samples / (rate * r.windowS))))),
+              errors: median(ps.map((r) => r.errors)),
+              samples: median(ps.map((r) => r.samples)),
+              behindS: median(ps.map((r) => r.behindMaxS)),
+              treeUs: median(ps.map((r) => perSampleUs(r.treeCpuS, r.samples))),
+            },
+          };
+          rows.push(row);
+          log(
+            `rate ${interp.id} depth ${depth} ${row.mode} ${rate} Hz: pyspy-ts ${row.ts.hz?.toFixed(0)} Hz ` +
+              `(${row.ts.missedPct?.toFixed(1)}% missed), py-spy ${row.ps.hz?.toFixed(0)} Hz (${row.ps.missedPct?.toFixed(1)}% short)`,
+          );
+        }
+      }
+    } finally {
+      await target.stop();
+    }
+  }
+  return rows;
+}
+
+const elapsedOf = (stdout) => {
+  const m = /elapsed_s=([\d.]+)/.exec(stdout ?? '');
+  return m ? Number(m[1]) : undefined;
+};
+
+/** Metric 2: the target's own time for a fixed amount of work, unprofiled and profiled (launched). */
+export async function measureSlowdown(interp, cfg, anomalies) {
+  const fibN = 27;
+  const cal = await run([interp.exe, FIB, fibN, 5, 0], { timeoutMs: 120_000, env: interp.env });
+  const per = elapsedOf(cal.stdout);
+  if (!per) throw new Error(`fib.py calibration failed on ${interp.id}: ${cal.stderr}`);
+  const repeat = Math.max(1, Math.round(cfg.fibSeconds / (per / 5)));
+  const command = [interp.exe, FIB, String(fibN), String(repeat), '0.5'];
+  const timeoutMs = (cfg.fibSeconds * 20 + 60) * 1000;
+  const configs = [];
+  for (const rate of [100, 1000]) for (const nonblocking of [false, true]) configs.push({ rate, nonblocking });
+  // Each profiled pair gets its own unprofiled run just before it: on a machine whose load drifts,
+  // a ratio to a baseline taken minutes earlier says more about the neighbours than the profiler.
+  const got = configs.map(() => ({ base: [], 'pyspy-ts': [], 'py-spy': [] }));
+  for (let i = 0; i < cfg.runs; i++) {
+    for (const [c, { rate, nonblocking }] of configs.entries()) {
+      const b = elapsedOf((await run(command, { timeoutMs, env: interp.env })).stdout);
+      got[c].base.push(b);
+      for (const tool of orderFor(i + c)) {
+        const label = `${interp.id} slowdown ${rate} Hz ${mode(nonblocking)} ${tool} run ${i + 1}`;
+        const r = await record(tool, { target: { command }, rate, nonblocking, timeoutMs, env: interp.env });
+        r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+        const elapsed = elapsedOf(r.stdout);
+        if (elapsed === undefined) anomalies.push(`${label}: the target printed no elapsed time`);
+        const missedPct = r.missed !== undefined ? (100 * r.missed) / (r.ticks + r.missed || 1) : undefined;
+        got[c][tool].push({ elapsed, ratio: elapsed && b ? elapsed / b : undefined, samples: r.samples, workHz: elapsed ? r.samples / elapsed : undefined, missedPct });
+      }
+    }
+    log(`slowdown ${interp.id}: run ${i + 1}/${cfg.runs} done`);
+  }
+  const rows = configs.map(({ rate, nonblocking }, c) => {
+    const side = (tool) => ({
+      elapsed: median(got[c][tool].map((r) => r.elapsed)),
+      ratio: median(got[c][tool].map((r) => r.ratio)),
+      samples: median(got[c][tool].map((r) => r.samples)),
+      workHz: median(got[c][tool].map((r) => r.workHz)),
+      missedPct: median(got[c][tool].map((r) => r.missedPct)),
+    });
+    return { interp: interp.id, rate, mode: mode(nonblocking), baseS: median(got[c].base), ts: side('pyspy-ts'), ps: side('py-spy') };
+  });
+  return { rows, work: `fib(${fibN}) x ${repeat}`, command };
+}
+
+/** Metric 4: dump latency on a 200-deep stack: CLI wall time, and in-process through @pyspy/core. */
+export async function measureDump(interp, cfg, anomalies) {
+  const depth = 200;
+  const target = await longTarget(interp, DEEP, [depth, 600], anomalies);
+  try {
+    const got = { 'pyspy-ts': [], 'py-spy': [] };
+    for (let i = 0; i < cfg.dumpRuns; i++) {
+      for (const tool of orderFor(i)) {
+        const r = await dumpCli(tool, target.pid);
+        const label = `${interp.id} dump ${tool} run ${i + 1}`;
+        if (!r.ok) anomalies.push(`${label}: failed: ${r.error}`);
+        else if (Math.abs(r.frames - depth) > 2) anomalies.push(`${label}: printed ${r.frames} frames, expected ${depth}`);
+        await target.check(label);
+        got[tool].push(r);
+      }
+    }
+    // CLI start-up alone, to read the dump numbers against.
+    const startup = {};
+    for (const [tool, bin] of [['pyspy-ts', PYSPY_TS], ['py-spy', PY_SPY]]) {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await run([bin, '--version'], { timeoutMs: 60_000, cpu: true }));
+      startup[tool] = { wallMs: median(runs.map((r) => r.wallS * 1000)), cpuMs: median(runs.map((r) => r.cpuS * 1000)) };
+    }
+    const inProc = await api(['dump', target.pid, cfg.apiDumpCalls], 120_000);
+    if (inProc.error) anomalies.push(`${interp.id} in-process dump: ${inProc.error}`);
+    else if (Math.abs(inProc.frames - depth) > 2) anomalies.push(`${interp.id} in-process dump: ${inProc.frames} frames, expected ${depth}`);
+    const side = (tool) => ({
+      medianMs: median(got[tool].filter((r) => r.ok).map((r) => r.wallS * 1000)),
+      frames: median(got[tool].filter((r) => r.ok).map((r) => r.frames)),
+      ok: got[tool].filter((r) => r.ok).length,
+    });
+    return { interp: interp.id, depth, runs: cfg.dumpRuns, ts: side('pyspy-ts'), ps: side('py-spy'), inProc, startup };
+  } finally {
+    await target.stop();
+  }
+}
+
+/** Metric 5: the profiler's RSS, once a second, over a long 1 kHz record of a 50-deep stack. */
+export async function measureSoak(interp, cfg, anomalies) {
+  const rate = 1000;
+  const target = await longTarget(interp, DEEP, [50, cfg.soakS * 2 + 300], anomalies);
+  const out = [];
+  try {
+    for (const tool of TOOLS) {
+      const rss = [];
+      let timer;
+      const onPid = (pid) => {
+        timer = setInterval(() => {
+          const kb = vmRssKb(pid);
+          if (kb !== undefined) rss.push(kb);
+        }, 1000);
+      };
+      let r;
+      try {
+        r = await record(tool, { target: { pid: target.pid }, rate, durationS: cfg.soakS, timeoutMs: (cfg.soakS + 120) * 1000, onPid });
+      } finally {
+        clearInterval(timer);
+      }
+      const label = `${interp.id} soak ${tool}`;
+      r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+      await target.check(label);
+      // "Early" = 10% into the record, after start-up allocations settle.
+      const early = rss[Math.min(rss.length - 1, Math.max(1, Math.floor(rss.length / 10)))];
+      const end = rss[rss.length - 1];
+      const growthKb = end !== undefined && early !== undefined ? end - early : undefined;
+      out.push({
+        interp: interp.id,
+        tool,
+        seconds: cfg.soakS,
+        readings: rss.length,
+        startKb: rss[0],
+        earlyKb: early,
+        peakKb: rss.length ? Math.max(...rss) : undefined,
+        endKb: end,
+        growthKb,
+        grows: growthKb !== undefined && growthKb > Math.max(1024, 0.05 * early),
+        samples: r.samples,
+        hz: r.hz,
+        cpuUs: perSampleUs(r.treeCpuS, r.samples),
+      });
+      log(`soak ${interp.id} ${tool}: RSS ${rss[0]} -> peak ${out.at(-1).peakKb} -> ${end} kB`);
+    }
+  } finally {
+    await target.stop();
+  }
+  return out;
+}
+
+/** Ticks vs samples on a stack that changes on every call: samples must stay <= ticks x threads. */
+export async function measureDuplicates(interp, cfg, anomalies) {
+  const rate = 1000;
+  const rows = [];
+  for (const threads of [1, 4]) {
+    const target = await longTarget(interp, CHURN, [threads, cfg.dupSeconds * 8 + 300], anomalies);
+    try {
+      for (const nonblocking of [false, true]) {
+        const label = `${interp.id} duplicates ${threads} thread(s) ${mode(nonblocking)}`;
+        const ts = await api(['record', target.pid, rate, cfg.dupSeconds, String(!nonblocking)], (cfg.dupSeconds + 60) * 1000);
+        await target.check(`${label} pyspy-ts`);
+        const ps = await recordPySpy({ target: { pid: target.pid }, rate, durationS: cfg.dupSeconds, nonblocking, timeoutMs: (cfg.dupSeconds + 60) * 1000 });
+        await target.check(`${label} py-spy`);
+        ps.problems.forEach((p) => anomalies.push(`${label} py-spy: ${p}`));
+        if (ts.error) anomalies.push(`${label} pyspy-ts: ${ts.error}`);
+        else {
+          if (ts.samples > ts.ticks * threads) anomalies.push(`${label} pyspy-ts: ${ts.samples} samples > ${ts.ticks} ticks x ${threads} threads`);
+          if (ts.stackCountSum !== ts.samples) anomalies.push(`${label} pyspy-ts: stack counts sum to ${ts.stackCountSum}, stats say ${ts.samples} samples`);
+        }
+        const psTicksBound = Math.round(rate * (ps.windowS ?? cfg.dupSeconds));
+        if (ps.samples > psTicksBound * threads) anomalies.push(`${label} py-spy: ${ps.samples} samples > ${psTicksBound} ticks x ${threads}`);
+        rows.push({
+          interp: interp.id,
+          threads,
+          mode: mode(nonblocking),
+          rate,
+          seconds: cfg.dupSeconds,
+          ts,
+          ps: { samples: ps.samples, stacks: ps.stacks, ticksBound: psTicksBound, behindS: ps.behindMaxS },
+        });
+      }
+    } finally {
+      await target.stop();
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,224 @@
+// Renders the results as BENCHMARKS.md.
+
+const f = (x, d = 0) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Number(x).toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, d ? '' : ','));
+const pct = (x) => (x === undefined ? '–' : `${f(x, x < 10 ? 1 : 0)}%`);
+const ratio = (a, b) => (a === undefined || b === undefined || !b ? '–' : `${f(a / b, 2)}×`);
+const mb = (kb) => (kb === undefined ? '–' : f(kb / 1024, 1));
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function rateSection(rows) {
+  const body = rows.map((r) => [
+    r.interp,
+    r.depth,
+    r.mode,
+    f(r.rate),
+    f(r.ts.hz),
+    pct(r.ts.missedPct),
+    f(r.ts.errors),
+    f(r.ps.hz),
+    pct(r.ps.missedPct),
+    f(r.ps.errors),
+    ratio(r.ts.hz, r.ps.hz),
+    f(r.ts.treeUs, 1),
+    f(r.ts.selfUs, 1),
+    f(r.ps.treeUs, 1),
+    ratio(r.ts.treeUs, r.ps.treeUs),
+  ]);
+  const best = [];
+  for (const key of [...new Set(rows.map((r) => `${r.interp}|${r.depth}|${r.mode}`))]) {
+    const group = rows.filter((r) => `${r.interp}|${r.depth}|${r.mode}` === key);
+    const top = (side) => {
+      const okRates = group.filter((r) => r[side].missedPct !== undefined && r[side].missedPct < 1).map((r) => r.rate);
+      return okRates.length ? `${f(Math.max(...okRates))} Hz` : `< ${f(Math.min(...group.map((r) => r.rate)))} Hz`;
+    };
+    const [interp, depth, mode] = key.split('|');
+    best.push([interp, depth, mode, top('ts'), top('ps')]);
+  }
+  return [
+    '## 1. Achieved sampling rate, missed samples (and 3. profiler CPU per sample)',
+    '',
+    'Attached with `--pid` to `targets/deep.py DEPTH` (recursion to DEPTH frames, then a pure-Python loop). ' +
+      'Medians over the runs. *missed*: pyspy-ts = missed / (ticks + missed) from its summary line; py-spy = ' +
+      '1 − samples / (rate × window), since py-spy does not skip ticks but falls behind. *CPU/sample*: user+sys ' +
+      'of the whole profiler process (Node start-up and rendering included for pyspy-ts) ÷ samples; ' +
+      '*sampler* is pyspy-ts\'s own "Profiler CPU" (the sampling thread only). Ratios are pyspy-ts ÷ py-spy ' +
+      '(rate: higher is better; CPU: lower is better).',
+    '',
+    table(
+      ['interp', 'depth', 'mode', 'req Hz', 'pyspy-ts Hz', 'missed', 'err', 'py-spy Hz', 'missed', 'err', 'rate ratio', 'pyspy-ts µs/sample', 'sampler µs/sample', 'py-spy µs/sample', 'CPU ratio'],
+      body,
+    ),
+    '',
+    'Highest requested rate (of those tested) with < 1% missed:',
+    '',
+    table(['interp', 'depth', 'mode', 'pyspy-ts', 'py-spy'], best),
+  ].join('\n');
+}
+
+function slowdownSection(results) {
+  const parts = ['## 2. Target slowdown', ''];
+  for (const s of results) {
+    parts.push(
+      `\`${s.command.map((a) => a.replace(/.*\/scripts\/bench\//, 'scripts/bench/')).join(' ')}\` (${s.work}), launched by the profiler; ` +
+        `the target times its own work after a 0.5 s sleep (profiler start-up excluded). Slowdown = median of ` +
+        `(profiled time ÷ the unprofiled run made just before it); times are medians. *samples/s* = samples ÷ ` +
+        `work time (idle samples of the sleep are left out by both): read a slowdown together with it, since a ` +
+        `profiler that takes fewer samples slows the target less. *missed*: pyspy-ts's own count.`,
+      '',
+      table(
+        ['interp', 'rate', 'mode', 'unprofiled s', 'pyspy-ts s', 'slowdown', 'samples/s', 'missed', 'py-spy s', 'slowdown', 'samples/s', 'pyspy-ts ÷ py-spy'],
+        s.rows.map((r) => [
+          r.interp,
+          f(r.rate),
+          r.mode,
+          f(r.baseS, 3),
+          f(r.ts.elapsed, 3),
+          r.ts.ratio === undefined ? '–' : `${f(r.ts.ratio, 2)}×`,
+          f(r.ts.workHz),
+          pct(r.ts.missedPct),
+          f(r.ps.elapsed, 3),
+          r.ps.ratio === undefined ? '–' : `${f(r.ps.ratio, 2)}×`,
+          f(r.ps.workHz),
+          ratio(r.ts.ratio, r.ps.ratio),
+        ]),
+      ),
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
+function dumpSection(rows) {
+  return [
+    '## 4. `dump` latency (200-deep stack)',
+    '',
+    'CLI: wall time of the whole command, median (Node start-up included for pyspy-ts). In-process: ' +
+      '`dump()` from `@pyspy/core` called in a loop in one Node process (first call: opens the process, parses the ELF; then steady state).',
+    '',
+    table(
+      ['interp', 'runs', 'pyspy-ts CLI ms', 'py-spy CLI ms', 'CLI ratio', 'frames (ts / py-spy)', 'in-process first ms', 'in-process median ms', 'p90 ms', 'in-process ÷ py-spy CLI'],
+      rows.map((r) => [
+        r.interp,
+        r.runs,
+        f(r.ts.medianMs, 1),
+        f(r.ps.medianMs, 1),
+        ratio(r.ts.medianMs, r.ps.medianMs),
+        `${f(r.ts.frames)} / ${f(r.ps.frames)}`,
+        f(r.inProc.firstMs, 2),
+        f(r.inProc.medianMs, 3),
+        f(r.inProc.p90Ms, 3),
+        ratio(r.inProc.medianMs, r.ps.medianMs),
+      ]),
+    ),
+    '',
+    ...rows.map(
+      (r) =>
+        `CLI start-up alone (\`--version\`, ${r.interp} run): pyspy-ts ${f(r.startup?.['pyspy-ts']?.wallMs)} ms wall / ` +
+        `${f(r.startup?.['pyspy-ts']?.cpuMs)} ms CPU; py-spy ${f(r.startup?.['py-spy']?.wallMs, 1)} ms wall / ${f(r.startup?.['py-spy']?.cpuMs)} ms CPU.`,
+    ),
+  ].join('\n');
+}
+
+function soakSection(rows, soakS) {
+  return [
+    `## 5. Profiler memory over a ${soakS} s record at 1 kHz`,
+    '',
+    'VmRSS of the profiler process read from /proc once a second. *early* = 10% into the record; ' +
+      '*grows* = end − early > max(1 MB, 5%).',
+    '',
+    table(
+      ['interp', 'tool', 'seconds', 'start MB', 'early MB', 'peak MB', 'end MB', 'growth MB', 'grows', 'samples', 'Hz', 'CPU µs/sample'],
+      rows.map((r) => [r.interp, r.tool, r.seconds, mb(r.startKb), mb(r.earlyKb), mb(r.peakKb), mb(r.endKb), mb(r.growthKb), r.grows ? '**yes**' : 'no', f(r.samples), f(r.hz), f(r.cpuUs, 1)]),
+    ),
+  ].join('\n');
+}
+
+function duplicateSection(rows) {
+  return [
+    '## Duplicate samples (honest counts)',
+    '',
+    '`targets/churn.py THREADS` changes its stack on every call; 1 kHz. pyspy-ts through `record()` of ' +
+      '`@pyspy/core` (which reports ticks, and idle samples it left out); py-spy does not report ticks, so its bound is ' +
+      'rate × window. Samples must stay ≤ ticks × threads; with the GIL only one thread runs at a time, so a ' +
+      'samples/tick well above 1 means threads waiting for the GIL were counted as active.',
+    '',
+    table(
+      ['interp', 'threads', 'mode', 'seconds', 'pyspy-ts ticks', 'missed', 'samples', 'idle left out', 'samples/tick', 'distinct stacks', 'py-spy tick bound', 'samples', 'samples/tick', 'distinct stacks'],
+      rows.map((r) => [
+        r.interp,
+        r.threads,
+        r.mode,
+        r.seconds,
+        f(r.ts.ticks),
+        f(r.ts.missed),
+        f(r.ts.samples),
+        f(r.ts.idleSamples),
+        r.ts.ticks ? f(r.ts.samples / r.ts.ticks, 2) : '–',
+        f(r.ts.distinctStacks),
+        f(r.ps.ticksBound),
+        f(r.ps.samples),
+        r.ps.ticksBound ? f(r.ps.samples / r.ps.ticksBound, 2) : '–',
+        f(r.ps.stacks),
+      ]),
+    ),
+  ].join('\n');
+}
+
+export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod, startedAt, elapsedS }) {
+  const out = [
+    '# Benchmarks: pyspy-ts vs py-spy',
+    '',
+    `Generated by \`scripts/bench/run.mjs\` on ${startedAt} (took ${f(elapsedS / 60, 1)} min)` +
+      (cfg.quick ? '. **Quick mode** (`--quick`): 1 run, short durations: a smoke check, not numbers to quote.' : '.'),
+    'Do not edit by hand: run `pnpm bench` again.',
+    '',
+    '## Machine and versions',
+    '',
+    `- CPU: ${env.cpuModel}, nproc = ${env.nproc}; memory ${env.memGb} GB; kernel ${env.kernel}`,
+    `- ${env.pyspyTs} [${env.build}]; ${env.pySpy} (PyPI, in \`.cache/bench/venv\`); Node ${env.node}`,
+    ...env.interpreters.map((i) => `- Python \`${i.id}\`: ${i.version} (\`${i.exe}\`)`),
+    `- Load average (1/5/15 min) at start: ${env.loadStart}; at the end: ${env.loadEnd}` +
+      (Number(env.loadStart.split(' ')[0]) > 0.5 * Number(env.nproc)
+        ? ` — **the machine was busy** with other work (${env.nproc} CPUs): expect noise, compare ratios within one run only.`
+        : ''),
+    `- Settings: ${cfg.runs} run(s) per cell, alternating which tool goes first; records of ${cfg.durationS} s; ` +
+      `slowdown work ≈ ${cfg.fibSeconds} s; ${cfg.dumpRuns} CLI dumps; soak ${cfg.soakS} s.`,
+    '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'pnpm install',
+    'bash scripts/provision-pythons.sh   # writes .cache/pythons/manifest.json',
+    `pnpm bench${argsText ? ` ${argsText}` : ''}   # = turbo run build && node scripts/bench/run.mjs${argsText ? ` ${argsText}` : ''}`,
+    '```',
+    '',
+    'Each measurement runs (as root, for ptrace):',
+    '',
+    '```sh',
+    'python scripts/bench/targets/deep.py DEPTH MAX_S &   # then, alternating:',
+    './node_modules/.bin/pyspy-ts record --pid $PID --rate R --duration D --format raw -o OUT --hide-progress [--nonblocking]',
+    '.cache/bench/venv/bin/py-spy record --pid $PID --rate R --duration D --format raw -o OUT [--nonblocking]   # SIGINT at D + 0.05 s if still running',
+    './node_modules/.bin/pyspy-ts record --rate R --format raw -o OUT --hide-progress [--nonblocking] -- python scripts/bench/targets/fib.py 27 K 0.5',
+    '.cache/bench/venv/bin/py-spy record --rate R --format raw -o OUT [--nonblocking] -- python scripts/bench/targets/fib.py 27 K 0.5',
+    './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
+    'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
+    '```',
+    '',
+    `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
+      'are killed when their measurement ends, and exit on their own after a maximum time.',
+    '',
+  ];
+  if (results.rates.length) out.push(rateSection(results.rates), '');
+  if (results.slowdown.length) out.push(slowdownSection(results.slowdown), '');
+  if (results.dump.length) out.push(dumpSection(results.dump), '');
+  if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
+  if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
+  out.push('## Anomalies seen during this run', '');
+  if (anomalies.length === 0) out.push('None.');
+  else {
+    const counts = new Map();
+    for (const a of anomalies) counts.set(a, (counts.get(a) ?? 0) + 1);
+    for (const [a, n] of counts) out.push(`- ${a}${n > 1 ? ` (×${n})` : ''}`);
+  }
+  return out.join('\n') + '\n';
+}

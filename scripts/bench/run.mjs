@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// pnpm bench: pyspy-ts and py-spy side by side, alternating, median of N runs -> BENCHMARKS.md.
+// A measurement tool, not a test: it never fails because one profiler is slower than the other.
+//
+//   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,soak,duplicates] [--out FILE]
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CPU_METHOD, killAll, log } from './lib.mjs';
+import { measureDump, measureDuplicates, measureRates, measureSlowdown, measureSoak } from './metrics.mjs';
+import { renderReport } from './report.mjs';
+import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
+
+const METRICS = ['rates', 'slowdown', 'dump', 'soak', 'duplicates'];
+const USAGE = `usage: node scripts/bench/run.mjs [options]
+  --quick                 1 run, short durations (a smoke check in a couple of minutes)
+  --runs N                runs per cell, median reported (default 5; 1 with --quick)
+  --duration S            seconds per record in the rate table (default 3; 1 with --quick)
+  --soak S                seconds of the long 1 kHz memory record (default 600; 20 with --quick)
+  --interpreters a,b      ids from .cache/pythons/manifest.json (default 3.11-system)
+  --only m1,m2            subset of: ${METRICS.join(',')}
+  --out FILE              default BENCHMARKS.md at the repo root`;
+
+function parseCli() {
+  // `pnpm bench -- --quick` passes a literal "--" through: drop it.
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      soak: { type: 'string' },
+      interpreters: { type: 'string', default: '3.11-system' },
+      only: { type: 'string', default: METRICS.join(',') },
+      out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const positive = (name, v, dflt) => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`--${name} must be a positive number, got ${v}`);
+    return n;
+  };
+  const q = values.quick;
+  const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const m of only) if (!METRICS.includes(m)) throw new Error(`--only: unknown metric ${m} (know ${METRICS.join(', ')})`);
+  return {
+    argsText: argv.join(' '),
+    out: values.out,
+    only,
+    interpreterIds: values.interpreters.split(',').map((s) => s.trim()).filter(Boolean),
+    cfg: {
+      quick: q,
+      runs: Math.round(positive('runs', values.runs, q ? 1 : 5)),
+      durationS: positive('duration', values.duration, q ? 1 : 3),
+      soakS: positive('soak', values.soak, q ? 20 : 600),
+      depths: [50, 200],
+      rates: [1000, 5000, 10000, 20000],
+      fibSeconds: q ? 1 : 3,
+      dumpRuns: q ? 3 : 10,
+      apiDumpCalls: q ? 20 : 200,
+      dupSeconds: q ? 2 : 5,
+    },
+  };
+}
+
+function loadInterpreters(ids) {
+  const path = join(ROOT, '.cache/pythons/manifest.json');
+  const manifest = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { interpreters: [] };
+  return ids.map((id) => {
+    const found = manifest.interpreters.find((i) => i.id === id);
+    if (found) return found;
+    // The system interpreter works without provisioning.
+    if (id === '3.11-system' && existsSync('/usr/bin/python3.11')) return { id, exe: '/usr/bin/python3.11', env: {} };
+    throw new Error(`interpreter ${id} is not in ${path} (run scripts/provision-pythons.sh); known: ${manifest.interpreters.map((i) => i.id).join(', ')}`);
+  });
+}
+
+/** The native addon's hash and the newest dist file: other people rebuilding mid-run shows up here. */
+function buildFingerprint() {
+  const napi = join(ROOT, 'crates/pyspy-napi');
+  const node = readdirSync(napi).filter((n) => n.endsWith('.node'));
+  const hash = createHash('sha1');
+  for (const n of node) hash.update(readFileSync(join(napi, n)));
+  let newest = 0;
+  for (const pkg of ['cli', 'core', 'render']) {
+    const dir = join(ROOT, 'packages', pkg, 'dist');
+    if (!existsSync(dir)) continue;
+    for (const e of readdirSync(dir, { recursive: true })) newest = Math.max(newest, statSync(join(dir, String(e))).mtimeMs);
+  }
+  return `addon sha1 ${hash.digest('hex').slice(0, 12)}, dist ${new Date(newest).toISOString().slice(0, 19)}Z`;
+}
+
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+function environment(interpreters, pySpy) {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const cpuModel = (/model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8')) ?? [])[1] ?? cpus()[0]?.model ?? '?';
+  return {
+    cpuModel,
+    nproc: sh('nproc', []),
+    memGb: (totalmem() / 2 ** 30).toFixed(1),
+    kernel: sh('uname', ['-r']),
+    loadStart: loadAverage(),
+    node: process.version,
+    pyspyTs: pyspyTsVersion(),
+    build: buildFingerprint(),
+    pySpy,
+    interpreters: interpreters.map((i) => ({
+      ...i,
+      version: sh(i.exe, ['-c', 'import sys; print(sys.version.split()[0])']),
+    })),
+  };
+}
+
+async function main() {
+  const { cfg, out, only, interpreterIds, argsText } = parseCli();
+  if (process.getuid?.() !== 0) log('warning: not root: attaching with ptrace may be refused (see /proc/sys/kernel/yama/ptrace_scope)');
+  if (!existsSync(join(ROOT, 'packages/cli/dist/cli.js')) || !existsSync(PYSPY_TS)) {
+    throw new Error('pyspy-ts is not built: run `pnpm exec turbo run build` (pnpm bench does)');
+  }
+  const interpreters = loadInterpreters(interpreterIds);
+  const pySpy = ensurePySpy();
+  const env = environment(interpreters, pySpy);
+  const startedAt = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const t0 = Date.now();
+  log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
+
+  const results = { rates: [], slowdown: [], dump: [], soak: [], duplicates: [] };
+  const anomalies = [];
+  let rebuiltNoted = false;
+  const write = () => {
+    env.loadEnd = loadAverage();
+    const now = buildFingerprint();
+    if (now !== env.build && !rebuiltNoted) {
+      rebuiltNoted = true;
+      anomalies.push(`pyspy-ts was rebuilt during this run (${env.build} -> ${now}): later sections measured different code`);
+    }
+    writeFileSync(out, renderReport({ env, cfg, argsText, results, anomalies, cpuMethod: CPU_METHOD, startedAt, elapsedS: (Date.now() - t0) / 1000 }));
+  };
+  const step = async (name, interp, fn) => {
+    if (!only.includes(name)) return;
+    log(`${name} on ${interp.id}...`);
+    try {
+      const r = await fn(interp, cfg, anomalies);
+      if (Array.isArray(r)) results[name].push(...r);
+      else results[name].push(r);
+    } catch (e) {
+      anomalies.push(`${interp.id} ${name}: aborted: ${e.message}`);
+      log(`${name} on ${interp.id} aborted: ${e.stack}`);
+    }
+    write(); // partial results survive an interrupted run
+  };
+  for (const interp of interpreters) {
+    await step('rates', interp, measureRates);
+    await step('slowdown', interp, measureSlowdown);
+    await step('dump', interp, measureDump);
+    await step('duplicates', interp, measureDuplicates);
+    await step('soak', interp, measureSoak);
+  }
+  write();
+  log(`wrote ${out} in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${anomalies.length} anomalies`);
+}
+
+main()
+  .catch((e) => {
+    console.error(`bench: ${e.message}`);
+    process.exitCode = 1;
+  })
+  .finally(killAll);
