@@ -15,8 +15,8 @@ use crate::{Error, Result};
 /// How long one thread may take to reach its stop before we give up the whole pause.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Polls of a stopping thread made by yielding the CPU before falling back to sleeping.
-const SPIN_POLLS: u32 = 200;
+/// Polls of a stopping thread made back to back before sleeping between them.
+const SPIN_POLLS: u32 = 20;
 
 struct HeldThread {
     tid: u32,
@@ -206,7 +206,7 @@ fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> 
                 held.pending_signal = sig;
             }
             return Ok(Some(held));
-        } else if r == 0 && in_tracing_stop(process_pid, tid) {
+        } else if r == 0 && polls > SPIN_POLLS && in_tracing_stop(process_pid, tid) {
             // The stop happened but its notification went to someone else: when the target is our
             // child, Node's libuv reaps children with waitpid(pid), which also reports the ptrace
             // stops of the main thread. The thread is held all the same.
@@ -228,12 +228,11 @@ fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> 
             }
             return Err(io::Error::new(io::ErrorKind::TimedOut, "thread did not stop in time"));
         }
-        // A running thread stops within microseconds of the interrupt: yield first, since even a
-        // short sleep costs more than the whole stop; sleep only for a thread that takes long.
-        if polls < SPIN_POLLS {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(Duration::from_micros(20));
+        // A running thread stops within microseconds of the interrupt. Poll at once a few times,
+        // then in short sleeps: yielding instead hands the core to whatever else is runnable for
+        // a whole time slice on a busy machine, which cost up to a millisecond a stop.
+        if polls >= SPIN_POLLS {
+            std::thread::sleep(Duration::from_micros(if polls < SPIN_POLLS + 100 { 5 } else { 50 }));
         }
     }
 }
