@@ -3,7 +3,7 @@
  * happens to the profiler or to the target, and must read targets in containers too.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -170,5 +170,39 @@ describe('a long record keeps its memory flat (the short version of the soak in 
     expect(last - warm, `RSS in KiB, one reading a second: ${readings.join(' ')}`).toBeLessThan(8 * 1024);
     await expectRunningAndProgressing(target.pid, counter);
   }, 60_000);
+});
+
+describe('a PID reused by another process between two samples', () => {
+  it('ends the record as "exited" instead of sampling the newcomer', async () => {
+    const spin = (name: string) => `def ${name}():\n    while True: pass\n${name}()`;
+    const first = await startPython(interp, ['-c', spin('first_program')]);
+    await waitFor('the first program to start', () => isRunning(first.pid));
+    const dir = tempDir('pid-reuse');
+    const out = join(dir, 'profile.txt');
+    // Two samples a second: the PID changes hands well within one interval.
+    const cli = startCli(['record', '-o', out, '--rate', '2', '--duration', '10', '--hide-progress', '--pid', String(first.pid)]);
+    await new Promise((r) => setTimeout(r, 1200));
+    first.child.kill('SIGKILL');
+    await waitFor('the first program to be gone', () => !existsSync(`/proc/${first.pid}`));
+    // As root, the next PID can be chosen: ask for the one just freed.
+    let second: ReturnType<typeof spawn> | undefined;
+    for (let attempt = 0; attempt < 5 && second?.pid !== first.pid; attempt++) {
+      second?.kill('SIGKILL');
+      writeFileSync('/proc/sys/kernel/ns_last_pid', String(first.pid - 1));
+      second = spawn(interp.exe, ['-c', spin('second_program')], { env: { ...process.env, ...interp.env }, stdio: 'ignore' });
+    }
+    try {
+      expect(second!.pid, 'could not hand the PID to the second program').toBe(first.pid);
+      const started = Date.now();
+      const result = await cli.done;
+      expect(result.status, result.stderr).toBe(0);
+      expect(Date.now() - started, 'the record went on sampling the newcomer').toBeLessThan(3000);
+      expect(result.stderr).toMatch(/exited/);
+      expect(result.stderr).toMatch(/Errors: 0\./);
+      expect(readFileSync(out, 'utf8')).not.toContain('second_program');
+    } finally {
+      second?.kill('SIGKILL');
+    }
+  });
 });
 

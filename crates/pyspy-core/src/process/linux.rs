@@ -14,6 +14,9 @@ const IOV_MAX: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct LinuxProcess {
     pub pid: u32,
+    /// When the process started (clock ticks after boot), to tell it from a later process that
+    /// reuses its PID; 0 when unknown.
+    pub start_time: u64,
 }
 
 /// A thread's scheduler state from `/proc/PID/task/TID/stat`.
@@ -32,10 +35,11 @@ impl LinuxProcess {
         if pid == 0 || pid > i32::MAX as u32 {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("invalid PID {pid}")));
         }
-        let process = LinuxProcess { pid };
         if !PathBuf::from(format!("/proc/{pid}")).exists() {
             return Err(no_such_process(pid));
         }
+        let start_time = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| stat_start_time(&s)).unwrap_or(0);
+        let process = LinuxProcess { pid, start_time };
         if !process.is_alive() {
             return Err(Error::new(ErrorKind::ProcessExited, format!("process {pid} has exited")));
         }
@@ -104,9 +108,13 @@ impl LinuxProcess {
         fs::read_to_string(self.proc_path(&format!("task/{tid}/comm"))).ok().map(|s| s.trim_end().to_string())
     }
 
+    /// Running (not a zombie) and still the process we opened, not another one with its PID.
     pub fn is_alive(&self) -> bool {
         match fs::read_to_string(self.proc_path("stat")) {
-            Ok(stat) => !matches!(stat_state_char(&stat), Some('Z') | Some('X') | None),
+            Ok(stat) => {
+                let same = self.start_time == 0 || stat_start_time(&stat) == Some(self.start_time);
+                same && !matches!(stat_state_char(&stat), Some('Z') | Some('X') | None)
+            }
             Err(_) => false,
         }
     }
@@ -150,6 +158,11 @@ pub fn permission_denied(pid: u32) -> Error {
              (e.g. sudo setcap cap_sys_ptrace+ep $(readlink -f $(which node)))"
         ),
     )
+}
+
+/// Field 22 of /proc/PID/stat, counted after the command name (which may contain anything).
+fn stat_start_time(stat: &str) -> Option<u64> {
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
 pub(crate) fn stat_state_char(stat: &str) -> Option<char> {
@@ -248,8 +261,14 @@ mod tests {
     }
 
     #[test]
+    fn start_time_is_field_22_whatever_the_command_name() {
+        let stat = "42 (a) b) R 1 42 42 0 -1 4194560 100 0 0 0 5 1 0 0 20 0 1 0 987654 1000 100";
+        assert_eq!(stat_start_time(stat), Some(987654));
+    }
+
+    #[test]
     fn reads_own_memory_in_batches_and_marks_failures() {
-        let me = LinuxProcess { pid: std::process::id() };
+        let me = LinuxProcess { pid: std::process::id(), start_time: 0 };
         let data: Vec<u8> = (0..=255).collect();
         let mut a = [0u8; 16];
         let mut bad = [0u8; 8];

@@ -241,6 +241,12 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
         let mut collected = Vec::new();
         let mut idle_seen = 0;
         for (index, target) in targets.iter_mut().enumerate() {
+            // Also catches a PID reused by another process between two ticks: never sample that one.
+            if !target.python.process.is_alive() {
+                target.exited = true;
+                root_gone |= index == 0;
+                continue;
+            }
             match sample_target(target, &mut reader, options, &mut idle_seen) {
                 Ok(samples) => collected.push((index, samples)),
                 Err(_) if !target.python.process.is_alive() => {
