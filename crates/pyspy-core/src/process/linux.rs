@@ -2,7 +2,9 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::maps::{parse_maps, MapEntry};
 use super::{Memory, ReadRequest};
@@ -17,6 +19,12 @@ pub struct LinuxProcess {
     /// When the process started (clock ticks after boot), to tell it from a later process that
     /// reuses its PID; 0 when unknown.
     pub start_time: u64,
+    /// A pidfd for this very process: it becomes readable when the process exits, whoever gets
+    /// its PID next, so `is_alive` costs one poll() instead of reading and parsing /proc.
+    pidfd: Option<Arc<OwnedFd>>,
+    /// This process is the target's parent: its wait() calls then also see the target's ptrace
+    /// stops (Node's libuv takes them), so a pause must never block waiting for one.
+    pub parent_is_us: bool,
 }
 
 /// A thread's scheduler state from `/proc/PID/task/TID/stat`.
@@ -39,7 +47,11 @@ impl LinuxProcess {
             return Err(no_such_process(pid));
         }
         let start_time = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| stat_start_time(&s)).unwrap_or(0);
-        let process = LinuxProcess { pid, start_time };
+        let parent_is_us = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok())
+            == Some(std::process::id());
+        let process = LinuxProcess { pid, start_time, pidfd: open_pidfd(pid), parent_is_us };
         if !process.is_alive() {
             return Err(Error::new(ErrorKind::ProcessExited, format!("process {pid} has exited")));
         }
@@ -110,6 +122,14 @@ impl LinuxProcess {
 
     /// Running (not a zombie) and still the process we opened, not another one with its PID.
     pub fn is_alive(&self) -> bool {
+        if let Some(fd) = &self.pidfd {
+            let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one pollfd we own, no timeout.
+            let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+            if ready >= 0 {
+                return ready == 0;
+            }
+        }
         match fs::read_to_string(self.proc_path("stat")) {
             Ok(stat) => {
                 let same = self.start_time == 0 || stat_start_time(&stat) == Some(self.start_time);
@@ -158,6 +178,13 @@ pub fn permission_denied(pid: u32) -> Error {
              (e.g. sudo setcap cap_sys_ptrace+ep $(readlink -f $(which node)))"
         ),
     )
+}
+
+/// None on kernels before 5.3 (or a PID that is already gone): `is_alive` then reads /proc.
+fn open_pidfd(pid: u32) -> Option<Arc<OwnedFd>> {
+    // SAFETY: pidfd_open takes integers and returns a new descriptor we then own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    (fd >= 0).then(|| Arc::new(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
 }
 
 /// Field 22 of /proc/PID/stat, counted after the command name (which may contain anything).
@@ -268,7 +295,7 @@ mod tests {
 
     #[test]
     fn reads_own_memory_in_batches_and_marks_failures() {
-        let me = LinuxProcess { pid: std::process::id(), start_time: 0 };
+        let me = LinuxProcess { pid: std::process::id(), start_time: 0, pidfd: None, parent_is_us: false };
         let data: Vec<u8> = (0..=255).collect();
         let mut a = [0u8; 16];
         let mut bad = [0u8; 8];

@@ -48,7 +48,9 @@ impl PausedProcess {
             }
             for tid in new {
                 seen.insert(tid);
-                paused.hold(process, tid)?;
+                // Any thread, sleeping ones included, some perhaps in uninterruptible sleep:
+                // poll, with a deadline.
+                paused.hold(process, tid, StopWait::Poll)?;
             }
         }
         Ok(paused)
@@ -57,17 +59,22 @@ impl PausedProcess {
     /// Stops just these threads. A record that leaves idle threads out pauses only the running
     /// ones: stopping a sleeping thread interrupts its system call, and the thread then wakes up
     /// to restart it, runnable (and so counted as busy) for as long as it waits for a core.
+    ///
+    /// These threads were running a moment ago, so each stops as soon as it gets a core: wait
+    /// for that in the kernel rather than by polling, which on a busy machine takes the very
+    /// core the thread needs (unless our waits could lose the stop to Node, see `parent_is_us`).
     pub fn pause_threads(process: &LinuxProcess, tids: &[u32]) -> Result<PausedProcess> {
         settle_lingering(Duration::ZERO);
         let mut paused = PausedProcess { threads: Vec::with_capacity(tids.len()) };
+        let wait = if process.parent_is_us { StopWait::Poll } else { StopWait::Block };
         for &tid in tids {
-            paused.hold(process, tid)?;
+            paused.hold(process, tid, wait)?;
         }
         Ok(paused)
     }
 
-    fn hold(&mut self, process: &LinuxProcess, tid: u32) -> Result<()> {
-        match seize_and_stop(process.pid, tid) {
+    fn hold(&mut self, process: &LinuxProcess, tid: u32, wait: StopWait) -> Result<()> {
+        match seize_and_stop(process.pid, tid, wait) {
             Ok(Some(held)) => self.threads.push(held),
             Ok(None) => {} // exited before we got it
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Err(permission_denied(process.pid)),
@@ -164,13 +171,54 @@ fn is_child_of_this_process(tid: u32) -> bool {
     ppid == Some(std::process::id())
 }
 
+/// Blocks until the seized, interrupted thread stops (held) or exits (reaped: it is not our
+/// child, so its exit status is ours to collect as its tracer, and its parent is told next).
+fn wait_for_stop(mut held: HeldThread) -> io::Result<Option<HeldThread>> {
+    loop {
+        // SAFETY: waitid fills a zeroed siginfo_t we own.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::waitid(libc::P_PID, held.tid as libc::id_t, &mut info, libc::WSTOPPED | libc::WEXITED | libc::__WALL) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ECHILD) => return Ok(None),
+                _ => {
+                    if !detach(held.tid, 0) {
+                        linger(held.tid);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        return match info.si_code {
+            libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED => Ok(None),
+            _ => {
+                let status = unsafe { info.si_status() };
+                if (status >> 8) & 0xff != libc::PTRACE_EVENT_STOP && status & 0x7f != libc::SIGTRAP {
+                    held.pending_signal = status & 0x7f;
+                }
+                Ok(Some(held))
+            }
+        };
+    }
+}
+
 /// Ok(None) when the thread disappeared (it exited): not an error for a sample.
 fn thread_exists(tid: u32) -> bool {
     // SAFETY: signal 0 only checks that the thread exists.
     unsafe { libc::syscall(libc::SYS_tkill, tid as i32, 0) == 0 || *libc::__errno_location() != libc::ESRCH }
 }
 
-fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StopWait {
+    /// Sleep in waitid until the thread stops or exits.
+    Block,
+    /// Poll, give up after STOP_TIMEOUT, and look in /proc for a stop someone else was told of.
+    Poll,
+}
+
+fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Option<HeldThread>> {
     let pid = tid as libc::pid_t;
     let tid = tid as libc::id_t;
     // SAFETY: ptrace with integer arguments only.
@@ -186,6 +234,9 @@ fn seize_and_stop(process_pid: u32, tid: u32) -> io::Result<Option<HeldThread>> 
             linger(held.tid);
         }
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
+    }
+    if wait == StopWait::Block {
+        return wait_for_stop(held);
     }
     let deadline = Instant::now() + STOP_TIMEOUT;
     let mut polls = 0u32;

@@ -348,14 +348,10 @@ fn sample_target(
     options: &RecordOptions,
     idle_seen: &mut u64,
 ) -> Result<Vec<ThreadSample>> {
-    let process = &target.python.process;
-    let tids = process.threads()?;
+    let tids = target.python.process.threads()?;
     // Scheduler states before pausing: a paused thread reads as traced, not as running.
-    let states: Vec<ThreadState> = if options.include_idle {
-        Vec::new()
-    } else {
-        tids.iter().map(|&t| process.thread_state(t).unwrap_or(ThreadState::Other)).collect()
-    };
+    let states: Vec<ThreadState> = if options.include_idle { Vec::new() } else { target.thread_states(&tids) };
+    let process = &target.python.process;
     let paused = match (options.blocking, options.include_idle) {
         (false, _) => None,
         (true, true) => Some(PausedProcess::pause(process)?),
