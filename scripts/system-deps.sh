@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What the tests need from the machine beyond Node, Rust and Python: Debian's Chromium (the flame
-# graph is tested in a real browser) and an unprivileged user (permission-denied is tested for real).
+# graph is tested in a real browser), Go (pprof files are checked with `go tool pprof`), and an
+# unprivileged user (permission-denied is tested for real).
 # Installs them when run as root; otherwise says what is missing and fails.
 set -euo pipefail
 
 TEST_USER=pyspy-test
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v go >/dev/null || missing+=(golang-go)
 id -u "$TEST_USER" >/dev/null 2>&1 || missing+=("user:$TEST_USER")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -16,9 +18,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 for item in "${missing[@]}"; do
   case "$item" in
-    chromium)
+    chromium | golang-go)
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$item" >/dev/null
       ;;
     user:*)
       useradd --no-create-home --shell /usr/sbin/nologin "$TEST_USER"

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as diffCommand from './commands/diff.js';
 import * as dumpCommand from './commands/dump.js';
 import * as recordCommand from './commands/record.js';
 import * as topCommand from './commands/top.js';
@@ -13,6 +14,7 @@ await yargs(hideBin(process.argv))
   .command(recordCommand)
   .command(topCommand)
   .command(dumpCommand)
+  .command(diffCommand)
   .demandCommand(1, 'Say which command to run: see the list above.')
   .strict()
   .epilog(EXIT_CODES_HELP)

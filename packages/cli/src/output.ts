@@ -5,7 +5,7 @@ import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@pyspy/core';
 
-export const FORMATS = ['flamegraph', 'speedscope', 'raw', 'chrometrace'] as const;
+export const FORMATS = ['flamegraph', 'speedscope', 'raw', 'chrometrace', 'json', 'pprof'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export const EXTENSIONS: Record<Format, string> = {
@@ -13,6 +13,8 @@ export const EXTENSIONS: Record<Format, string> = {
   speedscope: 'speedscope.json',
   raw: 'txt',
   chrometrace: 'trace.json',
+  json: 'pyspy.json',
+  pprof: 'pb.gz',
 };
 
 /** The format an output path implies, longest suffix first; undefined when it implies none. */
@@ -20,8 +22,10 @@ export function formatFromPath(path: string): Format | undefined {
   const name = basename(path).toLowerCase();
   if (name.endsWith('.svg')) return 'flamegraph';
   if (name.endsWith('.speedscope.json')) return 'speedscope';
+  if (name.endsWith('.pyspy.json')) return 'json';
   if (name.endsWith('.trace.json') || name.endsWith('.chrometrace.json')) return 'chrometrace';
   if (name.endsWith('.json')) return 'speedscope';
+  if (name.endsWith('.pb.gz') || name.endsWith('.pprof')) return 'pprof';
   if (name.endsWith('.txt') || name.endsWith('.folded') || name.endsWith('.collapsed')) return 'raw';
   return undefined;
 }
@@ -47,7 +51,7 @@ export class AtomicOutput {
     }
   }
 
-  commit(content: string): void {
+  commit(content: string | Uint8Array): void {
     writeFileSync(this.tempPath, content);
     renameSync(this.tempPath, this.path);
     this.done = true;

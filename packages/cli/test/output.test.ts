@@ -15,6 +15,10 @@ describe('the format an output path implies', () => {
     ['p.txt', 'raw'],
     ['p.folded', 'raw'],
     ['p.collapsed', 'raw'],
+    ['p.pyspy.json', 'json'],
+    ['out/Base.PYSPY.JSON', 'json'],
+    ['p.pb.gz', 'pprof'],
+    ['p.pprof', 'pprof'],
   ])('%s is %s', (path, format) => {
     expect(formatFromPath(path)).toBe(format);
   });

@@ -1,5 +1,5 @@
 import { frameFill, paletteForFile } from './flamegraph-colors.js';
-import type { FlameFrame } from './flamegraph-layout.js';
+import type { FlameFrame, FlamegraphLayout } from './flamegraph-layout.js';
 import { layoutFlamegraph } from './flamegraph-layout.js';
 import { FLAMEGRAPH_SCRIPT, flamegraphStyle } from './flamegraph-script.js';
 import type { Profile } from './profile.js';
@@ -23,6 +23,20 @@ export interface FlamegraphOptions {
   inverted?: boolean;
   /** What a count is, in tooltips and the subtitle. Default "samples". */
   countName?: string;
+  /**
+   * Per-frame overrides, for graphs that colour by something other than the name (a differential
+   * flame graph colours by change). `layout.frames[frame.parent]` walks up to the root.
+   */
+  frameStyle?: (frame: FlameFrame, layout: FlamegraphLayout) => FrameStyle | undefined;
+}
+
+export interface FrameStyle {
+  /** An SVG colour for the frame's rectangle. */
+  fill?: string;
+  /** Appended to the tooltip, after the sample count. */
+  tooltipSuffix?: string;
+  /** Extra `data-*` attributes (names without the `data-` prefix), for tools and tests. */
+  data?: Record<string, string | number>;
 }
 
 const SIDE_PADDING_PX = 10;
@@ -69,13 +83,13 @@ function fixed(value: number): string {
   return Number(value.toFixed(2)).toString();
 }
 
-function renderFrame(frame: FlameFrame, total: number, countName: string, geometry: Geometry): string {
+function renderFrame(frame: FlameFrame, total: number, countName: string, geometry: Geometry, style: FrameStyle = {}): string {
   const x = SIDE_PADDING_PX + frame.xPx;
   const y = rowY(frame.depth, geometry);
   const rectHeight = geometry.frameHeight - 1;
   const textY = y + rectHeight / 2 + geometry.frameFontSizePx * 0.36;
   const palette = frame.kind === 'frame' ? paletteForFile(frame.file) : 'synthetic';
-  const tooltip = `${frame.label} (${formatCount(frame.samples)} ${countName}, ${formatPercent(frame.samples, total)})`;
+  const tooltip = `${frame.label} (${formatCount(frame.samples)} ${countName}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
   const shown = fitLabel(frame.label, frame.widthPx, (text) => estimateTextWidth(text, geometry.frameFontSizePx));
   const attributes: [string, string | number][] = [
     ['data-id', frame.id],
@@ -86,13 +100,14 @@ function renderFrame(frame: FlameFrame, total: number, countName: string, geomet
     ['data-samples', frame.samples],
     ['data-start', frame.start],
     ['data-depth', frame.depth],
+    ...Object.entries(style.data ?? {}).map(([key, value]) => [`data-${key}`, value] as [string, string | number]),
   ];
   const attributeText = attributes.map(([key, value]) => `${key}="${escapeXml(String(value))}"`).join(' ');
   return (
     `<g class="frame" ${attributeText}>` +
     `<title>${escapeXml(tooltip)}</title>` +
     `<rect x="${fixed(x)}" y="${fixed(y)}" width="${fixed(frame.widthPx)}" height="${fixed(rectHeight)}" ` +
-    `fill="${frameFill(frame.name, palette)}" rx="2" ry="2"/>` +
+    `fill="${escapeXml(style.fill ?? frameFill(frame.name, palette))}" rx="2" ry="2"/>` +
     `<text x="${fixed(x + LABEL_PADDING_PX)}" y="${fixed(textY)}">${escapeXml(shown)}</text>` +
     `</g>`
   );
@@ -130,7 +145,7 @@ export function renderFlamegraph(profile: Profile, options: FlamegraphOptions = 
 
   const body =
     total > 0
-      ? layout.frames.map((frame) => renderFrame(frame, total, countName, geometry)).join('\n')
+      ? layout.frames.map((frame) => renderFrame(frame, total, countName, geometry, options.frameStyle?.(frame, layout))).join('\n')
       : '';
   const message =
     total > 0

@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
-import { renderChromeTrace, renderCollapsed, renderFlamegraph, renderSpeedscope } from '@pyspy/render';
+import { gzipSync } from 'node:zlib';
+import { renderChromeTrace, renderCollapsed, renderFlamegraph, renderPprof, renderProfileJson, renderSpeedscope } from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
 import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
@@ -24,7 +25,7 @@ interface RecordArgs {
 }
 
 export const command = 'record [options] [-- command...]';
-export const describe = 'Sample a Python program and write a flame graph, speedscope, raw or Chrome trace file';
+export const describe = 'Sample a Python program and write a flame graph, speedscope, raw, Chrome trace, pyspy-ts JSON or pprof file';
 
 export function builder(yargs: Argv): Argv<RecordArgs> {
   return yargs
@@ -39,7 +40,9 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('format', {
       alias: 'f',
       choices: FORMATS,
-      describe: 'Output format (default: from the -o extension: .svg flamegraph, .json speedscope, .trace.json chrometrace, .txt raw; else flamegraph)',
+      describe:
+        'Output format (default: from the -o extension: .svg flamegraph, .json speedscope, .trace.json chrometrace, .txt raw, ' +
+        '.pyspy.json json (pyspy-ts\'s own, for diff and baselines), .pb.gz pprof; else flamegraph)',
     })
     .option('rate', { ...samplingOptions.rate, alias: 'r' })
     .option('duration', {
@@ -121,7 +124,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
   }
 }
 
-function render(profile: Profile, format: Format, threads: boolean): string {
+function render(profile: Profile, format: Format, threads: boolean): string | Uint8Array {
   switch (format) {
     case 'flamegraph':
       return renderFlamegraph(profile, { threads, title: flamegraphTitle(profile) });
@@ -131,6 +134,11 @@ function render(profile: Profile, format: Format, threads: boolean): string {
       return renderCollapsed(profile, { threads });
     case 'chrometrace':
       return renderChromeTrace(profile);
+    case 'json':
+      return renderProfileJson(profile);
+    case 'pprof':
+      // profile.proto readers expect it gzipped (they also take it raw, but pprof files are .pb.gz).
+      return gzipSync(renderPprof(profile));
   }
 }
 
