@@ -47,10 +47,7 @@ impl LinuxProcess {
             return Err(no_such_process(pid));
         }
         let start_time = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| stat_start_time(&s)).unwrap_or(0);
-        let parent_is_us = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok())
-            == Some(std::process::id());
+        let parent_is_us = parent_pid(pid) == Some(std::process::id());
         let process = LinuxProcess { pid, start_time, pidfd: open_pidfd(pid), parent_is_us };
         if !process.is_alive() {
             return Err(Error::new(ErrorKind::ProcessExited, format!("process {pid} has exited")));
@@ -185,6 +182,12 @@ fn open_pidfd(pid: u32) -> Option<Arc<OwnedFd>> {
     // SAFETY: pidfd_open takes integers and returns a new descriptor we then own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     (fd >= 0).then(|| Arc::new(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+}
+
+/// The parent of a process (or of a thread's process), from /proc.
+pub(crate) fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Field 22 of /proc/PID/stat, counted after the command name (which may contain anything).

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::linux::{permission_denied, stat_state_char, LinuxProcess};
+use super::linux::{parent_pid, permission_denied, stat_state_char, LinuxProcess};
 use crate::{Error, Result};
 
 /// How long one thread may take to reach its stop before we give up the whole pause.
@@ -158,17 +158,24 @@ fn settle(tid: u32) -> bool {
     match code {
         libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED => true,
         _ => {
-            let status = unsafe { info.si_status() };
-            let signal = if (status >> 8) & 0xff == libc::PTRACE_EVENT_STOP || status & 0x7f == libc::SIGTRAP { 0 } else { status & 0x7f };
-            detach(tid, signal)
+            detach(tid, signal_to_redeliver(unsafe { info.si_status() }))
         }
     }
 }
 
 fn is_child_of_this_process(tid: u32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else { return false };
-    let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse::<u32>().ok());
-    ppid == Some(std::process::id())
+    parent_pid(tid) == Some(std::process::id())
+}
+
+/// The signal a thread must still receive after a stop with this wait status, 0 for none:
+/// PTRACE_EVENT_STOP is our interrupt (or a group-stop), anything else a signal on its way in.
+fn signal_to_redeliver(status: i32) -> i32 {
+    let (event, signal) = ((status >> 8) & 0xff, status & 0x7f);
+    if event == libc::PTRACE_EVENT_STOP || signal == libc::SIGTRAP {
+        0
+    } else {
+        signal
+    }
 }
 
 /// Blocks until the seized, interrupted thread stops (held) or exits (reaped: it is not our
@@ -194,10 +201,7 @@ fn wait_for_stop(mut held: HeldThread) -> io::Result<Option<HeldThread>> {
         return match info.si_code {
             libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED => Ok(None),
             _ => {
-                let status = unsafe { info.si_status() };
-                if (status >> 8) & 0xff != libc::PTRACE_EVENT_STOP && status & 0x7f != libc::SIGTRAP {
-                    held.pending_signal = status & 0x7f;
-                }
+                held.pending_signal = signal_to_redeliver(unsafe { info.si_status() });
                 Ok(Some(held))
             }
         };
@@ -248,14 +252,7 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         let r = unsafe { libc::waitid(libc::P_PID, tid, &mut info, libc::WSTOPPED | libc::WNOHANG | libc::__WALL) };
         if r == 0 && unsafe { info.si_pid() } == pid {
-            let status = unsafe { info.si_status() };
-            let event = (status >> 8) & 0xff;
-            let sig = status & 0x7f;
-            // PTRACE_EVENT_STOP is our interrupt (or a group-stop); anything else is a signal
-            // on its way to the thread, which it must still receive.
-            if event != libc::PTRACE_EVENT_STOP && sig != libc::SIGTRAP {
-                held.pending_signal = sig;
-            }
+            held.pending_signal = signal_to_redeliver(unsafe { info.si_status() });
             return Ok(Some(held));
         } else if r == 0 && polls > SPIN_POLLS && in_tracing_stop(process_pid, tid) {
             // The stop happened but its notification went to someone else: when the target is our
