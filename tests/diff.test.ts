@@ -7,13 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { interpreters, runCli, targetsDir, tempDir, type Interpreter } from './helpers.js';
+import { interpreterById, runCli, targetsDir, tempDir, type Interpreter } from './helpers.js';
 
-const interp: Interpreter = (() => {
-  const found = interpreters().find((i) => i.id === '3.11-system');
-  if (!found) throw new Error('interpreter 3.11-system was not provisioned');
-  return found;
-})();
+const interp: Interpreter = interpreterById('3.11-system');
 const target = join(targetsDir, 'regress.py');
 const dir = tempDir('diff');
 /** The thresholds of examples/ci-regression: what a project would start with. */

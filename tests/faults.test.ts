@@ -7,7 +7,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  interpreters,
   isRunning,
   killAll,
   parseCollapsed,
@@ -19,15 +18,12 @@ import {
   threadStates,
   waitFor,
   type Interpreter,
+  interpreterById,
 } from './helpers.js';
 
 afterAll(killAll);
 
-const interp: Interpreter = (() => {
-  const found = interpreters().find((i) => i.id === '3.11-system');
-  if (!found) throw new Error('interpreter 3.11-system was not provisioned');
-  return found;
-})();
+const interp: Interpreter = interpreterById('3.11-system');
 
 /** A target that counts in a file, so a test can see it keep making progress. */
 function counterScript(counter: string, extra = ''): string {

@@ -38,6 +38,13 @@ export function interpreters(): Interpreter[] {
   return list;
 }
 
+/** One provisioned interpreter by id; a missing one is a provisioning failure, never a skip. */
+export function interpreterById(id: string): Interpreter {
+  const found = interpreters().find((i) => i.id === id);
+  if (!found) throw new Error(`interpreter ${id} was not provisioned`);
+  return found;
+}
+
 const started = new Set<LaunchedProcess>();
 
 export function killAll(): void {

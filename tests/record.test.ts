@@ -21,16 +21,13 @@ import {
   totalSamples,
   waitFor,
   type Interpreter,
+  interpreterById,
 } from './helpers.js';
 
 afterAll(killAll);
 
 const all = interpreters();
-const byId = (id: string): Interpreter => {
-  const found = all.find((i) => i.id === id);
-  if (!found) throw new Error(`interpreter ${id} was not provisioned`);
-  return found;
-};
+const byId = interpreterById;
 /** One interpreter per way of finding the GIL holder: runtime tstate (<3.12), interp->ceval.gil (3.12), debug offsets (3.13+). */
 const gilVariants = ['3.11-system', '3.12-pyenv', '3.14-sid'].map(byId);
 

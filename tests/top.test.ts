@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   cliPath,
-  interpreters,
   isRunning,
   killAll,
   runCli,
@@ -17,15 +16,12 @@ import {
   TmuxPane,
   waitFor,
   type Interpreter,
+  interpreterById,
 } from './helpers.js';
 
 afterAll(killAll);
 
-const interp: Interpreter = (() => {
-  const found = interpreters().find((i) => i.id === '3.11-system');
-  if (!found) throw new Error('interpreter 3.11-system was not provisioned');
-  return found;
-})();
+const interp: Interpreter = interpreterById('3.11-system');
 const target = join(targetsDir, 'top_target.py');
 /** The command line typed into the terminal, with the exit status printed after it. */
 const topCommand = (args: string) => `${process.execPath} ${cliPath} top ${args}; echo "top exited $?"`;
