@@ -108,7 +108,7 @@ describe('record options change the output as documented', () => {
         const byLine = recordRaw(interp, [], mixed).stacks;
         expect(lines(byLine, 'python_work').size).toBeGreaterThan(1);
         const byFunction = recordRaw(interp, ['--function'], mixed).stacks;
-        expect([...lines(byFunction, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py:14)']);
+        expect([...lines(byFunction, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py:27)']);
         const noLines = recordRaw(interp, ['--nolineno'], mixed).stacks;
         expect([...lines(noLines, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py)']);
       });

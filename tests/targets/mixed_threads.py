@@ -8,7 +8,20 @@ import threading
 import time
 import zlib
 
-DATA = bytes(range(256)) * 4096
+
+def _text(tokens):
+    # Word-like text that zlib works on for ~100 ms a call. With short calls (a 1 MiB
+    # repetitive buffer took 2 ms) the thread spent most of its time waiting to take the GIL
+    # back, asleep in a futex and so idle, and on a loaded machine it dropped under any bound.
+    words = [b"alpha", b"beta", b"gamma", b"delta ", b"\n", b"epsilon", b"zeta,"]
+    x, out = 12345, bytearray()
+    for _ in range(tokens):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out += words[x % len(words)]
+    return bytes(out)
+
+
+DATA = _text(120_000)
 
 
 def python_work():
