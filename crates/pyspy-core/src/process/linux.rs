@@ -201,10 +201,14 @@ pub(crate) fn stat_state_char(stat: &str) -> Option<char> {
 }
 
 pub(crate) fn parse_stat_state(stat: &str) -> ThreadState {
-    match stat_state_char(stat) {
-        Some('R') => ThreadState::Running,
-        Some('S') | Some('D') | Some('I') => ThreadState::Sleeping,
-        Some('T') | Some('t') => ThreadState::Stopped,
+    stat_state_char(stat).map_or(ThreadState::Other, state_from_char)
+}
+
+pub(crate) fn state_from_char(c: char) -> ThreadState {
+    match c {
+        'R' => ThreadState::Running,
+        'S' | 'D' | 'I' => ThreadState::Sleeping,
+        'T' | 't' => ThreadState::Stopped,
         _ => ThreadState::Other,
     }
 }

@@ -1,7 +1,7 @@
 //! Aggregation: interned frames and threads, distinct stacks with counts, and optionally a
 //! timeline. This is what crosses to JS: a few tables, never one object per sample.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -72,9 +72,9 @@ pub struct Profile {
 #[derive(Default)]
 pub struct Aggregator {
     profile: Profile,
-    frame_ids: HashMap<Frame, u32>,
-    thread_ids: HashMap<(u32, u32), u32>,
-    stack_ids: HashMap<(u32, Vec<u32>), u32>,
+    frame_ids: FxHashMap<Frame, u32>,
+    thread_ids: FxHashMap<(u32, u32), u32>,
+    stack_ids: FxHashMap<(u32, Vec<u32>), u32>,
 }
 
 impl Aggregator {
@@ -111,18 +111,20 @@ impl Aggregator {
         id
     }
 
-    /// `frames` outermost first.
-    pub fn add_sample(&mut self, thread: u32, frames: Vec<u32>, time_us: u64) {
-        let key = (thread, frames);
+    /// `frames` outermost first. The caller's buffer is lent, not taken, so that a sample of a
+    /// stack seen before allocates nothing and hashes the stack once.
+    pub fn add_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64) {
+        let key = (thread, std::mem::take(frames));
         let id = match self.stack_ids.get(&key) {
             Some(&id) => id,
             None => {
                 let id = self.profile.stacks.len() as u32;
                 self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0 });
-                self.stack_ids.insert(key, id);
+                self.stack_ids.insert(key.clone(), id);
                 id
             }
         };
+        *frames = key.1;
         self.profile.stacks[id as usize].count += 1;
         self.profile.stats.samples += 1;
         if let Some(timeline) = &mut self.profile.timeline {
@@ -158,10 +160,10 @@ mod tests {
         assert_eq!(a.intern_frame(frame("main")), main);
         let t1 = a.intern_thread(10, 10, "MainThread");
         let t2 = a.intern_thread(10, 11, "worker");
-        a.add_sample(t1, vec![main, work], 0);
-        a.add_sample(t1, vec![main, work], 10);
-        a.add_sample(t2, vec![main, work], 10);
-        a.add_sample(t1, vec![main], 20);
+        a.add_sample(t1, &mut vec![main, work], 0);
+        a.add_sample(t1, &mut vec![main, work], 10);
+        a.add_sample(t2, &mut vec![main, work], 10);
+        a.add_sample(t1, &mut vec![main], 20);
         let p = a.finish();
         assert_eq!(p.frames.len(), 2);
         assert_eq!(p.stacks.iter().map(|s| s.count).collect::<Vec<_>>(), vec![2, 1, 1]);

@@ -1,7 +1,8 @@
 //! Code objects: what a frame's code is called, where it lives, and its line table, cached by address.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::process::{at, field_i32, field_u64, Memory};
 use crate::python::layout::{Layout, LineTable};
@@ -34,7 +35,7 @@ impl CodeInfo {
 
 #[derive(Default)]
 pub struct CodeCache {
-    entries: HashMap<u64, Arc<CodeInfo>>,
+    entries: FxHashMap<u64, Arc<CodeInfo>>,
     /// Reused for every header read: this runs once per frame per sample.
     header: Vec<u8>,
 }

@@ -1,7 +1,5 @@
 //! Walking one thread's frames, innermost first, for both frame models.
 
-use std::collections::HashSet;
-
 use crate::process::{field_i32, field_u64, field_u8, Memory};
 use crate::python::layout::{FrameModel, Layout, LineTable};
 use crate::Result;
@@ -45,20 +43,27 @@ impl RawFrame {
 /// Buffers a walk reuses from one sample to the next.
 #[derive(Default)]
 pub struct WalkScratch {
-    seen: HashSet<u64>,
     frame: Vec<u8>,
 }
 
 /// From the thread state's frame pointer (already dereferenced through the cframe on 3.11-3.12).
 pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<RawFrame>, scratch: &mut WalkScratch) -> Result<()> {
     out.clear();
-    let WalkScratch { seen, frame: buf } = scratch;
-    seen.clear();
+    let buf = &mut scratch.frame;
     buf.resize(layout.frame_size.max(layout.frame_back + 8) as usize, 0);
+    // A chain the target rewrote under us may loop. Brent's method finds a loop without a set
+    // of every address seen (hashing each frame was a tenth of a deep sample's cost): compare
+    // with a checkpoint that moves to the current frame after 1, 2, 4, ... steps; once inside
+    // the loop, a whole lap passes the checkpoint. The frames of up to two laps are returned.
+    let (mut checkpoint, mut lap, mut steps) = (0u64, 1usize, 0usize);
     let mut addr = innermost;
     while addr != 0 {
-        if out.len() >= MAX_DEPTH || !seen.insert(addr) {
+        if out.len() >= MAX_DEPTH || addr == checkpoint {
             break;
+        }
+        steps += 1;
+        if steps == lap {
+            (checkpoint, lap, steps) = (addr, lap * 2, 0);
         }
         memory.read(addr, buf)?;
         let code_addr = field_u64(buf, layout.frame_code) & !STACKREF_TAG_MASK;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::process::{BlockCache, Memory};
 use crate::python::code::{CodeCache, CodeInfo};
 use crate::python::frames::{self, RawFrame, WalkScratch};
@@ -31,7 +33,18 @@ pub struct StackReader {
     raw: Vec<RawFrame>,
     scratch: WalkScratch,
     namespace: NamespaceTids,
+    /// Code objects already checked in this sample: a recursion, or a function on several
+    /// threads' stacks, is checked once a sample.
+    checked: FxHashMap<u64, Arc<CodeInfo>>,
+    /// (decoded code object, byte offset) -> line. Decoding a line table from its start for every
+    /// frame of every sample was a third of the cost of a deep sample. Entries hold their code
+    /// object so that its address is not reused by another while the entry lives.
+    lines: FxHashMap<(usize, i64), (Arc<CodeInfo>, u32)>,
 }
+
+/// Past this many remembered lines, start again: a program that generates code endlessly must
+/// not grow our memory without bound.
+const MAX_REMEMBERED_LINES: usize = 1 << 16;
 
 /// Thread ids as the target's PID namespace sees them, for a target in a container: CPython
 /// stores those, /proc shows ours. Rebuilt only when the set of threads changes.
@@ -73,12 +86,32 @@ impl StackReader {
             threads::read_threads(memory, layout, python.runtime_addr, tids)?
         };
         let mut stacks = Vec::with_capacity(threads.len());
+        self.checked.clear();
         for thread in threads {
             frames::walk(memory, layout, thread.frame, &mut self.raw, &mut self.scratch)?;
             let mut resolved = Vec::with_capacity(self.raw.len());
             for raw in &self.raw {
-                let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
-                let line = code.line_for(layout.line_table, raw.byte_offset(code.instructions_addr));
+                let code = match self.checked.get(&raw.code_addr) {
+                    Some(code) => code.clone(),
+                    None => {
+                        let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
+                        self.checked.insert(raw.code_addr, code.clone());
+                        code
+                    }
+                };
+                let offset = raw.byte_offset(code.instructions_addr);
+                let key = (Arc::as_ptr(&code) as usize, offset);
+                let line = match self.lines.get(&key) {
+                    Some(&(_, line)) => line,
+                    None => {
+                        let line = code.line_for(layout.line_table, offset);
+                        if self.lines.len() >= MAX_REMEMBERED_LINES {
+                            self.lines.clear();
+                        }
+                        self.lines.insert(key, (code.clone(), line));
+                        line
+                    }
+                };
                 resolved.push(ResolvedFrame { code, line, raw: *raw });
             }
             stacks.push(ThreadStack { thread, frames: resolved });

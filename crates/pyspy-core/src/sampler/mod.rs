@@ -5,17 +5,17 @@
 
 mod targets;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
+
 use crate::process::{PausedProcess, ThreadState};
 use crate::profile::{Aggregator, Frame, Profile, Stats};
 use crate::python::code::CodeInfo;
-use crate::python::stack::StackReader;
 use crate::python::PythonProcess;
 use crate::{Error, ErrorKind, Result};
 
@@ -193,7 +193,7 @@ fn thread_cpu_seconds() -> f64 {
 }
 
 /// Per-record memo from (code object, line) to interned frame id, so a sample costs no string hashing.
-type FrameMemo = HashMap<(usize, u32), (Arc<CodeInfo>, u32)>;
+type FrameMemo = FxHashMap<(usize, u32), (Arc<CodeInfo>, u32)>;
 
 fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
     // Linux rounds a sleeping thread's wake-up up by its timer slack (50 us by default), which
@@ -204,8 +204,8 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
     let started = Instant::now();
     let cpu_at_start = thread_cpu_seconds();
     let mut targets = vec![Target::new(root)];
-    let mut memo: FrameMemo = HashMap::new();
-    let mut reader = StackReader::default();
+    let mut memo: FrameMemo = FrameMemo::default();
+    let mut frame_ids: Vec<u32> = Vec::new();
     let mut next_tick = started;
     let mut last_child_scan = started;
     {
@@ -247,7 +247,7 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
                 root_gone |= index == 0;
                 continue;
             }
-            match sample_target(target, &mut reader, options, &mut idle_seen) {
+            match sample_target(target, options, &mut idle_seen) {
                 Ok(samples) => collected.push((index, samples)),
                 Err(_) if !target.python.process.is_alive() => {
                     target.exited = true;
@@ -275,15 +275,13 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
             let target = &mut targets[index];
             for sample in samples {
                 agg.stats_mut().gil_samples += sample.owns_gil as u64;
-                let name = target.thread_name(sample.tid);
-                let thread = agg.intern_thread(target.python.pid(), sample.tid, &name);
-                let frames = sample
-                    .frames
-                    .iter()
-                    .rev()
-                    .map(|(code, line)| intern(&mut agg, &mut memo, code, *line, options, &target.cwd))
-                    .collect();
-                agg.add_sample(thread, frames, time_us);
+                let pid = target.python.pid();
+                let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
+                frame_ids.clear();
+                for (code, line) in sample.frames.iter().rev() {
+                    frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
+                }
+                agg.add_sample(thread, &mut frame_ids, time_us);
             }
         }
         let stats = agg.stats_mut();
@@ -346,16 +344,11 @@ struct ThreadSample {
 }
 
 /// `idle_seen` counts the threads left out as idle (for `Stats::idle_samples`).
-fn sample_target(
-    target: &mut Target,
-    reader: &mut StackReader,
-    options: &RecordOptions,
-    idle_seen: &mut u64,
-) -> Result<Vec<ThreadSample>> {
-    let tids = target.python.process.threads()?;
+fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u64) -> Result<Vec<ThreadSample>> {
     // Scheduler states before pausing: a paused thread reads as traced, not as running.
-    let states: Vec<ThreadState> = if options.include_idle { Vec::new() } else { target.thread_states(&tids) };
-    let process = &target.python.process;
+    let states = target.refresh_threads(!options.include_idle)?;
+    let Target { python, reader, tids, .. } = target;
+    let process = &python.process;
     let paused = match (options.blocking, options.include_idle) {
         (false, _) => None,
         (true, true) => Some(PausedProcess::pause(process)?),
@@ -365,7 +358,7 @@ fn sample_target(
             Some(PausedProcess::pause_threads(process, &running)?)
         }
     };
-    let stacks = reader.read(&target.python, &tids);
+    let stacks = reader.read(python, tids);
     drop(paused);
     let stacks = stacks?;
     let mut samples = Vec::with_capacity(stacks.len());

@@ -4,58 +4,107 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 
-use crate::process::linux::parse_stat_state;
-use crate::process::ThreadState;
+use rustc_hash::FxHashMap;
 
+use crate::process::linux::state_from_char;
+use crate::process::ThreadState;
+use crate::python::stack::StackReader;
 use crate::python::PythonProcess;
+use crate::Result;
 
 pub(crate) struct Target {
     pub python: PythonProcess,
+    /// Its own caches: code objects and the blocks read ahead are this process's addresses.
+    pub reader: StackReader,
+    /// The process's threads as of the last listing, sorted.
+    pub tids: Vec<u32>,
     pub exited: bool,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
-    names: HashMap<u32, String>,
+    names: FxHashMap<u32, String>,
     /// /proc/PID/task/TID/stat of each thread, kept open: a pread at offset 0 regenerates it,
     /// one system call a thread a tick instead of five (open, stat, two reads, close).
-    stat_files: HashMap<u32, File>,
+    stat_files: FxHashMap<u32, File>,
     stat_buf: Vec<u8>,
 }
 
 impl Target {
     pub fn new(python: PythonProcess) -> Target {
         let cwd = fs::read_link(python.process.proc_path("cwd")).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        Target { python, exited: false, cwd, names: HashMap::new(), stat_files: HashMap::new(), stat_buf: vec![0; 1024] }
-    }
-
-    /// The scheduler state of each of `tids`, in order.
-    pub fn thread_states(&mut self, tids: &[u32]) -> Vec<ThreadState> {
-        self.stat_files.retain(|tid, _| tids.contains(tid));
-        let pid = self.python.pid();
-        tids.iter()
-            .map(|&tid| {
-                let file = match self.stat_files.entry(tid) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => match File::open(format!("/proc/{pid}/task/{tid}/stat")) {
-                        Ok(f) => e.insert(f),
-                        Err(_) => return ThreadState::Other,
-                    },
-                };
-                match file.read_at(&mut self.stat_buf, 0) {
-                    Ok(n) => parse_stat_state(&String::from_utf8_lossy(&self.stat_buf[..n])),
-                    Err(_) => ThreadState::Other,
-                }
-            })
-            .collect()
-    }
-
-    pub fn thread_name(&mut self, tid: u32) -> String {
-        if let Some(name) = self.names.get(&tid) {
-            return name.clone();
+        Target {
+            python,
+            reader: StackReader::default(),
+            tids: Vec::new(),
+            exited: false,
+            cwd,
+            names: FxHashMap::default(),
+            stat_files: FxHashMap::default(),
+            stat_buf: vec![0; 1024],
         }
-        let name = self.python.process.thread_name(tid).unwrap_or_else(|| format!("thread {tid}"));
-        self.names.insert(tid, name.clone());
-        name
     }
+
+    /// Brings `tids` up to date and, if `want_states`, returns each one's scheduler state, in order.
+    ///
+    /// Listing /proc/PID/task costs five system calls, more than the rest of a small sample's
+    /// reads. Every stat file carries the process's thread count, so the list is only read again
+    /// when that count changes or a thread's stat cannot be read (it exited): a thread that ends
+    /// while another starts fails the second test.
+    pub fn refresh_threads(&mut self, want_states: bool) -> Result<Vec<ThreadState>> {
+        if self.tids.is_empty() {
+            self.relist()?;
+        }
+        for attempt in 0..2 {
+            let checked = if want_states { self.tids.len() } else { 1 };
+            let mut states = Vec::with_capacity(if want_states { checked } else { 0 });
+            let mut stale = false;
+            for i in 0..checked {
+                let stat = self.read_stat(self.tids[i]);
+                stale |= stat.is_none_or(|(_, count)| count != self.tids.len());
+                if want_states {
+                    states.push(stat.map_or(ThreadState::Other, |(state, _)| state));
+                }
+            }
+            if !stale || attempt == 1 {
+                return Ok(states);
+            }
+            self.relist()?;
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    fn relist(&mut self) -> Result<()> {
+        self.tids = self.python.process.threads()?;
+        let tids = &self.tids;
+        self.stat_files.retain(|tid, _| tids.binary_search(tid).is_ok());
+        Ok(())
+    }
+
+    /// State and the process's thread count from /proc/PID/task/TID/stat.
+    fn read_stat(&mut self, tid: u32) -> Option<(ThreadState, usize)> {
+        let file = match self.stat_files.entry(tid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(File::open(format!("/proc/{}/task/{tid}/stat", self.python.pid())).ok()?)
+            }
+        };
+        let n = file.read_at(&mut self.stat_buf, 0).ok()?;
+        parse_stat(&self.stat_buf[..n])
+    }
+
+    pub fn thread_name(&mut self, tid: u32) -> &str {
+        let process = &self.python.process;
+        self.names.entry(tid).or_insert_with(|| process.thread_name(tid).unwrap_or_else(|| format!("thread {tid}")))
+    }
+}
+
+/// State (field 3) and num_threads (field 20) of a stat line. The command name before them is in
+/// parentheses and may itself hold spaces and parentheses: fields are counted after the last ')'.
+fn parse_stat(stat: &[u8]) -> Option<(ThreadState, usize)> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let mut fields = stat[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let state = state_from_char(*fields.next()?.first()? as char);
+    let num_threads = std::str::from_utf8(fields.nth(16)?).ok()?.parse().ok()?;
+    Some((state, num_threads))
 }
 
 /// Adds Python processes descended from the root that we are not sampling yet.
@@ -124,7 +173,15 @@ pub fn short_filename(path: &str, cwd: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_filename;
+    use super::{parse_stat, short_filename};
+    use crate::process::ThreadState;
+
+    #[test]
+    fn stat_lines_give_state_and_thread_count_whatever_the_command_name() {
+        let line = b"4242 (we ird) (name) R 1 4242 4242 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 7 0 123 4096 10 18446744073709551615\n";
+        assert_eq!(parse_stat(line), Some((ThreadState::Running, 7)));
+        assert_eq!(parse_stat(b"1 (x) S 0"), None);
+    }
 
     #[test]
     fn short_filenames_drop_the_install_prefix() {
