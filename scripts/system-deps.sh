@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need from the machine beyond Node, Rust and Python: Debian's Chromium (the flame
-# graph is tested in a real browser), Go (pprof files are checked with `go tool pprof`), and an
-# unprivileged user (permission-denied is tested for real).
+# graph is tested in a real browser), Go (pprof files are checked with `go tool pprof`), gcc and
+# the system python's static libpython (CPython is linked into stripped programs and profiled),
+# and an unprivileged user (permission-denied is tested for real).
 # Installs them when run as root; otherwise says what is missing and fails.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ TEST_USER=pyspy-test
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v go >/dev/null || missing+=(golang-go)
+command -v gcc >/dev/null || missing+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libpython3.11.a ] || missing+=(libpython3.11-dev)
 id -u "$TEST_USER" >/dev/null 2>&1 || missing+=("user:$TEST_USER")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -18,7 +21,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 for item in "${missing[@]}"; do
   case "$item" in
-    chromium | golang-go)
+    chromium | golang-go | gcc | libpython3.11-dev)
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$item" >/dev/null
       ;;

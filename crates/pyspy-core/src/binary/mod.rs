@@ -15,7 +15,8 @@ pub struct LoadedBinary {
     pub path: String,
     /// Added to an ELF virtual address to get the address in the target.
     pub load_bias: u64,
-    /// Runtime address and size of `_PyRuntime`, from the symbol or (3.14+) the `.PyRuntime` section.
+    /// Runtime address and size of `_PyRuntime`, from the symbol or the `.PyRuntime` section.
+    /// None for a stripped program that embeds CPython: `python::runtime_scan` then searches its data.
     pub py_runtime: Option<(u64, u64)>,
     /// Runtime address of `Py_Version` (3.11+): the version as PY_VERSION_HEX.
     pub py_version_symbol: Option<u64>,
@@ -45,7 +46,8 @@ pub fn load(file_path: &std::path::Path, target_path: &str, maps: &[MapEntry]) -
             _ => {}
         }
     }
-    // 3.14 puts _PyRuntime in a section of its own so that debuggers find it without symbols.
+    // Since 3.11 (Linux, GCC or clang) _PyRuntime sits in a section of its own, so that debuggers
+    // find it without symbols: the section header survives `strip`.
     if py_runtime.is_none() {
         if let Some(section) = elf.section_by_name(".PyRuntime") {
             py_runtime = Some((section.address() + load_bias, section.size()));

@@ -4,7 +4,7 @@ use crate::binary::{self, LoadedBinary};
 use crate::process::{LinuxProcess, MapEntry};
 use crate::python::layout::Layout;
 use crate::python::version::{self, Version};
-use crate::python::{debug_offsets, layouts};
+use crate::python::{debug_offsets, layouts, runtime_scan};
 use crate::{Error, ErrorKind, Result};
 
 pub const OLDEST_MINOR: u8 = 8;
@@ -30,10 +30,12 @@ impl PythonProcess {
         let exe = process.exe()?;
         let maps = process.maps()?;
         let binary = find_runtime_binary(&process, &exe, &maps)?;
-        let (runtime_addr, _) = binary.py_runtime.expect("find_runtime_binary returns binaries with a runtime");
-        let version = version::detect(&binary, &process).ok_or_else(|| {
-            Error::new(ErrorKind::UnsupportedVersion, format!("could not tell which Python version {} is", binary.path))
-        })?;
+        let detected = version::detect(&binary, &process);
+        let other_pid_namespace = process.in_other_pid_namespace();
+        let (runtime_addr, version) = match binary.py_runtime {
+            Some((addr, _)) => (addr, detected.ok_or_else(|| unknown_version(&binary.path))?),
+            None => scan_for_runtime(&process, &exe, &maps, &binary, detected, other_pid_namespace)?,
+        };
         check_supported(version.minor, &version.to_string())?;
         let static_layout = layouts::static_layout(version.minor).ok_or_else(|| unsupported(&version.to_string()))?;
         let layout = if layouts::debug_offsets_positions(version.minor).is_some() {
@@ -41,7 +43,6 @@ impl PythonProcess {
         } else {
             *static_layout
         };
-        let other_pid_namespace = process.in_other_pid_namespace();
         Ok(PythonProcess { process, version, layout, runtime_addr, exe, binary, other_pid_namespace })
     }
 
@@ -57,6 +58,10 @@ fn unsupported(version: &str) -> Error {
     )
 }
 
+fn unknown_version(path: &str) -> Error {
+    Error::new(ErrorKind::UnsupportedVersion, format!("could not tell which Python version {path} is"))
+}
+
 fn check_supported(minor: u8, shown: &str) -> Result<()> {
     if (OLDEST_MINOR..=NEWEST_MINOR).contains(&minor) {
         Ok(())
@@ -65,8 +70,40 @@ fn check_supported(minor: u8, shown: &str) -> Result<()> {
     }
 }
 
+/// The binary names `_PyRuntime` nowhere (stripped, CPython linked in statically): search its data.
+fn scan_for_runtime(
+    process: &LinuxProcess,
+    exe: &str,
+    maps: &[MapEntry],
+    binary: &LoadedBinary,
+    detected: Option<Version>,
+    other_pid_namespace: bool,
+) -> Result<(u64, Version)> {
+    if let Some(v) = detected {
+        check_supported(v.minor, &v.to_string())?;
+    }
+    let mut tids = process.threads()?;
+    // CPython stores the TIDs its own PID namespace gave its threads.
+    if other_pid_namespace {
+        tids = tids.iter().filter_map(|&t| process.namespace_tid(t)).collect();
+    }
+    match runtime_scan::find_runtime(process, maps, &binary.path, detected, &tids) {
+        Some(found) => Ok(found),
+        None if detected.is_none() => Err(unknown_version(&binary.path)),
+        // Also what a launched program looks like until its interpreter is initialised: callers retry on NotPython.
+        None => Err(Error::new(
+            ErrorKind::NotPython,
+            format!(
+                "process {} ({exe}) is not a Python process we can read: {} has no _PyRuntime symbol and no interpreter state was found in its data",
+                process.pid, binary.path
+            ),
+        )),
+    }
+}
+
 /// libpython first (a shared build keeps the runtime there, and the executable may be any embedder),
-/// then the executable itself (static builds, like Debian's).
+/// then the executable itself (static builds, like Debian's). When none names `_PyRuntime`, the
+/// first that still looks like CPython is returned without it, for `scan_for_runtime`.
 fn find_runtime_binary(process: &LinuxProcess, exe: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
     let mut candidates: Vec<&str> = Vec::new();
     for path in maps.iter().filter_map(|m| m.path.as_deref()) {
@@ -77,6 +114,7 @@ fn find_runtime_binary(process: &LinuxProcess, exe: &str, maps: &[MapEntry]) -> 
     }
     candidates.push(exe);
 
+    let mut to_scan = None;
     for path in &candidates {
         let name = path.rsplit('/').next().unwrap_or(path);
         // Python 2 and pre-3.7 builds have no _PyRuntime; name them rather than say "not Python".
@@ -96,8 +134,25 @@ fn find_runtime_binary(process: &LinuxProcess, exe: &str, maps: &[MapEntry]) -> 
         if let Some(minor) = version::minor_from_filename(path) {
             check_supported(minor, &format!("3.{minor}"))?;
         }
+        if to_scan.is_none() && looks_like_cpython(&loaded) {
+            to_scan = Some(loaded);
+        }
+    }
+    if let Some(binary) = to_scan {
+        return Ok(binary);
     }
     Err(Error::new(ErrorKind::NotPython, format!("process {} ({exe}) is not a Python process", process.pid)))
+}
+
+/// Cheap signs, from the file alone, that searching its memory for a runtime is worth it.
+fn looks_like_cpython(binary: &LoadedBinary) -> bool {
+    binary.py_version_symbol.is_some()
+        || version::minor_from_filename(&binary.path).is_some()
+        || binary
+            .version_strings
+            .iter()
+            .filter_map(|s| Version::from_string(s))
+            .any(|v| v.minor >= version::FIRST_MINOR_WITH_RUNTIME)
 }
 
 fn old_python_from_name(name: &str) -> Option<String> {

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod layouts;
 pub mod line_table;
 pub mod objects;
+pub mod runtime_scan;
 pub mod stack;
 pub mod strings;
 pub mod threads;

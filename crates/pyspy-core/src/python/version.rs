@@ -68,6 +68,9 @@ impl fmt::Display for Version {
     }
 }
 
+/// `_PyRuntime`, which everything here starts from, appeared in 3.7.
+pub const FIRST_MINOR_WITH_RUNTIME: u8 = 7;
+
 /// "libpython3.11.so.1.0" or "python3.11" -> Some(11). A renamed binary gives None.
 pub fn minor_from_filename(path: &str) -> Option<u8> {
     let name = path.rsplit('/').next()?;
@@ -92,10 +95,12 @@ pub fn detect(binary: &LoadedBinary, memory: &dyn Memory) -> Option<Version> {
         }
         return Some(Version { major: 3, minor, patch: 0, release: Release::Final });
     }
-    match candidates.as_slice() {
-        [only] => Some(*only),
-        _ => None,
-    }
+    // Without a name to go by (a program embedding CPython), only versions that have a
+    // `_PyRuntime` count: such a binary also carries unicodedata's "3.2.0", the Unicode
+    // database version it keeps for IDNA.
+    let mut plausible = candidates.into_iter().filter(|v| v.minor >= FIRST_MINOR_WITH_RUNTIME);
+    let first = plausible.next()?;
+    plausible.all(|v| v.minor == first.minor).then_some(first)
 }
 
 #[cfg(test)]
@@ -116,5 +121,32 @@ mod tests {
         assert_eq!(minor_from_filename("/root/.pyenv/versions/3.8.18/bin/python3.8"), Some(8));
         assert_eq!(minor_from_filename("/usr/bin/python3"), None);
         assert_eq!(minor_from_filename("/usr/bin/uwsgi"), None);
+    }
+
+    struct NoMemory;
+    impl Memory for NoMemory {
+        fn read(&self, _: u64, _: &mut [u8]) -> crate::Result<()> {
+            Err(crate::Error::read_failed("no memory"))
+        }
+    }
+
+    fn detect_from_strings(path: &str, strings: &[&str]) -> Option<String> {
+        let binary = LoadedBinary {
+            path: path.into(),
+            load_bias: 0,
+            py_runtime: None,
+            py_version_symbol: None,
+            version_strings: strings.iter().map(|s| s.to_string()).collect(),
+        };
+        detect(&binary, &NoMemory).map(|v| v.to_string())
+    }
+
+    #[test]
+    fn an_embedding_program_is_told_by_its_strings_without_unicodedatas() {
+        assert_eq!(detect_from_strings("/opt/app", &["3.2.0", "3.13.5"]).as_deref(), Some("3.13.5"));
+        assert_eq!(detect_from_strings("/opt/app", &["3.11.2", "3.11.2+"]).as_deref(), Some("3.11.2"));
+        assert_eq!(detect_from_strings("/opt/app", &["3.9.2", "3.10.1"]), None);
+        assert_eq!(detect_from_strings("/opt/app", &["3.2.0"]), None);
+        assert_eq!(detect_from_strings("/usr/bin/python3.9", &["3.2.0", "3.9.2"]).as_deref(), Some("3.9.2"));
     }
 }
