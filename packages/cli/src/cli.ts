@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as diffCommand from './commands/diff.js';
@@ -6,6 +7,9 @@ import * as dumpCommand from './commands/dump.js';
 import * as recordCommand from './commands/record.js';
 import * as topCommand from './commands/top.js';
 import { EXIT_CODES_HELP } from './errors.js';
+
+// yargs looks for package.json from the working directory as ESM, and says "unknown".
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 // One module per command; adding one is one line here.
 await yargs(hideBin(process.argv))
@@ -24,5 +28,5 @@ await yargs(hideBin(process.argv))
     process.exit(2);
   })
   .help()
-  .version()
+  .version(version)
   .parseAsync();
