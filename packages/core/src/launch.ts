@@ -40,7 +40,12 @@ const FIND_CHILD_TIMEOUT_MS = 10_000;
 export async function launch(command: string[], options: LaunchOptions = {}): Promise<LaunchedProcess> {
   if (command.length === 0) throw new InvalidArgumentError('the command to launch is empty');
   // `; exit $?` keeps sh from exec'ing the command in its place, which would make it our child again.
-  const shell = spawn('/bin/sh', ['-c', '"$@"; exit $?', 'pyspy-ts-launch', ...command], {
+  // sh reports a child killed by a signal ("Terminated" when a record ends the program) on its
+  // stderr: sh's own stderr goes to /dev/null, and only the subshell that becomes the program
+  // gets the real one back (dash applies a simple command's redirections in the parent, around
+  // its wait, so `"$@" 2>&3` would still print the message there).
+  const script = 'exec 3>&2 2>/dev/null; ("$@") 2>&3 3>&-; exit $?';
+  const shell = spawn('/bin/sh', ['-c', script, 'pyspy-ts-launch', ...command], {
     stdio: options.stdio ?? 'inherit',
     env: options.env,
     cwd: options.cwd,

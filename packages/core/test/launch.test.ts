@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { launch } from '../src/launch.js';
+import { launch, settleLaunched } from '../src/launch.js';
 
 const parentOf = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -31,5 +31,15 @@ describe('launch', () => {
 
   it('says when the command does not exist', async () => {
     await expect(launch(['/nonexistent/python3'], { stdio: 'ignore' })).rejects.toThrow(/could not start \/nonexistent\/python3: command not found/);
+  });
+
+  it("gives the program the real stderr, and ending it prints no shell's \"Terminated\"", async () => {
+    const child = await launch(['sh', '-c', 'echo from-program >&2; exec sleep 30'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    for (let i = 0; i < 200 && !stderr.includes('from-program'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await settleLaunched(child, false)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toBe('from-program\n');
   });
 });
