@@ -53,7 +53,7 @@ export async function dump(pid: number, options: DumpOptions = {}): Promise<Proc
   validatePid(pid);
   warnIfOwnChild(pid, options.blocking ?? true);
   try {
-    const result = await native.dump(pid, { locals: options.locals ?? false, blocking: options.blocking ?? true });
+    const result = await native().dump(pid, { locals: options.locals ?? false, blocking: options.blocking ?? true });
     return result as ProcessDump;
   } catch (error) {
     throw toPyspyError(error);

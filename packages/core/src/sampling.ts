@@ -70,7 +70,7 @@ export async function startSampler(
     warnIfOwnChild(pid, options.blocking ?? true);
   }
   try {
-    const recorder = await native.startRecorder(pid, {
+    const recorder = await native().startRecorder(pid, {
       rateHz,
       durationS: extra.durationS,
       blocking: options.blocking ?? true,
