@@ -3,7 +3,7 @@
  * happens to the profiler or to the target, and must read targets in containers too.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -85,6 +85,122 @@ describe('the target survives whatever happens to the profiler', () => {
     expect(errors, result.stderr).toBeLessThan(300);
     await expectRunningAndProgressing(target.pid, counter);
   });
+});
+
+interface ProfileFile {
+  meta: { pid: number; exitCode?: number; stopReason?: string };
+  stats: { samples: number; errors: number };
+  frames: { name: string }[];
+  stacks: { frames: number[]; count: number }[];
+}
+
+/** Samples (from a `.pyspy.json` file) whose stack has a frame of function `name`. */
+function samplesInFile(file: ProfileFile, name: string): number {
+  return file.stacks.filter((s) => s.frames.some((f) => file.frames[f].name === name)).reduce((sum, s) => sum + s.count, 0);
+}
+
+/** Gone from /proc: exited and reaped, so nothing (our tracer included) holds it as a zombie. */
+const reaped = (pid: number) => !existsSync(`/proc/${pid}`);
+
+/**
+ * How long a record may take to end once its target is gone. It notices on its next tick (a
+ * fraction of a millisecond at these rates) plus at most one pause timeout (500 ms); the rest is
+ * room for a loaded 2-core machine. A hang shows as the full 30 s.
+ */
+const END_AFTER_EXIT_MS = 10_000;
+
+/** Resolves with the CLI's result, or with undefined when it has not ended within `ms`. */
+function endedWithin<T>(done: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+}
+
+describe('the target exits in the middle of a blocking pause', () => {
+  const busyThreads = [
+    'def work(k):',
+    '    while True:',
+    '        sum(i * k for i in range(1000))',
+    'for k in range(4): threading.Thread(target=work, args=(k,), daemon=True).start()',
+  ].join('\n');
+
+  it('SIGKILL of a multi-threaded target while paused by a 5 kHz blocking record, 5 times', async () => {
+    const endedAfterMs: number[] = [];
+    const reapedAfterMs: number[] = [];
+    for (let iteration = 0; iteration < 5; iteration++) {
+      const dir = tempDir('killed-paused');
+      const counter = join(dir, 'counter');
+      const target = await startPython(interp, ['-c', counterScript(counter, busyThreads)]);
+      await waitFor('the counter', () => existsSync(counter));
+      const out = join(dir, 'profile.pyspy.json');
+      // Every other time with --idle: that pauses every thread, sleeping ones included, not just the running ones.
+      const idle = iteration % 2 === 1 ? ['--idle'] : [];
+      const cli = startCli(['record', '-o', out, '--rate', '5000', '--hide-progress', ...idle, '--pid', String(target.pid)]);
+      await new Promise((r) => setTimeout(r, 700));
+      // Kill it the moment one of its threads is seen held in a ptrace stop: inside a pause.
+      await waitFor('a thread of the target in a ptrace stop', () => {
+        try {
+          return threadStates(target.pid).includes('t');
+        } catch {
+          return false; // a thread ended while we listed them
+        }
+      });
+      target.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      const exited = target.child.exited.then(() => reapedAfterMs.push(Date.now() - killedAt));
+      const result = await endedWithin(cli.done, 30_000);
+      expect(result, 'the record did not end after its target was killed').toBeDefined();
+      endedAfterMs.push(Date.now() - killedAt);
+      await endedWithin(exited, 30_000);
+      const context = `iteration ${iteration}${idle.join('')}: ${result!.stderr}`;
+      expect(result!.status, context).toBe(0);
+      expect(result!.stderr, context).toMatch(/The program exited; stopped sampling\./);
+      const file = JSON.parse(readFileSync(out, 'utf8')) as ProfileFile;
+      expect(file.meta.stopReason, context).toBe('target-exited');
+      expect(samplesInFile(file, 'work'), context).toBeGreaterThan(100);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(reaped(target.pid), `${context}: the killed target is still in /proc`).toBe(true);
+    }
+    expect(Math.max(...endedAfterMs), `ms from the kill to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
+    expect(Math.max(...reapedAfterMs), `ms from the kill to the target reaped: ${reapedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
+  }, 120_000);
+
+  it('a launched program calling os._exit() from a non-main thread during a 5 kHz blocking record, 3 times', async () => {
+    const endedAfterMs: number[] = [];
+    for (let iteration = 0; iteration < 3; iteration++) {
+      const dir = tempDir('os-exit');
+      const exitedAt = join(dir, 'exited-at');
+      // The exiting thread is not the main one: exit_group() then tears down every other thread,
+      // some of them perhaps held in our pause, from under the sampler.
+      const script = [
+        'import os, threading, time',
+        busyThreads,
+        'def leave():',
+        '    time.sleep(1.5)',
+        '    sum(i for i in range(100000))',
+        `    with open(${JSON.stringify(exitedAt)}, 'w') as f: f.write(str(time.time()))`,
+        '    os._exit(7)',
+        'threading.Thread(target=leave, name="leaver").start()',
+        'while True: pass',
+      ].join('\n');
+      const out = join(dir, 'profile.pyspy.json');
+      const idle = iteration % 2 === 1 ? ['--idle'] : [];
+      const cli = startCli(['record', '-o', out, '--rate', '5000', '--hide-progress', ...idle, '--', interp.exe, '-c', script], { env: interp.env });
+      const result = await endedWithin(cli.done, 60_000);
+      expect(result, 'the record did not end after the program exited').toBeDefined();
+      const context = `iteration ${iteration}${idle.join('')}: ${result!.stderr}`;
+      expect(existsSync(exitedAt), context).toBe(true);
+      endedAfterMs.push(Math.round(Date.now() - Number(readFileSync(exitedAt, 'utf8')) * 1000));
+      // Documented: a launched program's nonzero exit code is pyspy-ts's, after writing the file.
+      expect(result!.status, context).toBe(7);
+      expect(result!.stderr, context).toMatch(/The program exited with code 7; stopped sampling\./);
+      const file = JSON.parse(readFileSync(out, 'utf8')) as ProfileFile;
+      expect(file.meta.stopReason, context).toBe('target-exited');
+      expect(file.meta.exitCode, context).toBe(7);
+      expect(samplesInFile(file, 'work'), context).toBeGreaterThan(100);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      await waitFor(`the program ${file.meta.pid} to be reaped`, () => reaped(file.meta.pid));
+    }
+    expect(Math.max(...endedAfterMs), `ms from os._exit() to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
+  }, 120_000);
 });
 
 describe('a target in its own PID and mount namespaces (a container)', () => {

@@ -132,26 +132,29 @@ describe('record never loses the profile and never leaves the target stopped', (
 
   const progressOf = (file: string): number => Number(readFileSync(file, 'utf8').trim() || 0);
 
-  it('SIGINT during a blocking 1 kHz record of --pid: whole file, target running and progressing', async () => {
-    const dir = tempDir('sigint');
-    const counter = join(dir, 'counter');
-    const script = `import time\nn=0\nwhile True:\n    n+=1\n    if n % 10000 == 0: open(${JSON.stringify(counter)}, 'w').write(str(n))\n`;
-    const t = await startPython(interp, ['-c', script]);
-    await waitFor('the counter', () => existsSync(counter));
-    const out = join(dir, 'profile.json');
-    const cli = startCli(['record', '-o', out, '--rate', '1000', '--pid', String(t.pid)]);
-    await new Promise((r) => setTimeout(r, 1500));
-    cli.child.kill('SIGINT');
-    const result = await cli.done;
-    expect(result.status, result.stderr).toBe(0);
-    const file = JSON.parse(readFileSync(out, 'utf8')) as { profiles: { weights: number[] }[] };
-    expect(file.profiles[0].weights.reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
-    expectNoTempFiles(dir);
-    expect(threadStates(t.pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
-    const before = progressOf(counter);
-    await waitFor('the target to make progress', () => progressOf(counter) > before);
-    expect(isRunning(t.pid)).toBe(true);
-  });
+  // SIGINT is Ctrl-C; SIGTERM is what a CI job runner, `timeout` or systemd send to stop a profiler.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} during a blocking 1 kHz record of --pid: whole file, target running and progressing`, async () => {
+      const dir = tempDir(signal.toLowerCase());
+      const counter = join(dir, 'counter');
+      const script = `import time\nn=0\nwhile True:\n    n+=1\n    if n % 10000 == 0: open(${JSON.stringify(counter)}, 'w').write(str(n))\n`;
+      const t = await startPython(interp, ['-c', script]);
+      await waitFor('the counter', () => existsSync(counter));
+      const out = join(dir, 'profile.json');
+      const cli = startCli(['record', '-o', out, '--rate', '1000', '--pid', String(t.pid)]);
+      await new Promise((r) => setTimeout(r, 1500));
+      cli.child.kill(signal);
+      const result = await cli.done;
+      expect(result.status, result.stderr).toBe(0);
+      const file = JSON.parse(readFileSync(out, 'utf8')) as { profiles: { weights: number[] }[] };
+      expect(file.profiles[0].weights.reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+      expectNoTempFiles(dir);
+      expect(threadStates(t.pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
+      const before = progressOf(counter);
+      await waitFor('the target to make progress', () => progressOf(counter) > before);
+      expect(isRunning(t.pid)).toBe(true);
+    });
+  }
 
   it('SIGTERM during a record of a launched program: whole file, program ended', async () => {
     const dir = tempDir('sigterm');

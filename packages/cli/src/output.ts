@@ -1,7 +1,8 @@
 /**
  * Output files: the format a path implies, and writes that never leave half a file behind.
  */
-import { closeSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@pyspy/core';
 
@@ -33,37 +34,77 @@ export function formatFromPath(path: string): Format | undefined {
 /**
  * A file written in one step at the end: content goes to a temporary file beside the target
  * (same filesystem, so the rename is atomic), created when the record starts so that an
- * unwritable place fails before any sampling. The rename replaces a symlink at `path` rather
- * than writing through it.
+ * unwritable place fails before any sampling.
+ *
+ * The temporary file is created exclusively and written through the descriptor that created it,
+ * never reopened by name: whatever appears at its name later (a symlink planted by someone who
+ * can write to the directory) is never written through. The rename replaces a symlink at `path`
+ * rather than writing through it.
  */
 export class AtomicOutput {
   private readonly tempPath: string;
+  private fd: number | undefined;
   private done = false;
 
   constructor(readonly path: string) {
-    this.tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    try {
-      // 'wx': never reuse or follow whatever sits at the temporary name.
-      closeSync(openSync(this.tempPath, 'wx', 0o644));
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new InvalidArgumentError(`cannot write ${path}: ${describeFsError(reason)}`);
-    }
+    const temporary = createTemporary(path);
+    this.tempPath = temporary.tempPath;
+    this.fd = temporary.fd;
   }
 
   commit(content: string | Uint8Array): void {
-    writeFileSync(this.tempPath, content);
+    if (this.fd === undefined) throw new Error(`output ${this.path} was already committed or discarded`);
+    writeFileSync(this.fd, content);
+    // Without it, a crash soon after the rename can leave an empty file where the old one was.
+    fsyncSync(this.fd);
+    const written = fstatSync(this.fd);
+    this.closeFd();
+    // The rename goes by name: if the entry there is no longer our file, moving it to `path` would
+    // put someone else's file or symlink there.
+    const now = lstatSync(this.tempPath, { throwIfNoEntry: false });
+    if (now === undefined || now.ino !== written.ino || now.dev !== written.dev) {
+      this.done = true; // what is there now is not ours to remove
+      throw new Error(`the temporary file ${this.tempPath} was replaced while recording; nothing was written to ${this.path}`);
+    }
     renameSync(this.tempPath, this.path);
     this.done = true;
   }
 
   discard(): void {
+    this.closeFd();
     if (this.done) return;
     this.done = true;
     try {
       unlinkSync(this.tempPath);
     } catch {
       // Already gone.
+    }
+  }
+
+  private closeFd(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    closeSync(fd);
+  }
+}
+
+/** Tries at a random temporary name after the plain one is taken; many collisions mean an attack or a bug. */
+const TEMP_NAME_ATTEMPTS = 16;
+
+function createTemporary(path: string): { tempPath: string; fd: number } {
+  const base = join(dirname(path), `.${basename(path)}.${process.pid}`);
+  // The plain name first, so a file left by a killed record says whose it was; then random ones:
+  // an existing file or link there is someone else's, never to be reused, followed or removed.
+  for (let attempt = 0; ; attempt++) {
+    const tempPath = attempt === 0 ? `${base}.tmp` : `${base}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      // 'wx' is O_CREAT|O_EXCL: fails on any existing entry, a dangling symlink included.
+      return { tempPath, fd: openSync(tempPath, 'wx', 0o644) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && attempt < TEMP_NAME_ATTEMPTS) continue;
+      throw new InvalidArgumentError(`cannot write ${path}: ${describeFsError(code ?? (error as Error).message)}`);
     }
   }
 }
