@@ -361,6 +361,10 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     let stacks = reader.read(python, tids);
     drop(paused);
     let stacks = stacks?;
+    // A Python thread we have no TID for: the list is stale in a way the thread count did not
+    // show (one thread ended as another began, and only one stat file was checked). List again
+    // on the next tick.
+    let stale = stacks.iter().any(|s| tids.binary_search(&s.thread.native_thread_id).is_err());
     let mut samples = Vec::with_capacity(stacks.len());
     for stack in stacks {
         if stack.frames.is_empty() || (options.gil_only && !stack.thread.owns_gil) {
@@ -376,6 +380,9 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
         }
         let owns_gil = stack.thread.owns_gil;
         samples.push(ThreadSample { tid, frames: stack.frames.into_iter().map(|f| (f.code, f.line)).collect(), owns_gil });
+    }
+    if stale {
+        tids.clear();
     }
     Ok(samples)
 }
