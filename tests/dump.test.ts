@@ -1,6 +1,7 @@
 /**
- * `dump` against real interpreters: every thread's frames must equal what CPython itself reports
- * (sys._current_frames, written by the target), exactly: function, file and line.
+ * `dump` against real interpreters: every thread's name and frames must equal what CPython itself
+ * reports (threading.current_thread().name and sys._current_frames, written by the target),
+ * exactly: function, file and line.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,13 +41,14 @@ for (const interp of interpreters()) {
       expect(result.pythonVersion).toBe(truth.version);
     });
 
-    it('matches every thread frame by frame, innermost first: names, files, lines', async () => {
+    it('matches every thread by its Python name and frame by frame, innermost first: names, files, lines', async () => {
       const result = await dump(target.pid);
       expect(result.threads).toHaveLength(truth.threads.length);
       for (const expected of truth.threads) {
         const actual = result.threads.find((t) => t.nativeThreadId === expected.native_id);
         expect(actual, `thread ${expected.name} (TID ${expected.native_id})`).toBeDefined();
         expect(actual!.pythonThreadId).toBe(expected.ident);
+        expect(actual!.name).toBe(expected.name);
         expect(frames(actual!.frames)).toEqual(expected.frames);
       }
     });

@@ -28,7 +28,20 @@ MINORS = list(range(8, 16))
 OPTIONAL = {
     "runtime_tstate_current", "runtime_gil", "interp_gil_ptr", "cframe_current_frame",
     "tstate_native_thread_id", "tstate_datastack_chunk", "frame_owner", "code_qualname",
-    "code_code", "code_code_adaptive",
+    "code_code", "code_code_adaptive", "dict_keys_log2_index_bytes", "dict_keys_kind", "dict_unicode_entry_size",
+    "dict_values_capacity", "dict_values_valid", "tpflag_managed_dict", "tpflag_inline_values",
+    "managed_dict_before_object", "managed_values_before_object",
+}
+
+# 3.8-3.10 declare PyDictKeysObject and PyDictKeyEntry in Objects/dict-common.h, which is not
+# installed, so offsetof cannot reach them: these are that struct's offsets
+# ({dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices[]}, entries {me_hash, me_key,
+# me_value}), checked against live 3.8.18, 3.9.18 and 3.10.13 dicts with ctypes.
+DICT_KEYS_PRE311 = {
+    "dict_keys_size": "8",
+    "dict_keys_nentries": "32",
+    "dict_keys_indices": "40",
+    "dict_entry_size": "24",
 }
 
 
@@ -97,6 +110,32 @@ def fields(minor):
     f["dict_used"] = off("PyDictObject", "ma_used")
     f["dict_keys"] = off("PyDictObject", "ma_keys")
     f["dict_values"] = off("PyDictObject", "ma_values")
+    # The keys table (3.11 stored its size as a log2 and added unicode-only entries).
+    if minor <= 10:
+        f.update(DICT_KEYS_PRE311)
+    else:
+        f["dict_keys_size"] = off("PyDictKeysObject", "dk_log2_size")
+        f["dict_keys_nentries"] = off("PyDictKeysObject", "dk_nentries")
+        f["dict_keys_indices"] = off("PyDictKeysObject", "dk_indices")
+        f["dict_entry_size"] = "sizeof(PyDictKeyEntry)"
+    f["dict_keys_log2_index_bytes"] = off("PyDictKeysObject", "dk_log2_index_bytes") if minor >= 11 else None
+    f["dict_keys_kind"] = off("PyDictKeysObject", "dk_kind") if minor >= 11 else None
+    f["dict_unicode_entry_size"] = "sizeof(PyDictUnicodeEntry)" if minor >= 11 else None
+    # Split-table values: a bare PyObject*[] before 3.11; 3.13 put capacity/valid bytes before the array.
+    f["dict_values_items"] = off("PyDictValues", "values") if minor >= 11 else "0"
+    f["dict_values_capacity"] = off("PyDictValues", "capacity") if minor >= 13 else None
+    f["dict_values_valid"] = off("PyDictValues", "valid") if minor >= 13 else None
+    # PyModuleObject is private to Objects/moduleobject.c before 3.10; md_dict follows the header there too.
+    f["module_dict"] = off("PyModuleObject", "md_dict") if minor >= 10 else off("PyObject", "ob_type") + " + sizeof(PyObject *)"
+    f["type_basicsize"] = off("PyTypeObject", "tp_basicsize")
+    f["type_dictoffset"] = off("PyTypeObject", "tp_dictoffset")
+    f["heap_type_cached_keys"] = off("PyHeapTypeObject", "ht_cached_keys")
+    f["tpflag_managed_dict"] = "Py_TPFLAGS_MANAGED_DICT" if minor >= 11 else None
+    f["tpflag_inline_values"] = "Py_TPFLAGS_INLINE_VALUES" if minor >= 13 else None
+    # Where CPython's own accessors find a managed dict, measured on a fake object (see c_program).
+    managed_dict_accessor = "_PyObject_DictOrValuesPointer" if minor == 12 else "_PyObject_ManagedDictPointer"
+    f["managed_dict_before_object"] = f"(char *)fake - (char *){managed_dict_accessor}(fake)" if minor >= 11 else None
+    f["managed_values_before_object"] = "(char *)fake - (char *)_PyObject_ValuesPointer(fake)" if minor == 11 else None
     return f
 
 
@@ -148,6 +187,9 @@ def debug_positions(minor):
         "bytes_ob_sval": "bytes_object.ob_sval",
         "dict_ma_keys": "dict_object.ma_keys",
         "dict_ma_values": "dict_object.ma_values",
+        "type_tp_basicsize": "type_object.tp_basicsize",
+        "type_tp_dictoffset": "type_object.tp_dictoffset",
+        "heap_type_ht_cached_keys": "heap_type_object.ht_cached_keys",
     }
     return p
 
@@ -156,12 +198,15 @@ DEBUG_OPTIONAL = {
     "free_threaded", "interp_imports_modules", "interp_gil_runtime_state", "interp_gil_runtime_state_locked",
     "interp_gil_runtime_state_holder", "tstate_datastack_chunk", "type_tp_flags", "tuple_ob_size", "long_lv_tag",
     "long_ob_digit", "float_ob_fval", "bytes_ob_size", "bytes_ob_sval", "dict_ma_keys", "dict_ma_values",
+    "type_tp_basicsize", "type_tp_dictoffset", "heap_type_ht_cached_keys",
 }
 
 ENUMS = {
     "frame_model": lambda m: "FrameModel::FrameObject" if m <= 10 else "FrameModel::InterpreterFrame",
     "line_table": lambda m: "LineTable::Lnotab" if m <= 9 else "LineTable::Linetable310" if m == 10 else "LineTable::Locations311",
     "long_model": lambda m: "LongModel::SignedSize" if m <= 11 else "LongModel::Tagged",
+    "managed_dict": lambda m: "ManagedDict::Absent" if m <= 10 else "ManagedDict::ValuesOrDict" if m == 11
+    else "ManagedDict::TaggedDictOrValues" if m == 12 else "ManagedDict::DictOrInlineValues",
 }
 
 
@@ -171,8 +216,10 @@ def includes(minor):
         inc += ["internal/pycore_pystate.h"]
     else:
         inc += ["internal/pycore_runtime.h", "internal/pycore_interp.h"]
+    if minor >= 10:
+        inc += ["internal/pycore_moduleobject.h"]
     if minor >= 11:
-        inc += ["internal/pycore_frame.h", "internal/pycore_code.h"]
+        inc += ["internal/pycore_frame.h", "internal/pycore_code.h", "internal/pycore_dict.h", "internal/pycore_object.h"]
     if minor >= 14:
         inc += ["internal/pycore_debug_offsets.h"]
     return inc
@@ -186,6 +233,10 @@ def c_program(minor, with_debug):
         "#include <stdio.h>",
         "#include <string.h>",
         "int main(void) {",
+        # An object whose type says "managed dict", for the accessors that assert it.
+        "    static PyTypeObject fake_type; static PyObject fake_block[8]; PyObject *fake = &fake_block[4];",
+        f"    fake_type.tp_flags = {'Py_TPFLAGS_MANAGED_DICT' if minor >= 11 else '0'}; fake->ob_type = &fake_type;",
+        "    (void)fake;",
     ]
     for name, expr in fields(minor).items():
         if expr is not None:
@@ -196,6 +247,12 @@ def c_program(minor, with_debug):
         "      size_t at = (size_t)-1; for (size_t i = 0; i < sizeof o; i++) if (((unsigned char*)&o)[i]) { at = i; break; }",
         '      printf("check unicode_state_byte %zu\\n", at); }',
     ]
+    # The dict walker reads me_key and me_value as the last two words of either kind of entry.
+    if minor >= 11:
+        tail = " && ".join(f"offsetof({e}, me_key) + 2 * sizeof(PyObject *) == sizeof({e}) && "
+                           f"offsetof({e}, me_value) + sizeof(PyObject *) == sizeof({e})"
+                           for e in ("PyDictKeyEntry", "PyDictUnicodeEntry"))
+        lines.append(f'    printf("check dict_entry_tail %d\\n", (int)({tail}));')
     if with_debug:
         lines.append('    printf("debug struct_size %zu\\n", sizeof(_Py_DebugOffsets));')
         for name, member in debug_positions(minor).items():
@@ -337,6 +394,8 @@ def main():
             debug_values = compile_debug(minor, dirs[minor], present)
         if values["check"]["unicode_state_byte"] != values["layout"]["unicode_state"]:
             sys.exit(f"3.{minor}: unicode state bitfield is not where expected")
+        if minor >= 11 and values["check"]["dict_entry_tail"] != 1:
+            sys.exit(f"3.{minor}: dict entries do not end with me_key, me_value")
         source = "pyenv" if "/.pyenv/" in dirs[minor][0] else "Debian package"
         (OUT_DIR / f"v3_{minor}.rs").write_text(rust_file(minor, values["layout"], version, source, debug_values, present))
         print(f"3.{minor}: {version} from {dirs[minor][0]} -> layouts/v3_{minor}.rs")

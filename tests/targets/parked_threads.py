@@ -3,8 +3,11 @@
 Usage: python parked_threads.py GROUND_TRUTH.json
 
 Once every thread is parked, a reporter thread writes each thread's stack as CPython itself sees
-it (sys._current_frames), innermost frame first, then exits. The test waits for the file, then for
-the reporter to be gone, then dumps the process and compares.
+it (sys._current_frames), innermost frame first, and its name as the thread itself sees it
+(threading.current_thread().name), then exits. The test waits for the file, then for the reporter
+to be gone, then dumps the process and compares. Some names are longer than the 15 bytes the
+kernel keeps of a thread's name (where 3.14+ copies them) and some are not ASCII: only names read
+from Python's own objects match.
 """
 import json
 import os
@@ -67,12 +70,11 @@ def report(path, expected, main_ident):
     me = threading.get_ident()
     # A parked thread is inside Event.wait; give the main thread time to get from release() to acquire.
     time.sleep(0.2)
-    names = {t.ident: t.name for t in threading.enumerate()}
     truth = {
         "pid": os.getpid(),
         "version": sys.version.split()[0],
         "threads": [
-            {"ident": ident, "native_id": native_ids.get(ident), "name": names.get(ident), "frames": stack_of(frame)}
+            {"ident": ident, "native_id": native_ids.get(ident), "name": own_names.get(ident), "frames": stack_of(frame)}
             for ident, frame in sys._current_frames().items()
             if ident != me
         ],
@@ -84,11 +86,13 @@ def report(path, expected, main_ident):
 
 
 native_ids = {}
+own_names = {}
 
 
 def remember_native_id(target, *args):
     def run():
         native_ids[threading.get_ident()] = threading.get_native_id()
+        own_names[threading.get_ident()] = threading.current_thread().name
         target(*args)
     return run
 
@@ -96,12 +100,13 @@ def remember_native_id(target, *args):
 def main():
     path = sys.argv[1]
     native_ids[threading.get_ident()] = threading.get_native_id()
+    own_names[threading.get_ident()] = threading.current_thread().name
     threads = [
         threading.Thread(target=remember_native_id(recurse, DEPTH), name="deep-recursion", daemon=True),
-        threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested", daemon=True),
+        threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested-in-a-class", daemon=True),
         threading.Thread(target=remember_native_id(with_locals, 7), name="locals", daemon=True),
         threading.Thread(target=remember_native_id(módulo_ñandú.función_ñandú, park), name="hilo-ñandú", daemon=True),
-        threading.Thread(target=remember_native_id(módulo_ñandú.関数, park), name="スレッド", daemon=True),
+        threading.Thread(target=remember_native_id(módulo_ñandú.関数, park), name="スレッド・関数を待つ", daemon=True),
     ]
     for t in threads:
         t.start()

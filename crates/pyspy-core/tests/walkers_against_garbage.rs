@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use pyspy_core::process::Memory;
 use pyspy_core::python::code::CodeCache;
 use pyspy_core::python::frames::{self, WalkScratch};
+use pyspy_core::python::thread_names::{self, ThreadNames};
 use pyspy_core::python::{layouts, objects, threads};
 use pyspy_core::{Error, ErrorKind, Result};
 
@@ -96,6 +97,26 @@ proptest! {
         let memory = Garbage { seed, base: 0x5555_0000_0000, len: len_pages * 4096, pointer_share };
         let started = Instant::now();
         walk_everything(&memory, minor, runtime_offset);
+        prop_assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
+
+    /// Thread names cross dicts of every layout and instances' attributes: from the runtime (as
+    /// `dump` and `record` start), and from a random address taken for `threading._active`, since
+    /// garbage never holds a "threading" key to get that far.
+    #[test]
+    fn thread_names_survive_random_memory(
+        seed in any::<u64>(),
+        minor in 8u8..=15,
+        len_pages in 1u64..64,
+        pointer_share in 0u64..256,
+        start_offset in any::<u64>(),
+    ) {
+        let memory = Garbage { seed, base: 0x5555_0000_0000, len: len_pages * 4096, pointer_share };
+        let layout = layouts::static_layout(minor).unwrap();
+        let start = memory.base + ((start_offset % memory.len) & !7);
+        let started = Instant::now();
+        let _ = ThreadNames::default().read(&memory, layout, start);
+        let _ = thread_names::names_in_active_dict(&memory, layout, start);
         prop_assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     }
 

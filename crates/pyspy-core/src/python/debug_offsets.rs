@@ -114,6 +114,9 @@ pub fn layout_from_debug_offsets(
         (positions.bytes_ob_sval, &mut l.bytes_data, "bytes_object.ob_sval"),
         (positions.dict_ma_keys, &mut l.dict_keys, "dict_object.ma_keys"),
         (positions.dict_ma_values, &mut l.dict_values, "dict_object.ma_values"),
+        (positions.type_tp_basicsize, &mut l.type_basicsize, "type_object.tp_basicsize"),
+        (positions.type_tp_dictoffset, &mut l.type_dictoffset, "type_object.tp_dictoffset"),
+        (positions.heap_type_ht_cached_keys, &mut l.heap_type_cached_keys, "heap_type_object.ht_cached_keys"),
     ];
     for (pos, slot, name) in optional {
         if let Some(pos) = pos {

@@ -62,4 +62,8 @@ pub struct DebugOffsetsPositions {
     pub bytes_ob_sval: Option<u32>,
     pub dict_ma_keys: Option<u32>,
     pub dict_ma_values: Option<u32>,
+    /// 3.15+: what an instance-attribute lookup needs from types.
+    pub type_tp_basicsize: Option<u32>,
+    pub type_tp_dictoffset: Option<u32>,
+    pub heap_type_ht_cached_keys: Option<u32>,
 }

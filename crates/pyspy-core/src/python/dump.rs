@@ -5,6 +5,7 @@ use crate::python::code::CodeInfo;
 use crate::python::frames::RawFrame;
 use crate::python::layout::{FrameModel, Layout};
 use crate::python::stack::StackReader;
+use crate::python::thread_names::ThreadNames;
 use crate::python::{objects, PythonProcess};
 use crate::Result;
 
@@ -81,6 +82,7 @@ pub fn dump(pid: u32, options: &DumpOptions) -> Result<ProcessDump> {
     let mut reader = StackReader::default();
     let stacks = reader.read(&python, &tids)?;
     let memory: &dyn Memory = process;
+    let python_names = ThreadNames::default().read(memory, &python.layout, python.runtime_addr);
     let cwd = std::fs::read_link(process.proc_path("cwd")).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     let mut threads = Vec::with_capacity(stacks.len());
     for stack in stacks {
@@ -100,7 +102,11 @@ pub fn dump(pid: u32, options: &DumpOptions) -> Result<ProcessDump> {
         threads.push(ThreadDump {
             native_thread_id: u64::from(tid),
             python_thread_id: stack.thread.python_thread_id,
-            name: if tid != 0 { process.thread_name(tid) } else { None },
+            // Threads the threading module does not know (started from C) keep the kernel's name.
+            name: python_names
+                .get(&stack.thread.python_thread_id)
+                .cloned()
+                .or_else(|| if tid != 0 { process.thread_name(tid) } else { None }),
             active: state == Some(ThreadState::Running),
             owns_gil: stack.thread.owns_gil,
             frames,

@@ -38,6 +38,42 @@ pub enum LongModel {
     Tagged,
 }
 
+impl LongModel {
+    /// The value of an int of at most two 30-bit digits, from the word at `long_size_or_tag` and
+    /// the bytes at `long_digits`; None for bigger ones (we do no bignum arithmetic).
+    pub fn small_value(self, size_or_tag: u64, digits: &[u8]) -> Option<i64> {
+        let (ndigits, negative) = match self {
+            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
+            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
+        };
+        if ndigits > 2 || digits.len() < ndigits as usize * 4 {
+            return None;
+        }
+        // Least significant digit first.
+        let value = digits[..ndigits as usize * 4]
+            .chunks_exact(4)
+            .rev()
+            .fold(0i64, |value, d| (value << 30) | i64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & 0x3fff_ffff));
+        Some(if negative { -value } else { value })
+    }
+}
+
+/// Where an instance of a `Py_TPFLAGS_MANAGED_DICT` type keeps its attributes (see
+/// `managed_dict_before_object`). Types without that flag use `tp_dictoffset` in every minor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagedDict {
+    /// <= 3.10: there are no managed dicts.
+    Absent,
+    /// 3.11: a values pointer and a dict pointer sit before the object; values (keys shared with
+    /// the type's `ht_cached_keys`) until something asks for `__dict__`.
+    ValuesOrDict,
+    /// 3.12: one word before the object: a dict, or the values' address - 1 (low bit set).
+    TaggedDictOrValues,
+    /// 3.13+: a dict pointer before the object; without one, the values are inline right after
+    /// `tp_basicsize` (types with `Py_TPFLAGS_INLINE_VALUES`), meaningful while their `valid` byte is set.
+    DictOrInlineValues,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
     pub major: u8,
@@ -45,6 +81,7 @@ pub struct Layout {
     pub frame_model: FrameModel,
     pub line_table: LineTable,
     pub long_model: LongModel,
+    pub managed_dict: ManagedDict,
 
     // _PyRuntimeState (the `_PyRuntime` symbol)
     pub runtime_interpreters_head: u32,
@@ -143,4 +180,62 @@ pub struct Layout {
     pub dict_used: u32,
     pub dict_keys: u32,
     pub dict_values: u32,
+
+    // PyDictKeysObject (3.8-3.10 from Objects/dict-common.h, which is not installed)
+    /// `dk_size` (<= 3.10, Py_ssize_t) or `dk_log2_size` (3.11+, uint8_t).
+    pub dict_keys_size: u32,
+    pub dict_keys_nentries: u32,
+    /// `dk_indices`: the hash table, then the entries.
+    pub dict_keys_indices: u32,
+    /// 3.11+: `dk_log2_index_bytes` (uint8_t): the hash table's size in bytes. Before, the width of
+    /// an index follows from dk_size.
+    pub dict_keys_log2_index_bytes: Option<u32>,
+    /// 3.11+: `dk_kind` (uint8_t): DICT_KEYS_GENERAL (0) has PyDictKeyEntry, others PyDictUnicodeEntry.
+    pub dict_keys_kind: Option<u32>,
+    /// sizeof(PyDictKeyEntry); both kinds of entry end with `me_key`, `me_value` (checked by the generator).
+    pub dict_entry_size: u32,
+    /// 3.11+: sizeof(PyDictUnicodeEntry), entries without the hash.
+    pub dict_unicode_entry_size: Option<u32>,
+    // PyDictValues (a split table's values: `ma_values`, or an instance's own)
+    /// `values`: the array of value pointers (<= 3.10 `ma_values` is that array itself).
+    pub dict_values_items: u32,
+    /// 3.13+: `capacity` (uint8_t): how many values the array holds.
+    pub dict_values_capacity: Option<u32>,
+    /// 3.13+: `valid` (uint8_t): inline values are in use (not superseded by a dict).
+    pub dict_values_valid: Option<u32>,
+
+    // PyModuleObject
+    pub module_dict: u32,
+    // PyTypeObject / PyHeapTypeObject
+    pub type_basicsize: u32,
+    /// `tp_dictoffset` (Py_ssize_t): where a non-managed instance keeps its dict pointer.
+    pub type_dictoffset: u32,
+    /// `ht_cached_keys`: the keys an instance's values are indexed by (3.11+ managed dicts).
+    pub heap_type_cached_keys: u32,
+    /// 3.11+: Py_TPFLAGS_MANAGED_DICT.
+    pub tpflag_managed_dict: Option<u32>,
+    /// 3.13+: Py_TPFLAGS_INLINE_VALUES.
+    pub tpflag_inline_values: Option<u32>,
+    /// 3.11+: how many bytes before the object its managed dict pointer (3.12: dict-or-values word) sits.
+    pub managed_dict_before_object: Option<u32>,
+    /// 3.11: how many bytes before the object its values pointer sits.
+    pub managed_values_before_object: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LongModel;
+
+    #[test]
+    fn small_ints_decode_in_both_long_models() {
+        // 2**40 + 5 = digits [5, 2**10], least significant first.
+        let digits = [5u32, 1 << 10].iter().flat_map(|d| d.to_le_bytes()).collect::<Vec<u8>>();
+        assert_eq!(LongModel::SignedSize.small_value(2, &digits), Some((1 << 40) + 5));
+        assert_eq!(LongModel::SignedSize.small_value((-2i64) as u64, &digits), Some(-(1 << 40) - 5));
+        assert_eq!(LongModel::Tagged.small_value(2 << 3, &digits), Some((1 << 40) + 5));
+        assert_eq!(LongModel::Tagged.small_value(1 << 3 | 2, &digits), Some(-5));
+        assert_eq!(LongModel::Tagged.small_value(1, &digits), Some(0));
+        assert_eq!(LongModel::SignedSize.small_value(3, &digits), None);
+        assert_eq!(LongModel::SignedSize.small_value(2, &digits[..4]), None);
+    }
 }

@@ -14,6 +14,7 @@ pub mod objects;
 pub mod runtime_scan;
 pub mod stack;
 pub mod strings;
+pub mod thread_names;
 pub mod threads;
 pub mod version;
 

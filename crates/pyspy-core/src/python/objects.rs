@@ -1,8 +1,8 @@
 //! Short, safe reprs of objects in the target, for `dump --locals`: the value of simple types,
 //! the type name of anything else. Nothing here follows more than a couple of pointers.
 
-use crate::process::{at, field_f64_bits, field_i64, field_u32, field_u64, Memory, MemoryExt};
-use crate::python::layout::{Layout, LongModel};
+use crate::process::{at, field_f64_bits, field_u64, Memory, MemoryExt};
+use crate::python::layout::Layout;
 use crate::python::strings;
 use crate::Result;
 
@@ -103,29 +103,12 @@ fn truncate(s: &str) -> String {
 
 /// Ints that fit in an i64; None for bigger ones (we do not do bignum arithmetic for a dump).
 fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
-    let mut head = [0u8; 8];
-    memory.read(at(obj, layout.long_size_or_tag), &mut head)?;
-    let (ndigits, negative) = match layout.long_model {
-        LongModel::SignedSize => {
-            let size = field_i64(&head, 0);
-            (size.unsigned_abs(), size < 0)
-        }
-        LongModel::Tagged => {
-            let tag = field_u64(&head, 0);
-            (tag >> 3, tag & 3 == 2)
-        }
-    };
-    if ndigits > 2 {
-        return Ok(None);
-    }
-    let mut digits = [0u8; 8];
-    memory.read(at(obj, layout.long_digits), &mut digits[..ndigits as usize * 4])?;
-    // 30-bit digits, least significant first.
-    let mut value: i64 = 0;
-    for i in (0..ndigits as u32).rev() {
-        value = (value << 30) | i64::from(field_u32(&digits, i * 4) & 0x3fff_ffff);
-    }
-    Ok(Some(if negative { -value } else { value }))
+    // One read for the size and up to two digits; a shorter int leaves the rest unused.
+    let mut head = [0u8; 64];
+    let len = (layout.long_digits as usize + 8).min(head.len());
+    memory.read(obj, &mut head[..len])?;
+    let digits = head.get(layout.long_digits as usize..len).unwrap_or(&[]);
+    Ok(layout.long_model.small_value(field_u64(&head, layout.long_size_or_tag), digits))
 }
 
 /// The item pointers of a tuple (bounded: a garbage size must not make us read megabytes).

@@ -1,6 +1,6 @@
 //! Reading `str` and `bytes` objects out of the target.
 
-use crate::process::{at, field_i64, field_u32, field_u64, Memory};
+use crate::process::{at, field_i64, field_u32, field_u64, Memory, ReadRequest};
 use crate::python::layout::Layout;
 use crate::{Error, Result};
 
@@ -22,10 +22,7 @@ pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<S
     memory.read(addr, &mut head[..header_len.min(FIRST_READ)])?;
     let length = field_i64(&head, layout.unicode_length);
     let state = field_u32(&head, layout.unicode_state);
-    // state bits (all minors we read): interned:2, kind:3, compact:1, ascii:1.
-    let kind = ((state >> 2) & 7) as usize;
-    let compact = (state >> 5) & 1 == 1;
-    let ascii = (state >> 6) & 1 == 1;
+    let (kind, compact, ascii) = kind_compact_ascii(state);
     if !(1..=4).contains(&kind) || kind == 3 || length < 0 {
         return Err(Error::read_failed(format!("not a str object at {addr:#x}")));
     }
@@ -50,6 +47,32 @@ pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<S
         memory.read(data_addr, &mut data)?;
     }
     decode(&data, kind)
+}
+
+/// The `state` bits of every minor we read: interned:2, kind:3, compact:1, ascii:1.
+fn kind_compact_ascii(state: u32) -> (usize, bool, bool) {
+    (((state >> 2) & 7) as usize, (state >> 5) & 1 == 1, (state >> 6) & 1 == 1)
+}
+
+/// Which of the str objects at `candidates` (0 = none) equals `wanted`, an ASCII text: the first
+/// such index. One batched read covers them all, so a dict's keys cost one system call, not one each.
+pub fn position_of_ascii(memory: &dyn Memory, layout: &Layout, candidates: &[u64], wanted: &str) -> Option<usize> {
+    debug_assert!(wanted.is_ascii());
+    let len = layout.unicode_ascii_size as usize + wanted.len();
+    let mut heads = vec![0u8; len * candidates.len()];
+    let mut requests: Vec<ReadRequest> =
+        candidates.iter().zip(heads.chunks_exact_mut(len)).map(|(&addr, buf)| ReadRequest::new(addr, buf)).collect();
+    requests.retain(|r| r.addr != 0);
+    memory.read_many(&mut requests).ok()?;
+    let found = requests.iter().find(|r| {
+        let (kind, compact, ascii) = kind_compact_ascii(field_u32(r.buf, layout.unicode_state));
+        r.ok && kind == 1
+            && compact
+            && ascii
+            && field_i64(r.buf, layout.unicode_length) == wanted.len() as i64
+            && r.buf[layout.unicode_ascii_size as usize..] == *wanted.as_bytes()
+    })?;
+    candidates.iter().position(|&addr| addr == found.addr)
 }
 
 fn decode(data: &[u8], kind: usize) -> Result<String> {

@@ -259,6 +259,13 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
             }
         }
 
+        // Now and then this reads Python's thread names (~150 us): not while a live view waits
+        // for the aggregator's lock.
+        for (index, samples) in &collected {
+            for sample in samples {
+                targets[*index].thread_name(sample.tid);
+            }
+        }
         let mut agg = shared.aggregator.lock().unwrap_or_else(|p| p.into_inner());
         {
             let stats = agg.stats_mut();

@@ -3,12 +3,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
 use crate::process::linux::state_from_char;
 use crate::process::ThreadState;
 use crate::python::stack::StackReader;
+use crate::python::thread_names::{self, ThreadNames};
 use crate::python::PythonProcess;
 use crate::Result;
 
@@ -21,7 +23,10 @@ pub(crate) struct Target {
     pub exited: bool,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
+    /// Each thread's name: Python's where the threading module knows the thread, else the kernel's.
     names: FxHashMap<u32, String>,
+    python_names: ThreadNames,
+    names_read_at: Option<Instant>,
     /// /proc/PID/task/TID/stat of each thread, kept open: a pread at offset 0 regenerates it,
     /// one system call a thread a tick instead of five (open, stat, two reads, close).
     stat_files: FxHashMap<u32, File>,
@@ -38,6 +43,8 @@ impl Target {
             exited: false,
             cwd,
             names: FxHashMap::default(),
+            python_names: ThreadNames::default(),
+            names_read_at: None,
             stat_files: FxHashMap::default(),
             stat_buf: vec![0; 1024],
         }
@@ -91,11 +98,32 @@ impl Target {
         parse_stat(&self.stat_buf[..n])
     }
 
+    /// Reading Python's names walks a few dicts (~150 µs for 10 threads), so it happens when a
+    /// thread is first seen and then about once a second (names can change), not every sample.
     pub fn thread_name(&mut self, tid: u32) -> &str {
+        let now = Instant::now();
+        let since = self.names_read_at.map(|at| now.saturating_duration_since(at));
+        let due = since.is_none_or(|s| s >= NAMES_REFRESH || (s >= NAMES_MIN_GAP && !self.names.contains_key(&tid)));
+        if due {
+            let read = thread_names::names_by_tid(&self.python, &self.tids, &mut self.python_names);
+            // Names found replace what we had; the rest stay: a read that failed while the
+            // target changed its dicts under us must not undo the names of the last one.
+            let tids = &self.tids;
+            self.names.retain(|tid, _| tids.binary_search(tid).is_ok());
+            self.names.extend(read);
+            self.names_read_at = Some(now);
+        }
         let process = &self.python.process;
         self.names.entry(tid).or_insert_with(|| process.thread_name(tid).unwrap_or_else(|| format!("thread {tid}")))
     }
 }
+
+/// How often Python's thread names are read again.
+const NAMES_REFRESH: Duration = Duration::from_secs(1);
+/// A thread seen for the first time triggers a read, but no more often than this: a program that
+/// starts threads all the time must not make us read names all the time. A thread first seen
+/// sooner has its kernel name until the next refresh.
+const NAMES_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// State (field 3) and num_threads (field 20) of a stat line. The command name before them is in
 /// parentheses and may itself hold spaces and parentheses: fields are counted after the last ')'.
