@@ -34,7 +34,7 @@ impl Garbage {
     fn word(&self, aligned: u64) -> u64 {
         let h = mix(self.seed ^ aligned);
         if h & 0xff < self.pointer_share {
-            self.base + (mix(h) % self.len & !7)
+            self.base + ((mix(h) % self.len) & !7)
         } else if h & 0x100 != 0 {
             // Small integers: sizes, lengths, flags and kinds that look almost plausible.
             mix(h) % 64
@@ -60,7 +60,7 @@ impl Memory for Garbage {
 
 fn walk_everything(memory: &Garbage, minor: u8, runtime_offset: u64) {
     let layout = layouts::static_layout(minor).unwrap();
-    let runtime = memory.base + (runtime_offset % memory.len & !7);
+    let runtime = memory.base + ((runtime_offset % memory.len) & !7);
     let Ok(found) = threads::read_threads(memory, layout, runtime, &[4242]) else { return };
     let mut codes = CodeCache::default();
     let mut scratch = WalkScratch::default();

@@ -167,8 +167,7 @@ mod tests {
             memory.read(0x10000 + offset, &mut b).unwrap();
             assert_eq!(b[0], (offset % 251) as u8);
         }
-        drop(memory);
-        assert_eq!(cache.reads, 1);
+        assert_eq!(memory.cache.borrow().reads, 1);
     }
 
     #[test]
@@ -223,10 +222,9 @@ mod tests {
             memory.read(0x10000 + block * BLOCK_SIZE as u64, &mut b).unwrap();
         }
         assert_eq!(b[0], 9);
-        drop(memory);
         // One batched read for the three blocks; none of their own. (Region has no batched
         // backend, so the default read_many reads them one by one, but through one request.)
-        assert_eq!(cache.reads, 4);
+        assert_eq!(memory.cache.borrow().reads, 4);
     }
 
     #[test]

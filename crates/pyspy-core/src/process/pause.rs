@@ -38,10 +38,7 @@ impl PausedProcess {
         let mut seen = HashSet::new();
         // A thread can spawn another between our listing and our stop; list again until nothing is new.
         for _round in 0..16 {
-            let tids = match process.threads() {
-                Ok(t) => t,
-                Err(e) => return Err(e),
-            };
+            let tids = process.threads()?;
             let new: Vec<u32> = tids.into_iter().filter(|t| !seen.contains(t)).collect();
             if new.is_empty() {
                 return Ok(paused);

@@ -68,7 +68,7 @@ pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<
         memory.read(addr, buf)?;
         let code_addr = field_u64(buf, layout.frame_code) & !STACKREF_TAG_MASK;
         let next = field_u64(buf, layout.frame_back);
-        let python_frame = layout.frame_owner.map_or(true, |o| field_u8(buf, o) < FIRST_NON_PYTHON_OWNER);
+        let python_frame = layout.frame_owner.is_none_or(|o| field_u8(buf, o) < FIRST_NON_PYTHON_OWNER);
         if python_frame && code_addr != 0 {
             let position = match layout.frame_model {
                 FrameModel::FrameObject => {

@@ -4,6 +4,7 @@
 pub mod code;
 pub mod debug_offsets;
 pub mod debug_offsets_positions;
+pub mod dicts;
 pub mod dump;
 pub mod frames;
 pub mod interpreter;

@@ -9,17 +9,14 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
-use crate::python::layout::{Layout, ManagedDict};
+use crate::process::{at, Memory, MemoryExt};
+use crate::python::dicts::{DictReader, Table};
+use crate::python::layout::Layout;
 use crate::python::threads;
 use crate::python::{strings, PythonProcess};
 use crate::{Error, Result};
 
-/// sys.modules of a large program has a few thousand entries; `_active` one per thread.
-const MAX_DICT_ENTRIES: u64 = 1 << 16;
 const MAX_INTERPRETERS: usize = 64;
-/// No type is near this large; a bigger `tp_dictoffset` is garbage.
-const MAX_DICT_OFFSET: i64 = 1 << 20;
 
 /// What one lookup learns that the next can skip: where each interpreter's threading module keeps
 /// its globals (a module's dict lives as long as the module). Searching sys.modules is the
@@ -34,7 +31,7 @@ impl ThreadNames {
     /// `threading.get_ident()` -> name, for the threads of every interpreter that imported threading.
     /// Interpreters whose dicts cannot be read (or that never imported threading) add nothing.
     pub fn read(&mut self, memory: &dyn Memory, layout: &Layout, runtime_addr: u64) -> FxHashMap<u64, String> {
-        let mut reader = Reader::new(memory, layout);
+        let mut reader = DictReader::new(memory, layout);
         let mut names = FxHashMap::default();
         let mut interp = memory.read_u64(at(runtime_addr, layout.runtime_interpreters_head)).unwrap_or(0);
         let mut interps_seen = Vec::new();
@@ -52,18 +49,18 @@ impl ThreadNames {
         names
     }
 
-    fn read_interpreter(&mut self, reader: &mut Reader, modules: u64, names: &mut FxHashMap<u64, String>) -> Result<()> {
+    fn read_interpreter(&mut self, reader: &mut DictReader, modules: u64, names: &mut FxHashMap<u64, String>) -> Result<()> {
         // sys.modules is a dict in every minor: its type is the one `_active` must have.
         let dict_type = reader.dict(modules)?.type_addr;
         // `_active` itself is looked up every time, not remembered: read while the target imports
         // threading (dicts resizing under us), a lookup can return another dict, and a remembered
         // wrong answer would hide every name for the whole run.
         let cached = self.threading_globals.get(&modules);
-        let mut active = cached.and_then(|&globals| reader.active_dict(globals).ok().flatten());
+        let mut active = cached.and_then(|&globals| active_dict(reader, globals).ok().flatten());
         if active.is_none() {
             self.threading_globals.remove(&modules);
-            let Some(globals) = reader.threading_globals(modules)? else { return Ok(()) };
-            active = reader.active_dict(globals)?;
+            let Some(globals) = threading_globals(reader, modules)? else { return Ok(()) };
+            active = active_dict(reader, globals)?;
             if active.is_some() {
                 self.threading_globals.insert(modules, globals);
             }
@@ -73,17 +70,17 @@ impl ThreadNames {
         if active.type_addr != dict_type {
             return Err(Error::read_failed("threading._active is not a dict"));
         }
-        reader.names_in_active(&active.table, names)
+        names_in_active(reader, &active.table, names)
     }
 }
 
 /// What `ThreadNames::read` does once it has found a `threading._active` dict: each entry's name.
 /// Public so that the walk can be fuzzed from an arbitrary address.
 pub fn names_in_active_dict(memory: &dyn Memory, layout: &Layout, active: u64) -> Result<FxHashMap<u64, String>> {
-    let mut reader = Reader::new(memory, layout);
+    let mut reader = DictReader::new(memory, layout);
     let mut names = FxHashMap::default();
     let table = reader.dict(active)?.table;
-    reader.names_in_active(&table, &mut names)?;
+    names_in_active(&mut reader, &table, &mut names)?;
     Ok(names)
 }
 
@@ -113,302 +110,27 @@ pub fn names_by_tid(python: &PythonProcess, tids: &[u32], names: &mut ThreadName
         .collect()
 }
 
-/// Where a table's values are when its entries hold only keys (a split table): a dict's
-/// `ma_values`, or an instance's own values.
-#[derive(Debug, Clone, Copy)]
-struct SplitValues {
-    /// The array of value pointers.
-    items: u64,
-    /// How many it holds, where the minor says (3.13+).
-    capacity: Option<usize>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Table {
-    keys: u64,
-    split: Option<SplitValues>,
-}
-
-struct Dict {
-    type_addr: u64,
-    table: Table,
-}
-
-/// The entries of a keys object.
-struct Entries {
-    /// (me_key, me_value) of each, in insertion order, deleted ones included (key 0) so that a
-    /// position is the index into a split table's values.
-    pairs: Vec<(u64, u64)>,
-    addr: u64,
-    entry_size: u32,
-}
-
-/// Where a key was found in a keys object: its entry's index, and the address of the entry's value.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    index: usize,
-    entry_value: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct TypeInfo {
-    flags: u64,
-    basicsize: u64,
-    dictoffset: i64,
-    cached_keys: u64,
-}
-
-/// The first `len` bytes of `buf`, for a header whose size the layout gives.
-fn header<'b>(buf: &'b mut [u8], len: usize, what: &str) -> Result<&'b mut [u8]> {
-    buf.get_mut(..len).ok_or_else(|| Error::read_failed(format!("{what} header larger than expected")))
-}
-
-enum DictOrValues {
-    Dict(u64),
-    /// Address of a `PyDictValues`.
-    Values(u64),
-}
-
-/// One pass over the target's dicts. Threads share their type and, through it, the keys their
-/// attributes are indexed by: each of those is read once a pass.
-struct Reader<'a> {
-    memory: &'a dyn Memory,
-    layout: &'a Layout,
-    types: FxHashMap<u64, TypeInfo>,
-    /// (keys object, key) -> where that key is in it.
-    slots: FxHashMap<(u64, &'static str), Option<Slot>>,
-}
-
-impl<'a> Reader<'a> {
-    fn new(memory: &'a dyn Memory, layout: &'a Layout) -> Self {
-        Reader { memory, layout, types: FxHashMap::default(), slots: FxHashMap::default() }
-    }
-
-    fn names_in_active(&mut self, active: &Table, names: &mut FxHashMap<u64, String>) -> Result<()> {
-        let items = self.items(active)?;
-        let idents = self.small_ints(items.iter().map(|&(key, _)| key));
-        for (ident, &(_, thread)) in idents.into_iter().zip(&items) {
-            let Some(ident) = ident.filter(|&i| i > 0) else { continue };
-            let name = self.instance_attribute(thread, "_name").ok().flatten();
-            if let Some(name) = name.and_then(|name| strings::read_unicode(self.memory, self.layout, name).ok()) {
-                names.insert(ident as u64, name);
-            }
-        }
-        Ok(())
-    }
-
-    /// `sys.modules['threading'].__dict__`, None while threading is not imported.
-    fn threading_globals(&mut self, modules: u64) -> Result<Option<u64>> {
-        let modules = self.dict(modules)?;
-        let Some(threading) = self.get_str(&modules.table, "threading")? else { return Ok(None) };
-        Ok(Some(self.memory.read_u64(at(threading, self.layout.module_dict))?))
-    }
-
-    fn active_dict(&mut self, threading_globals: u64) -> Result<Option<u64>> {
-        let globals = self.dict(threading_globals)?;
-        self.get_str(&globals.table, "_active")
-    }
-
-    fn dict(&self, dict: u64) -> Result<Dict> {
-        let l = self.layout;
-        let mut head = [0u8; 64];
-        let len = [l.object_type, l.dict_keys, l.dict_values].into_iter().max().unwrap_or(0) as usize + 8;
-        let head = header(&mut head, len, "dict")?;
-        self.memory.read(dict, head)?;
-        let keys = field_u64(head, l.dict_keys);
-        if keys == 0 {
-            return Err(Error::read_failed(format!("dict at {dict:#x} has no keys")));
-        }
-        let values = field_u64(head, l.dict_values);
-        let split = if values == 0 { None } else { Some(self.split_values(values)?.0) };
-        Ok(Dict { type_addr: field_u64(head, l.object_type), table: Table { keys, split } })
-    }
-
-    /// The values array of the `PyDictValues` at `values`, and whether it is in use (3.13+ `valid`).
-    fn split_values(&self, values: u64) -> Result<(SplitValues, bool)> {
-        let l = self.layout;
-        let mut head = [0u8; 16];
-        let head = header(&mut head, l.dict_values_items as usize, "dict values")?;
-        self.memory.read(values, head)?;
-        let capacity = l.dict_values_capacity.map(|o| usize::from(field_u8(head, o)));
-        let valid = l.dict_values_valid.is_none_or(|o| field_u8(head, o) != 0);
-        Ok((SplitValues { items: at(values, l.dict_values_items), capacity }, valid))
-    }
-
-    fn entries(&self, keys: u64) -> Result<Entries> {
-        let l = self.layout;
-        let mut head = [0u8; 64];
-        let head = header(&mut head, l.dict_keys_indices as usize, "dict keys")?;
-        self.memory.read(keys, head)?;
-        let garbage = || Error::read_failed(format!("dict keys at {keys:#x} are not plausible"));
-        let (table_size, index_bytes, entry_size) = match (l.dict_keys_log2_index_bytes, l.dict_keys_kind) {
-            (Some(log2_index_bytes), Some(kind)) => {
-                // 3.11+: sizes as log2; unicode-only tables (kind 1 unicode, 2 split) drop the hash.
-                let log2_size = u32::from(field_u8(head, l.dict_keys_size));
-                let log2_index_bytes = u32::from(field_u8(head, log2_index_bytes));
-                if log2_size > 32 || !(log2_size..=log2_size + 3).contains(&log2_index_bytes) {
-                    return Err(garbage());
-                }
-                let entry_size = match field_u8(head, kind) {
-                    0 => l.dict_entry_size,
-                    1 | 2 => l.dict_unicode_entry_size.ok_or_else(garbage)?,
-                    _ => return Err(garbage()),
-                };
-                (1u64 << log2_size, 1u64 << log2_index_bytes, entry_size)
-            }
-            _ => {
-                // <= 3.10: dk_size, indices as wide as the table needs.
-                let size = field_i64(head, l.dict_keys_size);
-                if size <= 0 || size > 1 << 32 || size & (size - 1) != 0 {
-                    return Err(garbage());
-                }
-                let width = if size <= 0xff {
-                    1
-                } else if size <= 0xffff {
-                    2
-                } else {
-                    4
-                };
-                (size as u64, size as u64 * width, l.dict_entry_size)
-            }
-        };
-        let nentries = field_i64(head, l.dict_keys_nentries);
-        if nentries < 0 || nentries as u64 > table_size.min(MAX_DICT_ENTRIES) || entry_size < 16 {
-            return Err(garbage());
-        }
-        let entries_addr = at(keys, l.dict_keys_indices).wrapping_add(index_bytes);
-        let raw = self.memory.read_vec(entries_addr, nentries as usize * entry_size as usize)?;
-        // Both kinds of entry end with me_key, me_value.
-        let pairs =
-            raw.chunks_exact(entry_size as usize).map(|e| (field_u64(e, entry_size - 16), field_u64(e, entry_size - 8))).collect();
-        Ok(Entries { pairs, addr: entries_addr, entry_size })
-    }
-
-    /// The live (key, value) pairs of a table, in insertion order.
-    fn items(&self, table: &Table) -> Result<Vec<(u64, u64)>> {
-        let mut pairs = self.entries(table.keys)?.pairs;
-        if let Some(split) = &table.split {
-            let count = pairs.len().min(split.capacity.unwrap_or(usize::MAX));
-            let values = self.memory.read_vec(split.items, count * 8)?;
-            for (i, pair) in pairs.iter_mut().enumerate() {
-                pair.1 = if i < count { field_u64(&values, i as u32 * 8) } else { 0 };
-            }
-        }
-        pairs.retain(|&(key, value)| key != 0 && value != 0);
-        Ok(pairs)
-    }
-
-    /// The value under the str key `key` (ASCII), if the table has it.
-    fn get_str(&mut self, table: &Table, key: &'static str) -> Result<Option<u64>> {
-        let slot = match self.slots.get(&(table.keys, key)) {
-            Some(&slot) => slot,
-            None => {
-                let entries = self.entries(table.keys)?;
-                let keys: Vec<u64> = entries.pairs.iter().map(|&(key, _)| key).collect();
-                let size = u64::from(entries.entry_size);
-                let slot = strings::position_of_ascii(self.memory, self.layout, &keys, key)
-                    .map(|index| Slot { index, entry_value: entries.addr.wrapping_add(index as u64 * size + size - 8) });
-                self.slots.insert((table.keys, key), slot);
-                slot
-            }
-        };
-        let Some(slot) = slot else { return Ok(None) };
-        let value = match &table.split {
-            None => self.memory.read_u64(slot.entry_value)?,
-            Some(split) if split.capacity.is_some_and(|c| slot.index >= c) => 0,
-            Some(split) => self.memory.read_u64(split.items.wrapping_add(slot.index as u64 * 8))?,
-        };
-        Ok((value != 0).then_some(value))
-    }
-
-    /// An attribute stored on the instance `obj` itself (not on its class, not in a slot).
-    fn instance_attribute(&mut self, obj: u64, name: &'static str) -> Result<Option<u64>> {
-        match self.instance_table(obj)? {
-            Some(table) => self.get_str(&table, name),
-            None => Ok(None),
+fn names_in_active(reader: &mut DictReader, active: &Table, names: &mut FxHashMap<u64, String>) -> Result<()> {
+    let items = reader.items(active)?;
+    let idents = reader.small_ints(items.iter().map(|&(key, _)| key));
+    for (ident, &(_, thread)) in idents.into_iter().zip(&items) {
+        let Some(ident) = ident.filter(|&i| i > 0) else { continue };
+        let name = reader.instance_attribute(thread, "_name").ok().flatten();
+        if let Some(name) = name.and_then(|name| strings::read_unicode(reader.memory, reader.layout, name).ok()) {
+            names.insert(ident as u64, name);
         }
     }
+    Ok(())
+}
 
-    fn type_info(&mut self, type_addr: u64) -> Result<TypeInfo> {
-        if let Some(&info) = self.types.get(&type_addr) {
-            return Ok(info);
-        }
-        let l = self.layout;
-        // Instances with attributes are of heap types, so the read may run to ht_cached_keys.
-        let fields = [l.type_flags, l.type_basicsize, l.type_dictoffset, l.heap_type_cached_keys];
-        let len = fields.into_iter().max().unwrap_or(0) as usize + 8;
-        let raw = self.memory.read_vec(type_addr, len)?;
-        let info = TypeInfo {
-            flags: field_u64(&raw, l.type_flags),
-            basicsize: field_u64(&raw, l.type_basicsize),
-            dictoffset: field_i64(&raw, l.type_dictoffset),
-            cached_keys: field_u64(&raw, l.heap_type_cached_keys),
-        };
-        self.types.insert(type_addr, info);
-        Ok(info)
-    }
+/// `sys.modules['threading'].__dict__`, None while threading is not imported.
+fn threading_globals(reader: &mut DictReader, modules: u64) -> Result<Option<u64>> {
+    let modules = reader.dict(modules)?;
+    let Some(threading) = reader.get_str(&modules.table, "threading")? else { return Ok(None) };
+    Ok(Some(reader.memory.read_u64(at(threading, reader.layout.module_dict))?))
+}
 
-    /// Where `obj`'s attributes are: a dict, or (3.11+, until someone asks for `__dict__`) values
-    /// indexed by the keys its type caches.
-    fn instance_table(&mut self, obj: u64) -> Result<Option<Table>> {
-        let l = self.layout;
-        let ty = self.type_info(self.memory.read_u64(at(obj, l.object_type))?)?;
-        let has_flag = |flag: Option<u32>| flag.is_some_and(|f| ty.flags & u64::from(f) != 0);
-        let found = match (has_flag(l.tpflag_managed_dict), l.managed_dict_before_object) {
-            (true, Some(dict_before)) => {
-                let word = self.memory.read_u64(obj.wrapping_sub(u64::from(dict_before)))?;
-                match l.managed_dict {
-                    ManagedDict::ValuesOrDict => {
-                        let before =
-                            l.managed_values_before_object.ok_or_else(|| Error::read_failed("no values pointer in this layout"))?;
-                        match self.memory.read_u64(obj.wrapping_sub(u64::from(before)))? {
-                            0 => DictOrValues::Dict(word),
-                            values => DictOrValues::Values(values),
-                        }
-                    }
-                    // The word holds values - 1 when its low bit is set (`_PyDictOrValues_GetValues`).
-                    ManagedDict::TaggedDictOrValues if word & 1 == 1 => DictOrValues::Values(word.wrapping_add(1)),
-                    ManagedDict::DictOrInlineValues if word == 0 && has_flag(l.tpflag_inline_values) => {
-                        DictOrValues::Values(obj.wrapping_add(ty.basicsize))
-                    }
-                    _ => DictOrValues::Dict(word),
-                }
-            }
-            _ => {
-                // A negative tp_dictoffset counts from the end of a variable-size object; Threads are not.
-                if !(1..MAX_DICT_OFFSET).contains(&ty.dictoffset) {
-                    return Ok(None);
-                }
-                DictOrValues::Dict(self.memory.read_u64(obj.wrapping_add(ty.dictoffset as u64))?)
-            }
-        };
-        match found {
-            DictOrValues::Dict(0) => Ok(None),
-            DictOrValues::Dict(dict) => Ok(Some(self.dict(dict)?.table)),
-            DictOrValues::Values(values) => {
-                let (split, valid) = self.split_values(values)?;
-                Ok((valid && ty.cached_keys != 0).then_some(Table { keys: ty.cached_keys, split: Some(split) }))
-            }
-        }
-    }
-
-    /// Ints that fit in two 30-bit digits (thread idents do), read in one batch; None for others.
-    fn small_ints(&self, addrs: impl Iterator<Item = u64>) -> Vec<Option<i64>> {
-        let l = self.layout;
-        let addrs: Vec<u64> = addrs.collect();
-        let len = l.long_digits as usize + 8;
-        let mut heads = vec![0u8; len * addrs.len()];
-        let mut requests: Vec<ReadRequest> =
-            addrs.iter().zip(heads.chunks_exact_mut(len)).map(|(&a, buf)| ReadRequest::new(a, buf)).collect();
-        if self.memory.read_many(&mut requests).is_err() {
-            return vec![None; addrs.len()];
-        }
-        requests
-            .iter()
-            .map(|r| {
-                let digits = r.buf.get(l.long_digits as usize..)?;
-                r.ok.then(|| l.long_model.small_value(field_u64(r.buf, l.long_size_or_tag), digits)).flatten()
-            })
-            .collect()
-    }
+fn active_dict(reader: &mut DictReader, threading_globals: u64) -> Result<Option<u64>> {
+    let globals = reader.dict(threading_globals)?;
+    reader.get_str(&globals.table, "_active")
 }

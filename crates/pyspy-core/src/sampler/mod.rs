@@ -295,7 +295,7 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
         stats.duration_s = started.elapsed().as_secs_f64();
         // For live views only (the final figure is taken after the loop): a getrusage a tick is
         // a system call too many at 20 kHz.
-        if stats.ticks % 64 == 0 {
+        if stats.ticks.is_multiple_of(64) {
             stats.profiler_cpu_s = thread_cpu_seconds() - cpu_at_start;
         }
         drop(agg);
