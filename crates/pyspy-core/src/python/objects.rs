@@ -84,11 +84,27 @@ fn str_repr(s: &str) -> String {
     out
 }
 
+/// As Python's `repr(float)`: the shortest digits that read back the same (Rust finds those too),
+/// in positional notation for decimal exponents from -4 to 15, else as `1e+16`, `5e-324`.
 fn float_repr(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
-        format!("{v:.1}")
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let scientific = format!("{v:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..16).contains(&exponent) {
+        let positional = format!("{v}");
+        if positional.contains('.') {
+            positional
+        } else {
+            positional + ".0"
+        }
     } else {
-        format!("{v}")
+        format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
     }
 }
 
@@ -140,5 +156,15 @@ mod tests {
         assert_eq!(float_repr(1.0), "1.0");
         assert_eq!(float_repr(0.25), "0.25");
         assert_eq!(float_repr(-3.0), "-3.0");
+        // Checked against CPython's repr().
+        assert_eq!(float_repr(1e16), "1e+16");
+        assert_eq!(float_repr(1e300), "1e+300");
+        assert_eq!(float_repr(5e-324), "5e-324");
+        assert_eq!(float_repr(1.5e-7), "1.5e-07");
+        assert_eq!(float_repr(0.0001), "0.0001");
+        assert_eq!(float_repr(123456789012345.6), "123456789012345.6");
+        assert_eq!(float_repr(-0.0), "-0.0");
+        assert_eq!(float_repr(f64::NAN), "nan");
+        assert_eq!(float_repr(f64::NEG_INFINITY), "-inf");
     }
 }
