@@ -184,20 +184,25 @@ fn open_pidfd(pid: u32) -> Option<Arc<OwnedFd>> {
     (fd >= 0).then(|| Arc::new(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
 }
 
+/// The fields of a /proc stat line from field 3 (the state) on. The command name before them is
+/// in parentheses and may contain anything, spaces and ')' included: count after the last ')'.
+pub(crate) fn stat_fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat.rsplit_once(')')?.1.split_whitespace())
+}
+
 /// The parent of a process (or of a thread's process), from /proc.
 pub(crate) fn parent_pid(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    stat_fields(&stat)?.nth(1)?.parse().ok()
 }
 
-/// Field 22 of /proc/PID/stat, counted after the command name (which may contain anything).
+/// Field 22 of /proc/PID/stat.
 fn stat_start_time(stat: &str) -> Option<u64> {
-    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+    stat_fields(stat)?.nth(19)?.parse().ok()
 }
 
 pub(crate) fn stat_state_char(stat: &str) -> Option<char> {
-    // The command name is in parentheses and may contain anything, so look after the last ')'.
-    stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next())
+    stat_fields(stat)?.next()?.chars().next()
 }
 
 pub(crate) fn parse_stat_state(stat: &str) -> ThreadState {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 
-use crate::process::linux::state_from_char;
+use crate::process::linux::{parent_pid, stat_fields, state_from_char};
 use crate::process::ThreadState;
 use crate::python::stack::StackReader;
 use crate::python::thread_names::{self, ThreadNames};
@@ -125,13 +125,13 @@ const NAMES_REFRESH: Duration = Duration::from_secs(1);
 /// sooner has its kernel name until the next refresh.
 const NAMES_MIN_GAP: Duration = Duration::from_millis(100);
 
-/// State (field 3) and num_threads (field 20) of a stat line. The command name before them is in
-/// parentheses and may itself hold spaces and parentheses: fields are counted after the last ')'.
+/// State (field 3) and num_threads (field 20) of a stat line.
 fn parse_stat(stat: &[u8]) -> Option<(ThreadState, usize)> {
+    // Only the command name may be other than ASCII: decode from the ')' that ends it.
     let close = stat.iter().rposition(|&b| b == b')')?;
-    let mut fields = stat[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
-    let state = state_from_char(*fields.next()?.first()? as char);
-    let num_threads = std::str::from_utf8(fields.nth(16)?).ok()?.parse().ok()?;
+    let mut fields = stat_fields(std::str::from_utf8(&stat[close..]).ok()?)?;
+    let state = state_from_char(fields.next()?.chars().next()?);
+    let num_threads = fields.nth(16)?.parse().ok()?;
     Some((state, num_threads))
 }
 
@@ -155,10 +155,7 @@ fn descendants(root: u32) -> Vec<u32> {
     if let Ok(dir) = fs::read_dir("/proc") {
         for entry in dir.flatten() {
             let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-            // Fields after the parenthesised command name: state, ppid, ...
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-            if let Some(ppid) = ppid {
+            if let Some(ppid) = parent_pid(pid) {
                 parent_of.insert(pid, ppid);
             }
         }
