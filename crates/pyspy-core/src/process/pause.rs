@@ -88,9 +88,7 @@ impl PausedProcess {
 impl Drop for PausedProcess {
     fn drop(&mut self) {
         for t in &self.threads {
-            if !detach(t.tid, t.pending_signal) {
-                linger(t.tid);
-            }
+            release(t.tid, t.pending_signal);
         }
         settle_lingering(LINGER_SETTLE_TIME);
     }
@@ -114,8 +112,11 @@ thread_local! {
     static LINGERING: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn linger(tid: u32) {
-    LINGERING.with(|l| l.borrow_mut().push(tid));
+/// Detaches `tid`, or keeps it for `settle_lingering` when it is not in a stop we can release yet.
+fn release(tid: u32, signal: i32) {
+    if !detach(tid, signal) {
+        LINGERING.with(|l| l.borrow_mut().push(tid));
+    }
 }
 
 /// Releases lingering threads: detaches the ones that have stopped, reaps the ones that exited.
@@ -188,9 +189,7 @@ fn wait_for_stop(mut held: HeldThread) -> io::Result<Option<HeldThread>> {
                 Some(libc::EINTR) => continue,
                 Some(libc::ECHILD) => return Ok(None),
                 _ => {
-                    if !detach(held.tid, 0) {
-                        linger(held.tid);
-                    }
+                    release(held.tid, 0);
                     return Err(e);
                 }
             }
@@ -231,9 +230,7 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
     // SAFETY: as above.
     if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
-        if !detach(held.tid, 0) {
-            linger(held.tid);
-        }
+        release(held.tid, 0);
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
     }
     if wait == StopWait::Block {
@@ -258,16 +255,12 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
             return Ok(Some(held));
         } else if r < 0 {
             let e = io::Error::last_os_error();
-            if !detach(held.tid, 0) {
-                linger(held.tid);
-            }
+            release(held.tid, 0);
             return if e.raw_os_error() == Some(libc::ECHILD) { Ok(None) } else { Err(e) };
         }
         if Instant::now() > deadline {
             // Not stopped yet, so it cannot be detached yet either: our interrupt is still pending.
-            if !detach(held.tid, 0) {
-                linger(held.tid);
-            }
+            release(held.tid, 0);
             if !thread_exists(tid) {
                 return Ok(None);
             }
