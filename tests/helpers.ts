@@ -103,11 +103,21 @@ export function taskCount(pid: number): number {
   }
 }
 
-/** Scheduler state letter of every thread (R, S, T, t, ...): a paused-and-forgotten target shows T or t. */
+/**
+ * Scheduler state letter of every thread (R, S, T, t, ...): a paused-and-forgotten target shows T
+ * or t. A thread that ends between the listing and the read of its stat has no state to report.
+ */
 export function threadStates(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') return [];
+      throw error;
+    }
+    return [stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)];
   });
 }
 
