@@ -47,7 +47,7 @@ pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tid
 
     let mut interp = memory.read_u64(at(runtime_addr, layout.runtime_interpreters_head))?;
     // Lists that loop back on themselves (a target rewriting them under us) end at the first repeat.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     let mut interpreters = 0;
     while interp != 0 && interpreters < MAX_INTERPRETERS && seen.insert(interp) {
         interpreters += 1;

@@ -262,9 +262,7 @@ fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared) {
         // Now and then this reads Python's thread names (~150 us): not while a live view waits
         // for the aggregator's lock.
         for (index, samples) in &collected {
-            for sample in samples {
-                targets[*index].thread_name(sample.tid);
-            }
+            targets[*index].update_names(samples.iter().map(|s| s.tid));
         }
         let mut agg = shared.aggregator.lock().unwrap_or_else(|p| p.into_inner());
         {
@@ -371,15 +369,17 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     // A Python thread we have no TID for: the list is stale in a way the thread count did not
     // show (one thread ended as another began, and only one stat file was checked). List again
     // on the next tick.
-    let stale = stacks.iter().any(|s| tids.binary_search(&s.thread.native_thread_id).is_err());
+    let mut stale = false;
     let mut samples = Vec::with_capacity(stacks.len());
     for stack in stacks {
+        let tid = stack.thread.native_thread_id;
+        let index = tids.binary_search(&tid);
+        stale |= index.is_err();
         if stack.frames.is_empty() || (options.gil_only && !stack.thread.owns_gil) {
             continue;
         }
-        let tid = stack.thread.native_thread_id;
         if !options.include_idle {
-            let running = tids.iter().position(|&t| t == tid).is_some_and(|i| states[i] == ThreadState::Running);
+            let running = index.is_ok_and(|i| states[i] == ThreadState::Running);
             if !running {
                 *idle_seen += 1;
                 continue;

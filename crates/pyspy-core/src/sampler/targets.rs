@@ -98,13 +98,14 @@ impl Target {
         parse_stat(&self.stat_buf[..n])
     }
 
-    /// Reading Python's names walks a few dicts (~150 µs for 10 threads), so it happens when a
-    /// thread is first seen and then about once a second (names can change), not every sample.
-    pub fn thread_name(&mut self, tid: u32) -> &str {
+    /// Gives each of `sampled` a name for `thread_name`. Reading Python's names walks a few dicts
+    /// (~150 µs for 10 threads), so it happens when a thread is first seen and then about once a
+    /// second (names can change), not every tick.
+    pub fn update_names(&mut self, sampled: impl Iterator<Item = u32> + Clone) {
         let now = Instant::now();
         let since = self.names_read_at.map(|at| now.saturating_duration_since(at));
-        let due = since.is_none_or(|s| s >= NAMES_REFRESH || (s >= NAMES_MIN_GAP && !self.names.contains_key(&tid)));
-        if due {
+        let unnamed = sampled.clone().any(|tid| !self.names.contains_key(&tid));
+        if since.is_none_or(|s| s >= NAMES_REFRESH || (s >= NAMES_MIN_GAP && unnamed)) {
             let read = thread_names::names_by_tid(&self.python, &self.tids, &mut self.python_names);
             // Names found replace what we had; the rest stay: a read that failed while the
             // target changed its dicts under us must not undo the names of the last one.
@@ -114,7 +115,14 @@ impl Target {
             self.names_read_at = Some(now);
         }
         let process = &self.python.process;
-        self.names.entry(tid).or_insert_with(|| process.thread_name(tid).unwrap_or_else(|| format!("thread {tid}")))
+        for tid in sampled {
+            self.names.entry(tid).or_insert_with(|| process.thread_name(tid).unwrap_or_else(|| format!("thread {tid}")));
+        }
+    }
+
+    /// The name `update_names` gave this thread.
+    pub fn thread_name(&self, tid: u32) -> &str {
+        self.names.get(&tid).map_or("", String::as_str)
     }
 }
 
