@@ -68,11 +68,9 @@ impl BlockCache {
             self.previous.iter().zip(self.blocks.iter_mut()).map(|(&addr, block)| ReadRequest::new(addr, &mut block[..])).collect();
         self.reads += 1;
         let read = inner.read_many(&mut requests).is_ok();
-        let filled: Vec<bool> = requests.iter().map(|r| read && r.ok).collect();
-        drop(requests);
-        for (i, (&addr, ok)) in self.previous.iter().zip(filled).enumerate() {
+        for (i, request) in requests.iter().enumerate() {
             // A block that failed now may be only partly mapped: `None` makes reads in it exact.
-            self.index.insert(addr, Slot { buffer: ok.then_some(i), touched: false });
+            self.index.insert(request.addr, Slot { buffer: (read && request.ok).then_some(i), touched: false });
         }
         self.used = self.previous.len();
     }
