@@ -8,7 +8,10 @@ fn main() {
         Ok(dump) => {
             println!("Python {} ({})", dump.python_version, dump.executable);
             for t in dump.threads {
-                println!("Thread {} ({:#x}) {:?} active={} gil={}", t.native_thread_id, t.python_thread_id, t.name, t.active, t.owns_gil);
+                println!(
+                    "Thread {} ({:#x}) {:?} active={} gil={}",
+                    t.native_thread_id, t.python_thread_id, t.name, t.active, t.owns_gil
+                );
                 for f in t.frames {
                     println!("    {} ({}:{})", f.name, f.filename, f.line);
                     for l in f.locals.unwrap_or_default() {

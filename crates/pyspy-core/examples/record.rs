@@ -19,15 +19,26 @@ fn main() {
     });
     let profile = sampler.finish();
     for stack in &profile.stacks {
-        let names: Vec<String> = stack.frames.iter().map(|&f| {
-            let f = &profile.frames[f as usize];
-            format!("{} ({}:{})", f.name, f.file, f.line)
-        }).collect();
+        let names: Vec<String> = stack
+            .frames
+            .iter()
+            .map(|&f| {
+                let f = &profile.frames[f as usize];
+                format!("{} ({}:{})", f.name, f.file, f.line)
+            })
+            .collect();
         println!("{} {}", names.join(";"), stack.count);
     }
     let s = &profile.stats;
     eprintln!(
         "samples {} ticks {} achieved {:.1}/{} Hz errors {} missed {} cpu {:.3}s over {:.2}s",
-        s.samples, s.ticks, s.achieved_rate_hz(), s.requested_rate_hz, s.errors, s.missed, s.profiler_cpu_s, s.duration_s
+        s.samples,
+        s.ticks,
+        s.achieved_rate_hz(),
+        s.requested_rate_hz,
+        s.errors,
+        s.missed,
+        s.profiler_cpu_s,
+        s.duration_s
     );
 }

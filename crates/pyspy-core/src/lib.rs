@@ -9,6 +9,6 @@ pub mod python;
 pub mod sampler;
 
 pub use error::{Error, ErrorKind, Result};
-pub use python::dump::{dump, DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump};
 pub use profile::Profile;
+pub use python::dump::{dump, DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump};
 pub use sampler::{RecordOptions, Sampler};

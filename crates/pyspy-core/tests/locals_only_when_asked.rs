@@ -16,10 +16,8 @@ use sources::{calls, profiler_sources, word_positions, SourceFile};
 const DUMP: &str = "pyspy-core/src/python/dump.rs";
 
 /// Where each locals-reading name may appear besides dump.rs: its own definition or declaration.
-const LOCALS_NAMES: &[(&str, &[&str])] = &[
-    ("read_locals", &[]),
-    ("objects", &["pyspy-core/src/python/mod.rs", "pyspy-core/src/python/objects.rs"]),
-];
+const LOCALS_NAMES: &[(&str, &[&str])] =
+    &[("read_locals", &[]), ("objects", &["pyspy-core/src/python/mod.rs", "pyspy-core/src/python/objects.rs"])];
 
 /// Fields that locate locals in the target; a read of one is `.field` not followed by `=`.
 const LOCALS_FIELDS: &[&str] = &["frame_localsplus", "varnames_addr"];
@@ -76,7 +74,10 @@ fn only_dump_with_its_locals_option_reads_local_variables() {
 #[test]
 fn the_sampler_has_no_locals_at_all() {
     // Nothing in the record path could even carry a local: no option, no field, no use of dump.
-    for file in profiler_sources().iter().filter(|f| f.path.starts_with("pyspy-core/src/sampler/") || f.path.starts_with("pyspy-core/src/profile/")) {
+    for file in profiler_sources()
+        .iter()
+        .filter(|f| f.path.starts_with("pyspy-core/src/sampler/") || f.path.starts_with("pyspy-core/src/profile/"))
+    {
         for word in ["locals", "LocalVariable", "dump", "DumpOptions"] {
             let at = word_positions(&file.code, word);
             assert!(at.is_empty(), "{}:{}: {word} in the record path", file.path, file.line_of(at[0]));
@@ -98,7 +99,10 @@ fn reading_locals_elsewhere_is_caught() {
         assert!(!violations(&[SourceFile::new(path, case)]).is_empty(), "not caught in {path}: {case}");
     }
     let allowed = [
-        ("pyspy-core/src/python/debug_offsets.rs", "l.frame_localsplus = get(\"interpreter_frame.localsplus\", positions.frame_localsplus);"),
+        (
+            "pyspy-core/src/python/debug_offsets.rs",
+            "l.frame_localsplus = get(\"interpreter_frame.localsplus\", positions.frame_localsplus);",
+        ),
         ("pyspy-core/src/python/layouts/v3_14.rs", "frame_localsplus: 80,"),
         ("pyspy-core/src/python/code.rs", "varnames_addr: field_u64(header, layout.code_varnames),"),
         (DUMP, "locals: options.locals.then(|| read_locals(memory, &python.layout, &f.code, &f.raw)),"),

@@ -46,7 +46,8 @@ const ALLOWED_PTRACE_CONSTANTS: &[&str] = &["PTRACE_EVENT_STOP"];
 const ALLOWED_NIX_PTRACE: &[&str] = &["seize", "interrupt", "detach"];
 
 /// What makes a file opened by name writable: together with a `/proc/PID/mem` path, a write into the target.
-const WRITE_OPENERS: &[&str] = &[".write(true)", ".append(true)", "O_RDWR", "O_WRONLY", "File::create", "fs::write", "write_at", "pwrite"];
+const WRITE_OPENERS: &[&str] =
+    &[".write(true)", ".append(true)", "O_RDWR", "O_WRONLY", "File::create", "fs::write", "write_at", "pwrite"];
 
 fn without_libc(arg: &str) -> &str {
     arg.trim_start_matches("libc::").trim()
@@ -106,7 +107,10 @@ fn violations(files: &[SourceFile]) -> Vec<String> {
                 _ => false,
             };
             if !allowed {
-                report(at, format!("syscall({}) (raw system calls are limited to pidfd_open and tkill with signal 0)", args.join(", ")));
+                report(
+                    at,
+                    format!("syscall({}) (raw system calls are limited to pidfd_open and tkill with signal 0)", args.join(", ")),
+                );
             }
         }
         for (at, _) in code.match_indices("ptrace::") {

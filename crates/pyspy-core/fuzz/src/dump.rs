@@ -43,7 +43,13 @@ pub struct ThreadRead {
 }
 
 /// `codes` lives as long as the sampler's would: across samples, with entries checked by fingerprint.
-pub fn read_all(memory: &dyn Memory, layout: &Layout, runtime: u64, tids: &[u32], codes: &mut CodeCache) -> Result<Vec<ThreadRead>> {
+pub fn read_all(
+    memory: &dyn Memory,
+    layout: &Layout,
+    runtime: u64,
+    tids: &[u32],
+    codes: &mut CodeCache,
+) -> Result<Vec<ThreadRead>> {
     let found = threads::read_threads(memory, layout, runtime, tids)?;
     let mut scratch = WalkScratch::default();
     let mut raw = Vec::new();

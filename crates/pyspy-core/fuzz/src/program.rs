@@ -140,12 +140,8 @@ const NAMES: &[&str] = &[
     "a_rather_long_function_name_that_goes_on_and_on_well_past_one_hundred_and_sixty_bytes_of_header_and_text_so_that_the_string_reader_must_issue_a_second_read",
 ];
 
-const FILENAMES: &[&str] = &[
-    "/usr/lib/python3/dist-packages/app/server.py",
-    "/home/üser/prøject/main.py",
-    "<string>",
-    "/srv/関数/𝔣.py",
-];
+const FILENAMES: &[&str] =
+    &["/usr/lib/python3/dist-packages/app/server.py", "/home/üser/prøject/main.py", "<string>", "/srv/関数/𝔣.py"];
 
 const VARNAMES: &[&str] = &["self", "x", "ñ", "関", "𝔣", "a_very_long_local_variable_name_for_good_measure"];
 

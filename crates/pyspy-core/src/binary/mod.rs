@@ -26,8 +26,8 @@ pub struct LoadedBinary {
 
 /// Parses the ELF at `file_path` (a path in our namespace) and relates it to the target's mappings of `target_path`.
 pub fn load(file_path: &std::path::Path, target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
-    let data = std::fs::read(file_path)
-        .map_err(|e| Error::read_failed(format!("could not read {}: {e}", file_path.display())))?;
+    let data =
+        std::fs::read(file_path).map_err(|e| Error::read_failed(format!("could not read {}: {e}", file_path.display())))?;
     let elf = object::File::parse(&*data)
         .map_err(|e| Error::read_failed(format!("{target_path} is not an ELF file we can read: {e}")))?;
 

@@ -64,8 +64,12 @@ impl BlockCache {
         while self.blocks.len() < self.previous.len() {
             self.blocks.push(Box::new([0u8; BLOCK_SIZE]));
         }
-        let mut requests: Vec<ReadRequest<'_>> =
-            self.previous.iter().zip(self.blocks.iter_mut()).map(|(&addr, block)| ReadRequest::new(addr, &mut block[..])).collect();
+        let mut requests: Vec<ReadRequest<'_>> = self
+            .previous
+            .iter()
+            .zip(self.blocks.iter_mut())
+            .map(|(&addr, block)| ReadRequest::new(addr, &mut block[..]))
+            .collect();
         self.reads += 1;
         let read = inner.read_many(&mut requests).is_ok();
         for (i, request) in requests.iter().enumerate() {

@@ -73,7 +73,12 @@ impl LinuxProcess {
     /// The executable as the target sees it (a path inside its mount namespace).
     pub fn exe(&self) -> Result<String> {
         fs::read_link(self.proc_path("exe"))
-            .map(|p| p.to_string_lossy().strip_suffix(" (deleted)").map(String::from).unwrap_or_else(|| p.to_string_lossy().into_owned()))
+            .map(|p| {
+                p.to_string_lossy()
+                    .strip_suffix(" (deleted)")
+                    .map(String::from)
+                    .unwrap_or_else(|| p.to_string_lossy().into_owned())
+            })
             .map_err(|e| self.io_error(e, "exe"))
     }
 

@@ -9,8 +9,8 @@ pub mod pause;
 
 pub use block_cache::{BlockCache, CachedMemory};
 pub use linux::{LinuxProcess, ThreadState};
-pub use pause::PausedProcess;
 pub use maps::MapEntry;
+pub use pause::PausedProcess;
 
 use crate::Result;
 

@@ -143,7 +143,9 @@ fn settle(tid: u32) -> bool {
     let exited_flag = if is_child_of_this_process(tid) { 0 } else { libc::WEXITED };
     // SAFETY: waitid fills a zeroed siginfo_t we own.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::waitid(libc::P_PID, tid as libc::id_t, &mut info, libc::WSTOPPED | exited_flag | libc::WNOHANG | libc::__WALL) };
+    let r = unsafe {
+        libc::waitid(libc::P_PID, tid as libc::id_t, &mut info, libc::WSTOPPED | exited_flag | libc::WNOHANG | libc::__WALL)
+    };
     if r < 0 {
         // ECHILD: not our tracee any more.
         return io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD);
@@ -155,9 +157,7 @@ fn settle(tid: u32) -> bool {
     }
     match code {
         libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED => true,
-        _ => {
-            detach(tid, signal_to_redeliver(unsafe { info.si_status() }))
-        }
+        _ => detach(tid, signal_to_redeliver(unsafe { info.si_status() })),
     }
 }
 
@@ -182,7 +182,9 @@ fn wait_for_stop(mut held: HeldThread) -> io::Result<Option<HeldThread>> {
     loop {
         // SAFETY: waitid fills a zeroed siginfo_t we own.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::waitid(libc::P_PID, held.tid as libc::id_t, &mut info, libc::WSTOPPED | libc::WEXITED | libc::__WALL) };
+        let r = unsafe {
+            libc::waitid(libc::P_PID, held.tid as libc::id_t, &mut info, libc::WSTOPPED | libc::WEXITED | libc::__WALL)
+        };
         if r < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
@@ -274,7 +276,6 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
         }
     }
 }
-
 
 /// `t` in /proc: the thread sits in a ptrace stop (ours, since it is seized by us).
 fn in_tracing_stop(pid: u32, tid: libc::id_t) -> bool {

@@ -103,10 +103,13 @@ pub fn dump(pid: u32, options: &DumpOptions) -> Result<ProcessDump> {
             native_thread_id: u64::from(tid),
             python_thread_id: stack.thread.python_thread_id,
             // Threads the threading module does not know (started from C) keep the kernel's name.
-            name: python_names
-                .get(&stack.thread.python_thread_id)
-                .cloned()
-                .or_else(|| if tid != 0 { process.thread_name(tid) } else { None }),
+            name: python_names.get(&stack.thread.python_thread_id).cloned().or_else(|| {
+                if tid != 0 {
+                    process.thread_name(tid)
+                } else {
+                    None
+                }
+            }),
             active: state == Some(ThreadState::Running),
             owns_gil: stack.thread.owns_gil,
             frames,
@@ -148,4 +151,3 @@ fn read_locals(memory: &dyn Memory, layout: &Layout, code: &CodeInfo, frame: &Ra
         })
         .collect()
 }
-

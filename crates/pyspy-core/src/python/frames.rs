@@ -47,7 +47,13 @@ pub struct WalkScratch {
 }
 
 /// From the thread state's frame pointer (already dereferenced through the cframe on 3.11-3.12).
-pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<RawFrame>, scratch: &mut WalkScratch) -> Result<()> {
+pub fn walk(
+    memory: &dyn Memory,
+    layout: &Layout,
+    innermost: u64,
+    out: &mut Vec<RawFrame>,
+    scratch: &mut WalkScratch,
+) -> Result<()> {
     out.clear();
     let buf = &mut scratch.frame;
     buf.resize(layout.frame_size.max(layout.frame_back + 8) as usize, 0);

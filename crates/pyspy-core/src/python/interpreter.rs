@@ -124,7 +124,10 @@ fn find_runtime_binary(process: &LinuxProcess, exe: &str, maps: &[MapEntry]) -> 
         let loaded = match binary::load(&process.root_path(path), path, maps) {
             Ok(b) => b,
             Err(e) if path == &exe && candidates.len() == 1 => {
-                return Err(Error::new(ErrorKind::NotPython, format!("process {} ({exe}) is not a Python process: {e}", process.pid)))
+                return Err(Error::new(
+                    ErrorKind::NotPython,
+                    format!("process {} ({exe}) is not a Python process: {e}", process.pid),
+                ))
             }
             Err(_) => continue,
         };

@@ -163,9 +163,8 @@ pub fn strip_comments(text: &str) -> String {
             }
             let closing: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
             let body_start = i + 2 + hashes;
-            let end = (body_start..chars.len())
-                .find(|&j| chars[j..].starts_with(&closing))
-                .map_or(chars.len(), |j| j + closing.len());
+            let end =
+                (body_start..chars.len()).find(|&j| chars[j..].starts_with(&closing)).map_or(chars.len(), |j| j + closing.len());
             out.extend(&chars[i..end]);
             i = end;
         } else if c == '"' {

@@ -220,7 +220,8 @@ impl Builder<'_> {
     /// `instruction` None: a frame that has not started (f_lasti -1). `locals`: slot values.
     fn frame(&mut self, code: u64, instruction: Option<u32>, back: u64, owner: u8, locals: &[u64], tag: bool) -> u64 {
         let l = self.layout;
-        let size = [l.frame_size, l.frame_back + 8, l.frame_code + 8, l.frame_instr + 8, l.frame_localsplus + 8 * locals.len() as u32];
+        let size =
+            [l.frame_size, l.frame_back + 8, l.frame_code + 8, l.frame_instr + 8, l.frame_localsplus + 8 * locals.len() as u32];
         let addr = self.alloc(size.into_iter().max().unwrap());
         // 3.14+ f_executable and the local slots are _PyStackRefs: a deferred reference has tag bit 0.
         let tag = u64::from(l.minor >= 14 && tag);
@@ -258,15 +259,18 @@ impl Builder<'_> {
         let runtime_size = [Some(l.runtime_interpreters_head), l.runtime_tstate_current].into_iter().flatten().max().unwrap() + 8;
         let runtime = self.alloc(runtime_size.max(debug_offsets_size));
         self.debug_offsets(runtime);
-        let interp_size = [l.interp_next, l.interp_threads_head, l.interp_gil_ptr.unwrap_or(0), l.interp_modules].into_iter().max().unwrap() + 8;
+        let interp_size =
+            [l.interp_next, l.interp_threads_head, l.interp_gil_ptr.unwrap_or(0), l.interp_modules].into_iter().max().unwrap()
+                + 8;
         let interp = self.alloc(interp_size);
         self.memory.put_u64(at(runtime, l.runtime_interpreters_head), interp);
 
-        let tstate_size = [l.tstate_next, l.tstate_interp, l.tstate_frame, l.tstate_thread_id, l.tstate_native_thread_id.unwrap_or(0)]
-            .into_iter()
-            .max()
-            .unwrap()
-            + 8;
+        let tstate_size =
+            [l.tstate_next, l.tstate_interp, l.tstate_frame, l.tstate_thread_id, l.tstate_native_thread_id.unwrap_or(0)]
+                .into_iter()
+                .max()
+                .unwrap()
+                + 8;
         let mut planted = Planted {
             runtime,
             tids: Vec::new(),
@@ -332,7 +336,8 @@ impl Builder<'_> {
             self.memory.put_u64(at(gil, l.gil_last_holder), planted.tstates[0]);
             self.memory.put_u64(at(interp, offset), gil);
         }
-        let python_thread_ids: Vec<u64> = planted.tstates.iter().map(|&t| self.memory.get_u64(at(t, l.tstate_thread_id))).collect();
+        let python_thread_ids: Vec<u64> =
+            planted.tstates.iter().map(|&t| self.memory.get_u64(at(t, l.tstate_thread_id))).collect();
         planted.thread_names = self.threading_module(interp, &program.threads, &python_thread_ids);
         planted
     }

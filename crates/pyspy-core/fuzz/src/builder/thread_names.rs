@@ -121,7 +121,9 @@ impl Builder<'_> {
     /// A heap type named "Thread" with what attribute lookup reads from it.
     fn heap_type(&mut self, flags: u64, basicsize: u32, dictoffset: u64, cached_keys: u64) -> u64 {
         let l = self.layout;
-        let size = [l.type_name, l.type_flags, l.type_basicsize, l.type_dictoffset, l.heap_type_cached_keys].into_iter().max().unwrap() + 8;
+        let size =
+            [l.type_name, l.type_flags, l.type_basicsize, l.type_dictoffset, l.heap_type_cached_keys].into_iter().max().unwrap()
+                + 8;
         let ty = self.alloc(size);
         let name = self.alloc(8);
         self.memory.put(name, b"Thread\0");

@@ -3,14 +3,14 @@
 use crate::python::debug_offsets_positions::DebugOffsetsPositions;
 use crate::python::layout::Layout;
 
-pub mod v3_8;
-pub mod v3_9;
 pub mod v3_10;
 pub mod v3_11;
 pub mod v3_12;
 pub mod v3_13;
 pub mod v3_14;
 pub mod v3_15;
+pub mod v3_8;
+pub mod v3_9;
 
 /// The layout compiled from headers for 3.`minor`.
 pub fn static_layout(minor: u8) -> Option<&'static Layout> {
