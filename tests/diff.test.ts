@@ -17,10 +17,13 @@ const EXAMPLE_THRESHOLDS = ['--fail-on', 'self:+5%', '--fail-on', 'total:+10%'];
 
 function recordTarget(name: string, args: string[], format = 'json'): string {
   const out = join(dir, name);
-  const r = runCli(['record', '--format', format, '-o', out, '--rate', '100', '--hide-progress', '--', interp.exe, target, '4', ...args], {
-    env: interp.env,
-    timeoutMs: 60_000,
-  });
+  const r = runCli(
+    ['record', '--format', format, '-o', out, '--rate', '100', '--hide-progress', '--', interp.exe, target, '4', ...args],
+    {
+      env: interp.env,
+      timeoutMs: 60_000,
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   return out;
 }
@@ -58,7 +61,9 @@ describe(`diff on real recordings (${interp.id}, 4 s at 100 Hz)`, () => {
     expect(r.status, r.stderr).toBe(0);
     const text = readFileSync(svg, 'utf8');
     const fillOf = (name: string) => {
-      const match = new RegExp(`<g class="frame"[^>]*data-name="${name}"[^>]*>.*?<rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`).exec(text);
+      const match = new RegExp(
+        `<g class="frame"[^>]*data-name="${name}"[^>]*>.*?<rect [^>]*fill="rgb\\((\\d+),(\\d+),(\\d+)\\)"`,
+      ).exec(text);
       expect(match, `frame ${name} in ${svg}`).not.toBeNull();
       return match!.slice(1).map(Number);
     };

@@ -7,11 +7,35 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dump } from '@pyspy/core';
-import { interpreters, startPython, taskCount, tempDir, threadStates, waitFor, targetsDir, isRunning, runCli, type StartedTarget } from './helpers.js';
+import {
+  interpreters,
+  startPython,
+  taskCount,
+  tempDir,
+  threadStates,
+  waitFor,
+  targetsDir,
+  isRunning,
+  runCli,
+  type StartedTarget,
+} from './helpers.js';
 
-interface TruthFrame { name: string; filename: string; line: number }
-interface TruthThread { ident: number; native_id: number; name: string; frames: TruthFrame[] }
-interface Truth { pid: number; version: string; threads: TruthThread[] }
+interface TruthFrame {
+  name: string;
+  filename: string;
+  line: number;
+}
+interface TruthThread {
+  ident: number;
+  native_id: number;
+  name: string;
+  frames: TruthFrame[];
+}
+interface Truth {
+  pid: number;
+  version: string;
+  threads: TruthThread[];
+}
 
 /** Starts parked_threads.py and waits until its reporter has written the truth and exited. */
 async function startParked(interp: ReturnType<typeof interpreters>[number]): Promise<{ target: StartedTarget; truth: Truth }> {

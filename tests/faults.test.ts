@@ -76,7 +76,18 @@ describe('the target survives whatever happens to the profiler', () => {
     const target = await startPython(interp, ['-c', counterScript(counter, churn)]);
     await waitFor('the counter', () => existsSync(counter));
     const out = join(dir, 'profile.txt');
-    const result = runCli(['record', '-o', out, '--rate', '1000', '--duration', '3', '--hide-progress', '--pid', String(target.pid)]);
+    const result = runCli([
+      'record',
+      '-o',
+      out,
+      '--rate',
+      '1000',
+      '--duration',
+      '3',
+      '--hide-progress',
+      '--pid',
+      String(target.pid),
+    ]);
     expect(result.status, result.stderr).toBe(0);
     const stacks = parseCollapsed(readFileSync(out, 'utf8'));
     expect(samplesIn(stacks, '<module>'), result.stderr).toBeGreaterThan(100);
@@ -153,8 +164,12 @@ describe('the target exits in the middle of a blocking pause', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       expect(reaped(target.pid), `${context}: the killed target is still in /proc`).toBe(true);
     }
-    expect(Math.max(...endedAfterMs), `ms from the kill to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
-    expect(Math.max(...reapedAfterMs), `ms from the kill to the target reaped: ${reapedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
+    expect(Math.max(...endedAfterMs), `ms from the kill to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(
+      END_AFTER_EXIT_MS,
+    );
+    expect(Math.max(...reapedAfterMs), `ms from the kill to the target reaped: ${reapedAfterMs.join(' ')}`).toBeLessThan(
+      END_AFTER_EXIT_MS,
+    );
   }, 120_000);
 
   it('a launched program calling os._exit() from a non-main thread during a 5 kHz blocking record, 3 times', async () => {
@@ -177,7 +192,9 @@ describe('the target exits in the middle of a blocking pause', () => {
       ].join('\n');
       const out = join(dir, 'profile.pyspy.json');
       const idle = iteration % 2 === 1 ? ['--idle'] : [];
-      const cli = startCli(['record', '-o', out, '--rate', '5000', '--hide-progress', ...idle, '--', interp.exe, '-c', script], { env: interp.env });
+      const cli = startCli(['record', '-o', out, '--rate', '5000', '--hide-progress', ...idle, '--', interp.exe, '-c', script], {
+        env: interp.env,
+      });
       const result = await endedWithin(cli.done, 60_000);
       expect(result, 'the record did not end after the program exited').toBeDefined();
       const context = `iteration ${iteration}${idle.join('')}: ${result!.stderr}`;
@@ -193,7 +210,9 @@ describe('the target exits in the middle of a blocking pause', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       await waitFor(`the program ${file.meta.pid} to be reaped`, () => reaped(file.meta.pid));
     }
-    expect(Math.max(...endedAfterMs), `ms from os._exit() to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(END_AFTER_EXIT_MS);
+    expect(Math.max(...endedAfterMs), `ms from os._exit() to the end of the record: ${endedAfterMs.join(' ')}`).toBeLessThan(
+      END_AFTER_EXIT_MS,
+    );
   }, 120_000);
 });
 
@@ -221,7 +240,9 @@ describe('a target in its own PID and mount namespaces (a container)', () => {
 
       const dumped = runCli(['dump', '--pid', String(pid), '--json']);
       expect(dumped.status, dumped.stderr).toBe(0);
-      const result = JSON.parse(dumped.stdout) as { threads: { nativeThreadId: number; active: boolean; frames: { name: string }[] }[] };
+      const result = JSON.parse(dumped.stdout) as {
+        threads: { nativeThreadId: number; active: boolean; frames: { name: string }[] }[];
+      };
       const main = result.threads.find((t) => t.nativeThreadId === pid);
       expect(main, 'the main thread under its outer TID').toBeDefined();
       expect(main!.frames.map((f) => f.name)).toEqual(['<module>']);
@@ -260,7 +281,18 @@ describe('a long record keeps its memory flat (the short version of the soak in 
     const target = await startPython(interp, ['-c', counterScript(counter, workers)]);
     await waitFor('the counter', () => existsSync(counter));
     const out = join(dir, 'profile.txt');
-    const cli = startCli(['record', '-o', out, '--rate', '1000', '--duration', '16', '--hide-progress', '--pid', String(target.pid)]);
+    const cli = startCli([
+      'record',
+      '-o',
+      out,
+      '--rate',
+      '1000',
+      '--duration',
+      '16',
+      '--hide-progress',
+      '--pid',
+      String(target.pid),
+    ]);
     const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cli.child.pid}/status`, 'utf8'))?.[1]);
     const readings: number[] = [];
     for (let second = 0; second < 14; second++) {
@@ -311,4 +343,3 @@ describe('a PID reused by another process between two samples', () => {
     }
   });
 });
-

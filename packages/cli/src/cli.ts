@@ -14,7 +14,9 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 // One module per command; adding one is one line here.
 await yargs(hideBin(process.argv))
   .scriptName('pyspy-ts')
-  .usage('$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.')
+  .usage(
+    '$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.',
+  )
   .command(recordCommand)
   .command(topCommand)
   .command(dumpCommand)

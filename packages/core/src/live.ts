@@ -141,7 +141,10 @@ function emptySnapshot(): LiveSnapshot {
 
 /** What `later` counted since `earlier`, two snapshots of the same recorder (`earlier` first). */
 export function snapshotDelta(later: LiveSnapshot, earlier: LiveSnapshot): LiveSnapshot {
-  const stacks = later.stacks.map((stack, i) => ({ ...stack, count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)) }));
+  const stacks = later.stacks.map((stack, i) => ({
+    ...stack,
+    count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)),
+  }));
   const a = later.stats;
   const b = earlier.stats;
   const durationS = Math.max(0, a.durationS - b.durationS);

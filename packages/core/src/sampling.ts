@@ -87,7 +87,9 @@ export async function startSampler(
   } catch (error) {
     if (child?.hasExited()) {
       const code = await child.exited;
-      throw new ProcessExitedError(`${options.command![0]} exited with code ${code} before it could be sampled`, { cause: error });
+      throw new ProcessExitedError(`${options.command![0]} exited with code ${code} before it could be sampled`, {
+        cause: error,
+      });
     }
     child?.kill('SIGKILL');
     throw toPyspyError(error);

@@ -116,7 +116,13 @@ export function renderPprof(profile: Profile): Uint8Array {
     if (functionId === undefined) {
       functionId = functions.length + 1;
       functionIds.set(key, functionId);
-      functions.push({ id: functionId, name: strings.id(frame.name), systemName: strings.id(frame.name), filename: strings.id(frame.file), startLine: 0 });
+      functions.push({
+        id: functionId,
+        name: strings.id(frame.name),
+        systemName: strings.id(frame.name),
+        filename: strings.id(frame.file),
+        startLine: 0,
+      });
     }
     return { id: index + 1, mappingId: 1, line: [{ functionId, line: frame.line }] };
   });
@@ -130,7 +136,12 @@ export function renderPprof(profile: Profile): Uint8Array {
       return {
         locationId: [...stack.frames].reverse().map((frame) => frame + 1),
         value: [stack.count, stack.count * intervalNs],
-        label: thread ? [{ key: threadKey, str: strings.id(thread.name) }, { key: threadIdKey, num: thread.id }] : [],
+        label: thread
+          ? [
+              { key: threadKey, str: strings.id(thread.name) },
+              { key: threadIdKey, num: thread.id },
+            ]
+          : [],
       };
     });
 
@@ -142,7 +153,15 @@ export function renderPprof(profile: Profile): Uint8Array {
     ],
     sample: samples,
     // One mapping for the interpreter, flagged symbolized: without one pprof asks for a binary.
-    mapping: [{ id: 1, filename: strings.id(`python${profile.meta.pythonVersion}`), hasFunctions: true, hasFilenames: true, hasLineNumbers: true }],
+    mapping: [
+      {
+        id: 1,
+        filename: strings.id(`python${profile.meta.pythonVersion}`),
+        hasFunctions: true,
+        hasFilenames: true,
+        hasLineNumbers: true,
+      },
+    ],
     location: locations,
     function: functions,
     timeNanos: Number.isFinite(startMs) ? startMs * 1e6 : 0,

@@ -35,7 +35,7 @@ export function renderProfileJson(profile: Profile): string {
     stacks: profile.stacks,
     ...(profile.timeline ? { timeline: profile.timeline } : {}),
   };
-  return JSON.stringify(file) + '\n';
+  return `${JSON.stringify(file)}\n`;
 }
 
 /** A file that is not a profile we can read, with what is wrong and where. */
@@ -125,11 +125,13 @@ export function profileFromJson(value: unknown): Profile {
     const stack = expectObject(s, `stacks[${i}]`);
     const frameIndexes = expectArray(stack.frames, `stacks[${i}].frames`).map((index, j) => {
       const n = expectNumber(index, `stacks[${i}].frames[${j}]`, { integer: true, min: 0 });
-      if (n >= frames.length) throw new ProfileFormatError(`stacks[${i}].frames[${j}] = ${n} is not a frame index (${frames.length} frames)`);
+      if (n >= frames.length)
+        throw new ProfileFormatError(`stacks[${i}].frames[${j}] = ${n} is not a frame index (${frames.length} frames)`);
       return n;
     });
     const thread = expectNumber(stack.thread, `stacks[${i}].thread`, { integer: true, min: 0 });
-    if (thread >= threads.length) throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
+    if (thread >= threads.length)
+      throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
     return { frames: frameIndexes, thread, count: expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 }) };
   });
   const statNumber = (key: string) => expectNumber(stats[key], `stats.${key}`, { min: 0 });
@@ -139,7 +141,9 @@ export function profileFromJson(value: unknown): Profile {
       pid: expectNumber(meta.pid, 'meta.pid', { integer: true }),
       pythonVersion: expectString(meta.pythonVersion, 'meta.pythonVersion'),
       startTime: expectString(meta.startTime, 'meta.startTime'),
-      ...(meta.command !== undefined ? { command: expectArray(meta.command, 'meta.command').map((c, i) => expectString(c, `meta.command[${i}]`)) } : {}),
+      ...(meta.command !== undefined
+        ? { command: expectArray(meta.command, 'meta.command').map((c, i) => expectString(c, `meta.command[${i}]`)) }
+        : {}),
       ...(meta.exitCode !== undefined ? { exitCode: expectNumber(meta.exitCode, 'meta.exitCode', { integer: true }) } : {}),
       ...(meta.stopReason !== undefined ? { stopReason: stopReason(meta.stopReason) } : {}),
     },
@@ -165,7 +169,8 @@ export function profileFromJson(value: unknown): Profile {
       if (n >= stacks.length) throw new ProfileFormatError(`timeline.stacks[${i}] = ${n} is not a stack index`);
       return n;
     });
-    if (timesUs.length !== stackIds.length) throw new ProfileFormatError('timeline.timesUs and timeline.stacks must have the same length');
+    if (timesUs.length !== stackIds.length)
+      throw new ProfileFormatError('timeline.timesUs and timeline.stacks must have the same length');
     profile.timeline = { timesUs, stacks: stackIds };
   }
   return profile;

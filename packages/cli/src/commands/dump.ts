@@ -27,7 +27,7 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
     const result = await dump(parsePid(args.pid), { locals: args.locals, blocking: !args.nonblocking });
-    process.stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatDump(result, args.fullFilenames));
+    process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
   }
@@ -58,5 +58,5 @@ export function formatDump(result: ProcessDump, fullFilenames = false): string {
       }
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

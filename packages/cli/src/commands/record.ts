@@ -1,7 +1,14 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { gzipSync } from 'node:zlib';
-import { renderChromeTrace, renderCollapsed, renderFlamegraph, renderPprof, renderProfileJson, renderSpeedscope } from '@pyspy/render';
+import {
+  renderChromeTrace,
+  renderCollapsed,
+  renderFlamegraph,
+  renderPprof,
+  renderProfileJson,
+  renderSpeedscope,
+} from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
 import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
@@ -25,7 +32,8 @@ interface RecordArgs {
 }
 
 export const command = 'record [options] [-- command...]';
-export const describe = 'Sample a Python program and write a flame graph, speedscope, raw, Chrome trace, pyspy-ts JSON or pprof file';
+export const describe =
+  'Sample a Python program and write a flame graph, speedscope, raw, Chrome trace, pyspy-ts JSON or pprof file';
 
 export function builder(yargs: Argv): Argv<RecordArgs> {
   return yargs
@@ -42,7 +50,7 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
       choices: FORMATS,
       describe:
         'Output format (default: from the -o extension: .svg flamegraph, .json speedscope, .trace.json chrometrace, .txt raw, ' +
-        '.pyspy.json json (pyspy-ts\'s own, for diff and baselines), .pb.gz pprof; else flamegraph)',
+        ".pyspy.json json (pyspy-ts's own, for diff and baselines), .pb.gz pprof; else flamegraph)",
     })
     .option('rate', { ...samplingOptions.rate, alias: 'r' })
     .option('duration', {
@@ -55,7 +63,12 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('gil', { ...samplingOptions.gil, alias: 'g' })
     .option('idle', { ...samplingOptions.idle, alias: 'i' })
     .option('threads', { alias: 't', type: 'boolean', default: false, describe: 'Show each thread as the root frame' })
-    .option('function', { alias: 'F', type: 'boolean', default: false, describe: 'Aggregate by function (its first line), not by line' })
+    .option('function', {
+      alias: 'F',
+      type: 'boolean',
+      default: false,
+      describe: 'Aggregate by function (its first line), not by line',
+    })
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
@@ -169,7 +182,7 @@ export function summary(profile: Profile, format: Format, path: string): string 
   );
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** One line on a terminal, rewritten in place; nothing at all when off. */

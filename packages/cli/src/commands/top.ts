@@ -83,7 +83,12 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
     // Should this process die unexpectedly, what it launched must not run on unwatched.
     const launched = live.launched;
     process.on('exit', () => launched?.kill('SIGKILL'));
-    const header = { pid: live.pid, pythonVersion: live.pythonVersion, command: pid === undefined ? commandLine : undefined, idleIncluded: args.idle };
+    const header = {
+      pid: live.pid,
+      pythonVersion: live.pythonVersion,
+      command: pid === undefined ? commandLine : undefined,
+      idleIncluded: args.idle,
+    };
     let end: LiveEnd;
     if (interactive) {
       const tail = new OutputTail();
