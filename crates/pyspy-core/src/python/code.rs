@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, field_i32, field_u64, Memory};
+use crate::memory::{at, field_i32, field_u64, Memory};
 use crate::python::layout::{Layout, LineTable};
 use crate::python::{line_table, strings};
 use crate::Result;

@@ -5,7 +5,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
+use crate::memory::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
 use crate::python::layout::{Layout, ManagedDict};
 use crate::python::strings;
 use crate::{Error, Result};

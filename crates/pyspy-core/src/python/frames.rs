@@ -1,6 +1,6 @@
 //! Walking one thread's frames, innermost first, for both frame models.
 
-use crate::process::{field_i32, field_u64, field_u8, Memory};
+use crate::memory::{field_i32, field_u64, field_u8, Memory};
 use crate::python::layout::{FrameModel, Layout, LineTable};
 use crate::Result;
 
@@ -13,7 +13,7 @@ pub const MAX_DEPTH: usize = 16_384;
 const FIRST_NON_PYTHON_OWNER: u8 = 3;
 
 /// 3.14+ stores `f_executable` as a `_PyStackRef` whose low bits are tags.
-const STACKREF_TAG_MASK: u64 = 0b11;
+pub const STACKREF_TAG_MASK: u64 = 0b11;
 
 #[derive(Debug, Clone, Copy)]
 pub enum InstructionPosition {

@@ -1,7 +1,7 @@
 //! Short, safe reprs of objects in the target, for `dump --locals`: the value of simple types,
 //! the type name of anything else. Nothing here follows more than a couple of pointers.
 
-use crate::process::{at, field_f64_bits, field_u64, Memory, MemoryExt};
+use crate::memory::{at, field_f64_bits, field_u64, Memory, MemoryExt};
 use crate::python::layout::Layout;
 use crate::python::strings;
 use crate::Result;

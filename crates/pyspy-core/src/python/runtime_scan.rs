@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 
-use crate::process::{at, MapEntry, Memory, MemoryExt, ReadRequest};
+use crate::maps::MapEntry;
+use crate::memory::{at, Memory, MemoryExt, ReadRequest};
 use crate::python::debug_offsets::{self, COOKIE};
 use crate::python::layout::Layout;
 use crate::python::layouts;
@@ -203,7 +204,7 @@ fn read_words(memory: &dyn Memory, addrs: impl Iterator<Item = u64>) -> Vec<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::maps::parse_maps;
+    use crate::maps::parse_maps;
     use crate::{Error, ErrorKind, Result};
 
     /// Sparse memory: a few writable pages, zeros unless written.

@@ -1,6 +1,6 @@
 //! Interpreters -> thread states: ids, the frame each one is in, and who holds the GIL.
 
-use crate::process::{at, field_u64, Memory, MemoryExt};
+use crate::memory::{at, field_u64, Memory, MemoryExt};
 use crate::python::layout::Layout;
 use crate::Result;
 

@@ -12,6 +12,9 @@ pub mod v3_15;
 pub mod v3_8;
 pub mod v3_9;
 
+/// Every CPython 3 minor pyspy-ts reads, oldest first: the one list of what is supported.
+pub const MINORS: &[u8] = &[8, 9, 10, 11, 12, 13, 14, 15];
+
 /// The layout compiled from headers for 3.`minor`.
 pub fn static_layout(minor: u8) -> Option<&'static Layout> {
     match minor {
