@@ -37,7 +37,7 @@ if (command === 'dump') {
   );
 } else if (command === 'record') {
   const [, rate, seconds, blocking] = args;
-  const p = await core.record({ pid, rateHz: Number(rate), durationS: Number(seconds), blocking: blocking !== 'false' });
+  const p = await core.record({ pid, rateHz: Number(rate), durationS: Number(seconds), nonblocking: blocking === 'false' });
   const sum = p.stacks.reduce((n, s) => n + s.count, 0);
   console.log(
     JSON.stringify({

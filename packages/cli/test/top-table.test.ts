@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveSnapshot, LiveStats } from '@pyspy/core';
+import type { LiveSnapshot, ProfileStats } from '@pyspy/core';
 import { TopView } from '../src/top/interactive.js';
 import { buildTable, formatHeader, formatPlain, formatRow, rowLabel, type View } from '../src/top/table.js';
 
@@ -12,7 +12,7 @@ const FRAMES = [
   { name: 'warm', file: 'app.py', line: 20 }, // 5
 ];
 
-function stats(samples: number, more: Partial<LiveStats> = {}): LiveStats {
+function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats {
   return {
     samples,
     ticks: samples,
@@ -29,7 +29,7 @@ function stats(samples: number, more: Partial<LiveStats> = {}): LiveStats {
 }
 
 /** A snapshot whose stacks have these counts, in this order (stack identity is the index). */
-function snapshot(counts: number[], more: Partial<LiveStats> = {}): LiveSnapshot {
+function snapshot(counts: number[], more: Partial<ProfileStats> = {}): LiveSnapshot {
   const stacks = [
     { frames: [0, 1, 2], thread: 0 }, // hot, line 10
     { frames: [0, 1, 3], thread: 0 }, // hot, line 12

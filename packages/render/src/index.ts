@@ -1,4 +1,5 @@
-export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from './profile.js';
+export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats, StatCounter } from './profile.js';
+export { STAT_COUNTERS, emptyStats } from './profile.js';
 export { renderCollapsed, foldStacks, frameLabel, threadLabel } from './collapsed.js';
 export type { CollapseOptions } from './collapsed.js';
 export { renderSpeedscope } from './speedscope.js';

@@ -5,7 +5,7 @@
  * by file name: baselines get renamed.
  */
 import { isProfileJson, profileFromJson, ProfileFormatError } from './profile-json.js';
-import type { Frame, Profile, StackCount } from './profile.js';
+import { emptyStats, type Frame, type Profile, type StackCount } from './profile.js';
 
 export type ProfileInputKind = 'pyspy-json' | 'speedscope' | 'collapsed';
 
@@ -38,16 +38,7 @@ class ProfileBuilder {
     return {
       version: 1,
       meta: { pid: 0, pythonVersion: 'unknown', startTime: new Date(0).toISOString() },
-      stats: {
-        samples,
-        ticks: samples,
-        requestedRateHz: 0,
-        achievedRateHz: 0,
-        errors: 0,
-        missed: 0,
-        durationS: 0,
-        profilerCpuS: 0,
-      },
+      stats: { ...emptyStats(), samples, ticks: samples },
       frames: this.frames,
       threads: [{ id: 0, name: 'all threads', pid: 0 }],
       stacks: this.stacks,

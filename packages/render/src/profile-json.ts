@@ -9,7 +9,8 @@
  *   "formatVersion": 1,             // bumped on any change a version-1 reader would misread
  *   "exporter": "pyspy-ts",
  *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"? },
- *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS" },
+ *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
+ *                "gilSamples", "idleSamples" (the last two 0 when absent: files written before they were) },
  *   "frames":  [{ "name", "file", "line" }],            // interned; line 0 = unknown
  *   "threads": [{ "id", "name", "pid" }],
  *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count" }],
@@ -18,7 +19,7 @@
  * ```
  * Readers ignore fields they do not know, so adding an optional field does not bump the version.
  */
-import type { Frame, Profile, StackCount, ThreadInfo } from './profile.js';
+import { type Frame, type Profile, STAT_COUNTERS, type StackCount, type StatCounter, type ThreadInfo } from './profile.js';
 
 export const PROFILE_FORMAT = 'pyspy-ts-profile';
 export const PROFILE_FORMAT_VERSION = 1;
@@ -134,7 +135,10 @@ export function profileFromJson(value: unknown): Profile {
       throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
     return { frames: frameIndexes, thread, count: expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 }) };
   });
-  const statNumber = (key: string) => expectNumber(stats[key], `stats.${key}`, { min: 0 });
+  // Counters added after the format's first files: absent means none were counted.
+  const addedLater = new Set(['gilSamples', 'idleSamples']);
+  const statNumber = (key: string) =>
+    stats[key] === undefined && addedLater.has(key) ? 0 : expectNumber(stats[key], `stats.${key}`, { min: 0 });
   const profile: Profile = {
     version: 1,
     meta: {
@@ -148,14 +152,9 @@ export function profileFromJson(value: unknown): Profile {
       ...(meta.stopReason !== undefined ? { stopReason: stopReason(meta.stopReason) } : {}),
     },
     stats: {
-      samples: statNumber('samples'),
-      ticks: statNumber('ticks'),
+      ...(Object.fromEntries(STAT_COUNTERS.map((key) => [key, statNumber(key)])) as Record<StatCounter, number>),
       requestedRateHz: statNumber('requestedRateHz'),
       achievedRateHz: statNumber('achievedRateHz'),
-      errors: statNumber('errors'),
-      missed: statNumber('missed'),
-      durationS: statNumber('durationS'),
-      profilerCpuS: statNumber('profilerCpuS'),
     },
     frames,
     threads,

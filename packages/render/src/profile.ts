@@ -47,6 +47,37 @@ export interface ProfileStats {
   durationS: number;
   /** CPU time (user + sys) the profiler itself spent sampling. */
   profilerCpuS: number;
+  /** Samples whose thread held the GIL. */
+  gilSamples: number;
+  /** Thread stacks left out as idle; 0 with `idle`, where thread states are not read. */
+  idleSamples: number;
+}
+
+/**
+ * Every field of `ProfileStats` that only grows while a record runs: the one list that empty
+ * statistics, deltas between two snapshots and the JSON reader go by. (The rates are not counters.)
+ */
+export const STAT_COUNTERS = [
+  'samples',
+  'ticks',
+  'errors',
+  'missed',
+  'durationS',
+  'profilerCpuS',
+  'gilSamples',
+  'idleSamples',
+] as const satisfies readonly (keyof ProfileStats)[];
+export type StatCounter = (typeof STAT_COUNTERS)[number];
+// A field added to ProfileStats must be a counter or a rate: this fails to compile otherwise.
+const everyStatIsListed: Exclude<keyof ProfileStats, StatCounter | 'requestedRateHz' | 'achievedRateHz'> extends never
+  ? true
+  : never = true;
+void everyStatIsListed;
+
+/** Statistics of a record that has not sampled anything. */
+export function emptyStats(): ProfileStats {
+  const counters = Object.fromEntries(STAT_COUNTERS.map((key) => [key, 0])) as Record<StatCounter, number>;
+  return { ...counters, requestedRateHz: 0, achievedRateHz: 0 };
 }
 
 export interface Profile {

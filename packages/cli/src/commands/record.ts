@@ -11,7 +11,7 @@ import {
 } from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
+import { pidOption, samplingOptions } from '../options.js';
 
 interface RecordArgs {
   pid?: number;
@@ -88,11 +88,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     if ((args.pid === undefined) === (commandLine.length === 0)) {
       throw new InvalidArgumentError('record needs --pid PID or a command after --, and not both');
     }
-    const rateHz = parseRate(args.rate);
-    if (args.duration !== undefined && !(Number.isFinite(args.duration) && args.duration > 0)) {
-      throw new InvalidArgumentError(`--duration must be a positive number of seconds, got ${args.duration}`);
-    }
-    const pid = args.pid === undefined ? undefined : parsePid(args.pid);
+    const pid = args.pid;
     const format: Format = args.format ?? (args.output ? formatFromPath(args.output) : undefined) ?? 'flamegraph';
     const path = args.output ?? defaultOutputName(pid, format);
     // Created now, so a path we cannot write fails before any sampling.
@@ -106,11 +102,10 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     let profile: Profile;
     try {
       profile = await record({
-        pid,
-        command: pid === undefined ? commandLine : undefined,
-        rateHz,
+        ...(pid !== undefined ? { pid } : { command: commandLine }),
+        rateHz: args.rate,
         durationS: args.duration,
-        blocking: !args.nonblocking,
+        nonblocking: args.nonblocking,
         gil: args.gil,
         idle: args.idle,
         function: args.function,

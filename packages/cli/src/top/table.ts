@@ -5,7 +5,7 @@
  * Like py-spy's top, the percentages describe the last interval (where time goes now) and the
  * times add up since the start or the last reset (where time went).
  */
-import { snapshotDelta, type LiveSnapshot, type LiveStats } from '@pyspy/core';
+import { snapshotDelta, type LiveSnapshot, type ProfileStats } from '@pyspy/core';
 
 export type SortKey = 'own' | 'total' | 'ownTime' | 'totalTime';
 
@@ -43,9 +43,9 @@ export interface TopTable {
   /** Sorted, only rows with samples since the start or reset. */
   rows: Row[];
   /** Stats of the last interval. */
-  window: LiveStats;
+  window: ProfileStats;
   /** Stats since the start or reset. */
-  overall: LiveStats;
+  overall: ProfileStats;
   /** Distinct threads sampled in the last interval. */
   windowThreads: number;
   /** Seconds one sample stands for: 1 / achieved rate (missed ticks make each sample count for more). */
@@ -115,7 +115,7 @@ export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undef
   };
 }
 
-function secondsPerSample(stats: LiveStats): number {
+function secondsPerSample(stats: ProfileStats): number {
   if (stats.ticks > 0 && stats.durationS > 0) return stats.durationS / stats.ticks;
   return stats.requestedRateHz > 0 ? 1 / stats.requestedRateHz : 0;
 }
