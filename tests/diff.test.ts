@@ -88,7 +88,8 @@ describe(`diff on real recordings (${interp.id}, 4 s at 100 Hz)`, () => {
 
   it('writes pprof that go tool pprof reads, with the hot function on top', () => {
     const profile = recordTarget('slow.pb.gz', ['--slow'], 'pprof');
-    const r = spawnSync('go', ['tool', 'pprof', '-top', profile], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+    // Generous: the first `go tool pprof` on a machine builds the tool (system-deps.sh warms it).
+    const r = spawnSync('go', ['tool', 'pprof', '-top', profile], { encoding: 'utf8', cwd: dir, timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     const rows = r.stdout.split('\n');
     const header = rows.findIndex((line) => /flat\s+flat%\s+sum%\s+cum\s+cum%/.test(line));

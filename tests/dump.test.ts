@@ -119,7 +119,7 @@ for (const interp of interpreters()) {
     });
 
     it('reads the same stacks without pausing (--nonblocking)', async () => {
-      const result = await dump(target.pid, { blocking: false });
+      const result = await dump(target.pid, { nonblocking: true });
       const main = truth.threads.find((t) => t.name === 'MainThread')!;
       expect(frames(result.threads.find((t) => t.nativeThreadId === main.native_id)!.frames)).toEqual(main.frames);
     });

@@ -52,17 +52,21 @@ function expectNoTempFiles(dir: string) {
 
 describe('record measures where the time goes', () => {
   for (const interp of all) {
-    it(`splits 70/30 within 2 points on ${interp.id} (${interp.version}), 10 s at 100 Hz`, () => {
-      const { stacks, stderr } = recordRaw(interp, ['--rate', '100'], [target('split_70_30.py'), '10']);
+    // 1 kHz for 10 s: about 10,000 samples, so sampling noise (one standard deviation of a 70/30
+    // split is 0.46 points) stays far inside the 2 points even when a busy machine jitters the
+    // schedule; at 100 Hz it would be 1.45 points, and a loaded run fails one time in six.
+    it(`splits 70/30 within 2 points on ${interp.id} (${interp.version}), 10 s at 1 kHz`, () => {
+      const { stacks, stderr } = recordRaw(interp, ['--rate', '1000'], [target('split_70_30.py'), '10']);
       const seventy = samplesIn(stacks, 'seventy');
       const thirty = samplesIn(stacks, 'thirty');
-      expect(seventy + thirty, stderr).toBeGreaterThan(800);
+      // Nearly every sample is in one of the two: the rest is start-up and exit.
+      expect(seventy + thirty, stderr).toBeGreaterThan(0.95 * totalSamples(stacks));
       const share = (100 * seventy) / (seventy + thirty);
       expect(share, stderr).toBeGreaterThan(68);
       expect(share, stderr).toBeLessThan(72);
       expect(stderr).toMatch(/The program exited with code 0/);
       // A read can fail at the very end, as the program exits under us; it is counted, not hidden.
-      const errors = Number(/Errors: ([\d,]+)\./.exec(stderr)?.[1] ?? NaN);
+      const errors = Number(/Errors: ([\d,]+)\./.exec(stderr)?.[1] ?? Number.NaN);
       expect(errors, stderr).toBeLessThanOrEqual(2);
     });
   }
