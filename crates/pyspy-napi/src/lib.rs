@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use pyspy_core::profile::FrameKind;
 
 /// pyspy-core's error as a JS `Error` whose `code` is the stable kind (e.g. `PYSPY_NOT_PYTHON`).
 /// Built as a JS object and handed back as the rejection, so the code survives the promise.
@@ -179,6 +180,9 @@ pub struct Frame {
     pub name: String,
     pub file: String,
     pub line: u32,
+    /// What the frame stands for; absent for a Python function.
+    #[napi(ts_type = "'native' | 'task' | 'process' | 'gc'")]
+    pub kind: Option<String>,
 }
 
 #[napi(object)]
@@ -243,7 +247,16 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
 fn convert_profile(p: pyspy_core::Profile, target_exited: bool) -> NativeProfile {
     NativeProfile {
         stats: convert_stats(&p.stats),
-        frames: p.frames.into_iter().map(|f| Frame { name: f.name, file: f.file, line: f.line }).collect(),
+        frames: p
+            .frames
+            .into_iter()
+            .map(|f| Frame {
+                name: f.name,
+                file: f.file,
+                line: f.line,
+                kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
+            })
+            .collect(),
         threads: p.threads.into_iter().map(|t| ThreadInfo { id: t.tid, name: t.name, pid: t.pid }).collect(),
         stacks: p.stacks.into_iter().map(|s| StackCount { frames: s.frames, thread: s.thread, count: s.count as f64 }).collect(),
         timeline: p.timeline.map(|t| Timeline {

@@ -11,7 +11,7 @@
  *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"? },
  *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
  *                "gilSamples", "idleSamples" (the last two 0 when absent: files written before they were) },
- *   "frames":  [{ "name", "file", "line" }],            // interned; line 0 = unknown
+ *   "frames":  [{ "name", "file", "line", "kind"? }],   // interned; line 0 = unknown; kind: see Frame
  *   "threads": [{ "id", "name", "pid" }],
  *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count" }],
  *   "timeline"?: { "timesUs": [...], "stacks": [...] } // only when recorded with one
@@ -19,7 +19,16 @@
  * ```
  * Readers ignore fields they do not know, so adding an optional field does not bump the version.
  */
-import { type Frame, type Profile, STAT_COUNTERS, type StackCount, type StatCounter, type ThreadInfo } from './profile.js';
+import {
+  FRAME_KINDS,
+  type Frame,
+  type FrameKind,
+  type Profile,
+  STAT_COUNTERS,
+  type StackCount,
+  type StatCounter,
+  type ThreadInfo,
+} from './profile.js';
 
 export const PROFILE_FORMAT = 'pyspy-ts-profile';
 export const PROFILE_FORMAT_VERSION = 1;
@@ -31,7 +40,7 @@ export function renderProfileJson(profile: Profile): string {
     exporter: 'pyspy-ts',
     meta: profile.meta,
     stats: profile.stats,
-    frames: profile.frames.map((f) => ({ name: f.name, file: f.file, line: f.line })),
+    frames: profile.frames.map((f) => ({ name: f.name, file: f.file, line: f.line, ...(f.kind ? { kind: f.kind } : {}) })),
     threads: profile.threads,
     stacks: profile.stacks,
     ...(profile.timeline ? { timeline: profile.timeline } : {}),
@@ -112,6 +121,7 @@ export function profileFromJson(value: unknown): Profile {
       name: expectString(frame.name, `frames[${i}].name`),
       file: expectString(frame.file, `frames[${i}].file`),
       line: expectNumber(frame.line, `frames[${i}].line`, { integer: true, min: 0 }),
+      ...(frame.kind !== undefined ? { kind: frameKind(frame.kind, `frames[${i}].kind`) } : {}),
     };
   });
   const threads: ThreadInfo[] = expectArray(root.threads, 'threads').map((t, i) => {
@@ -178,4 +188,9 @@ export function profileFromJson(value: unknown): Profile {
 function stopReason(value: unknown): NonNullable<Profile['meta']['stopReason']> {
   if (value === 'duration' || value === 'stopped' || value === 'target-exited') return value;
   throw new ProfileFormatError(`meta.stopReason must be "duration", "stopped" or "target-exited", got ${JSON.stringify(value)}`);
+}
+
+function frameKind(value: unknown, where: string): FrameKind {
+  if (typeof value === 'string' && (FRAME_KINDS as readonly string[]).includes(value)) return value as FrameKind;
+  throw new ProfileFormatError(`${where} must be one of ${FRAME_KINDS.join(', ')}`);
 }

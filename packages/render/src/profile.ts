@@ -5,6 +5,10 @@
  * through the optional timeline.
  */
 
+/** What a frame stands for, when it is not a Python function. */
+export type FrameKind = 'native' | 'task' | 'process' | 'gc';
+export const FRAME_KINDS: readonly FrameKind[] = ['native', 'task', 'process', 'gc'];
+
 /** One source location, interned. */
 export interface Frame {
   /** Function name: the qualified name (`Class.method`) where CPython has one (3.11+), else `co_name`. */
@@ -13,6 +17,11 @@ export interface Frame {
   file: string;
   /** Line number; 0 when unknown or when line numbers are off (`--nolineno`). */
   line: number;
+  /**
+   * Absent for a Python function. `native`: a C/C++/Cython/Rust function (`--native`); `task`: an
+   * asyncio task (`--async`); `process`: a process root (`--subprocesses`); `gc`: the collector.
+   */
+  kind?: FrameKind;
 }
 
 export interface ThreadInfo {

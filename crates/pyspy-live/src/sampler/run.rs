@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use pyspy_core::paths::short_filename;
 use pyspy_core::process::ThreadState;
-use pyspy_core::profile::{Aggregator, Frame};
+use pyspy_core::profile::{Aggregator, Frame, FrameKind};
 use pyspy_core::python::code::CodeInfo;
 use pyspy_core::python::ReadOptions;
 use pyspy_core::Result;
@@ -169,7 +169,7 @@ fn intern(
         return *id;
     }
     let file = if options.full_filenames { code.filename.clone() } else { short_filename(&code.filename, cwd) };
-    let id = agg.intern_frame(Frame { name: code.name.clone(), file, line });
+    let id = agg.intern_frame(Frame { name: code.name.clone(), file, line, kind: FrameKind::Python });
     // Holding the Arc keeps its address from being reused by another code object while memoised.
     memo.insert(key, (code.clone(), id));
     id
