@@ -18,7 +18,7 @@ const EXAMPLE_THRESHOLDS = ['--fail-on', 'self:+5%', '--fail-on', 'total:+10%'];
 function recordTarget(name: string, args: string[], format = 'json'): string {
   const out = join(dir, name);
   const r = runCli(
-    ['record', '--format', format, '-o', out, '--rate', '100', '--hide-progress', '--', interp.exe, target, '4', ...args],
+    ['record', '--format', format, '-o', out, '--rate', '1000', '--hide-progress', '--', interp.exe, target, '4', ...args],
     {
       env: interp.env,
       timeoutMs: 60_000,
@@ -32,7 +32,7 @@ function diff(base: string, head: string, ...args: string[]) {
   return runCli(['diff', base, head, ...args]);
 }
 
-describe(`diff on real recordings (${interp.id}, 4 s at 100 Hz)`, () => {
+describe(`diff on real recordings (${interp.id}, 4 s at 1 kHz)`, () => {
   let base: string;
   let slow: string;
   beforeAll(() => {

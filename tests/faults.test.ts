@@ -158,9 +158,13 @@ describe('the target exits in the middle of a blocking pause', () => {
       // Every other time with --idle: that pauses every thread, sleeping ones included, not just the running ones.
       const idle = iteration % 2 === 1 ? ['--idle'] : [];
       const cli = startCli(['record', '-o', out, '--rate', '5000', '--hide-progress', ...idle, '--pid', String(target.pid)]);
-      await new Promise((r) => setTimeout(r, 700));
-      // Kill it the moment one of its threads is seen held in a ptrace stop: inside a pause.
-      await waitFor('a thread of the target in a ptrace stop', () => threadStates(target.pid).includes('t'));
+      // Sampling has begun once a thread is seen held in a ptrace stop (on a busy machine the
+      // record may take seconds to start); then kill the target the moment one is seen again:
+      // inside a pause, with samples taken before it.
+      const inPause = () => threadStates(target.pid).includes('t');
+      await waitFor('the record to pause the target', inPause, 60_000);
+      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('a thread of the target in a ptrace stop', inPause);
       target.child.kill('SIGKILL');
       const killedAt = Date.now();
       const exited = target.child.exited.then(() => reapedAfterMs.push(Date.now() - killedAt));
