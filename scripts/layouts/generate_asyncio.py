@@ -8,9 +8,12 @@ that minor's own headers plus asyncio_structs.h and prints offsetof/sizeof of ev
 constants (frame states, tag bits) the walkers need; the numbers become a Rust `AsyncioLayout`.
 
 `--check` then runs every interpreter of .cache/pythons/manifest.json on a small program that
-reads its own Task, Future, coroutine, set, weakref, partial and bound-method objects through
+reads its own Task, Future, coroutine chain, set, weakref, partial, bound-method and closure
+objects, and its thread state (running loop and task, the 3.8-3.12 thread dict, the 3.14+ task
+lists including the one a finished thread hands to the interpreter, the module state), through
 ctypes at the generated offsets and compares with what Python says (task._coro, get_name(), ...):
-a wrong transcription fails there, on the build the tests run.
+a wrong transcription fails there, on the build the tests run. On 3.14+ the table is also compared
+with the AsyncioDebug section the interpreter publishes (a debug build may differ: reported).
 
 Headers: the same as scripts/layouts/generate.py (pyenv builds 3.8-3.13, Debian's for 3.14/3.15).
 Usage: scripts/layouts/generate_asyncio.py [--only 3.9,3.14] [--headers 3.14=DIR] [--check]
@@ -222,7 +225,7 @@ def write_mod():
 # --- checking the tables against live objects -------------------------------------------------
 
 CHECK_PROGRAM = r'''
-import asyncio, ctypes, functools, json, sys, weakref
+import asyncio, ctypes, functools, json, sys, threading, time, weakref
 L = json.loads(sys.argv[1])
 failures = []
 
@@ -238,6 +241,14 @@ def expect(what, got, want):
 
 def field(obj, name):
     return word(id(obj) + L[name])
+
+def task_list(head):
+    """The tasks on a 3.14+ llist: node addresses minus task_node, at most 10000."""
+    found, node = set(), word(head + L["llist_next"])
+    while node != head and node and len(found) < 10000:
+        found.add(node - L["task_node"])
+        node = word(node + L["llist_next"])
+    return found
 
 async def inner(ev):
     await ev.wait()
@@ -273,8 +284,59 @@ async def run():
         expect("future_awaited_by", field(waiter, "future_awaited_by"), id(task))
         expect("future_is_task", byte(id(task) + L["future_is_task"]), 1)
         expect("future_is_task (future)", byte(id(waiter) + L["future_is_task"]), 0)
+    # The thread state: the running loop, the running task, the task list (what a walker reads).
+    get_tstate = ctypes.pythonapi.PyThreadState_Get
+    get_tstate.restype = ctypes.c_void_p
+    tstate = get_tstate()
+    get_dict = ctypes.pythonapi.PyThreadState_GetDict
+    get_dict.restype = ctypes.c_void_p
+    thread_dict = get_dict()  # 3.13+ creates it on first use: asyncio no longer needs it
+    expect("tstate_dict", word(tstate + L["tstate_dict"]), thread_dict)
+    if L.get("running_loop_holder_loop") is not None:
+        holder = ctypes.cast(get_dict(), ctypes.py_object).value["__asyncio_running_event_loop__"]
+        expect("running_loop_holder_loop", word(id(holder) + L["running_loop_holder_loop"]), id(loop))
     if L.get("tstate_asyncio_running_loop") is not None:
-        pass  # checked from outside by the walkers' tests: ctypes cannot reach the thread state
+        expect("tstate_asyncio_running_loop", word(tstate + L["tstate_asyncio_running_loop"]), id(loop))
+    if L.get("tstate_asyncio_running_task") is not None:
+        expect("tstate_asyncio_running_task", word(tstate + L["tstate_asyncio_running_task"]),
+               id(asyncio.current_task()))
+    if L.get("tstate_asyncio_tasks_head") is not None:
+        listed = task_list(tstate + L["tstate_asyncio_tasks_head"])
+        expect("tasks on this thread's list", {id(task), id(unnamed)} <= listed, True)
+        # A thread that ends hands its pending tasks to the interpreter's list.
+        box = []
+        def other():
+            async def park():  # an Event of this thread's own loop
+                await asyncio.Event().wait()
+            async def make():
+                box.append(asyncio.create_task(park(), name="from-a-thread"))
+            other_loop = asyncio.new_event_loop()
+            other_loop.run_until_complete(make())
+            box.append(other_loop)
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        get_interp = ctypes.pythonapi.PyInterpreterState_Get
+        get_interp.restype = ctypes.c_void_p
+        # join() can return before the dying thread state has moved its list over: poll a while.
+        for _ in range(100):
+            interp_listed = task_list(get_interp() + L["interp_asyncio_tasks_head"])
+            if id(box[0]) in interp_listed:
+                break
+            time.sleep(0.02)
+        expect("a dead thread's task on the interpreter's list", id(box[0]) in interp_listed, True)
+        # Tasks registered through _asyncio that are not _asyncio.Task (third-party task types) live
+        # in the module state's WeakSet. (3.14's own _PyTask registers in asyncio.tasks'
+        # Python-level _scheduled_tasks instead.)
+        import _asyncio
+        state = word(id(_asyncio) + L["module_state"])
+        py_task = asyncio.tasks._PyTask(outer(ev), loop=loop, name="python-task")
+        expect("_PyTask in asyncio.tasks._scheduled_tasks", py_task in asyncio.tasks._scheduled_tasks, True)
+        _asyncio._register_task(py_task)
+        weak = ctypes.cast(word(state + L["module_state_non_asyncio_tasks"]), ctypes.py_object).value
+        expect("module_state_non_asyncio_tasks", py_task in weak, True)
+        _asyncio._unregister_task(py_task)
+        py_task.cancel()
     # The coroutine chain: outer awaits inner, inner awaits Event.wait, Event.wait a Future.
     coro = task.get_coro()
     while hasattr(coro, "cr_await"):
@@ -401,15 +463,15 @@ def asyncio_debug_section(interp):
     return None
 
 
-def check_debug_section(interp, table):
+def debug_section_offsets(interp):
+    """The AsyncioDebug words by AsyncioLayout field name, or None without a section."""
     words = asyncio_debug_section(interp)
     if words is None or len(words) < 13:
-        return ["no AsyncioDebug section found"]
-    want = {"task_size": words[0], "task_name": words[1], "future_awaited_by": words[2], "future_is_task": words[3],
+        return None
+    return {"task_size": words[0], "task_name": words[1], "future_awaited_by": words[2], "future_is_task": words[3],
             "future_awaited_by_is_set": words[4], "task_coro": words[5], "task_node": words[6],
             "interp_asyncio_tasks_head": words[8], "tstate_asyncio_running_loop": words[10],
             "tstate_asyncio_running_task": words[11], "tstate_asyncio_tasks_head": words[12]}
-    return [f"AsyncioDebug {k}: section says {v}, table says {table[k]}" for k, v in want.items() if table[k] != v]
 
 
 def check_interpreters(tables):
@@ -428,17 +490,23 @@ def check_interpreters(tables):
             print(f"check {interp['id']} ({interp['version']}): skipped, ctypes does not import: "
                   + probe.stderr.strip().splitlines()[-1])
             continue
-        r = subprocess.run([interp["exe"], "-c", CHECK_PROGRAM, json.dumps(tables[minor])], env=env,
-                           capture_output=True, text=True, timeout=120)
-        problems = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else [r.stderr.strip()[-600:]]
-        notes = []
+        table, problems, notes = dict(tables[minor]), [], []
         if minor >= 14:
-            # A Py_DEBUG build's interpreter state is larger: there the walker must take the
-            # offsets from the section (as it does _Py_DebugOffsets), the table only describes
-            # release builds.
-            (notes if interp.get("debug") else problems).extend(check_debug_section(interp, tables[minor]))
+            section = debug_section_offsets(interp)
+            if section is None:
+                problems.append("no AsyncioDebug section found")
+            else:
+                diffs = [f"{k}: section {v}, table {table[k]}" for k, v in section.items() if table[k] != v]
+                # A Py_DEBUG build's interpreter state is larger: there the walker must take these
+                # offsets from the section (as it does _Py_DebugOffsets); the table describes
+                # release builds. The live check below then uses the section's values.
+                (notes if interp.get("debug") else problems).extend(diffs)
+                table.update(section)
+        r = subprocess.run([interp["exe"], "-c", CHECK_PROGRAM, json.dumps(table)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        problems += json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else [r.stderr.strip()[-600:]]
         print(f"check {interp['id']} ({interp['version']}): " + ("ok" if not problems else "; ".join(problems))
-              + (f" (debug build, differs from the release table: {'; '.join(notes)})" if notes else ""))
+              + (f" (debug build; AsyncioDebug differs from the release table: {'; '.join(notes)})" if notes else ""))
         failed |= bool(problems)
     if failed:
         sys.exit("the asyncio layouts disagree with live objects")
