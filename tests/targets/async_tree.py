@@ -12,12 +12,14 @@ The main thread's loop runs this tree (3.9/3.10 have no TaskGroup and use gather
       Task alpha         server(): a TaskGroup of two handlers
         Task alpha.h0    handler() parked on an Event
         Task alpha.h1    handler_wait_for(): wait_for(Event.wait()) (3.9-3.11 add an unnamed task)
+        Task alpha.h2    handler_agen(): `async for` over an async generator parked on the Event
       Task beta          server(): a TaskGroup of two handlers
         Task beta.h0     handler() parked on an Event
         Task beta.h1     handler_shield(): shield(Task beta.shielded)
           Task beta.shielded
       Task cpu           cpu_burner(): burns CPU in burn(), yielding every 20 ms
     Task finished        done, still referenced by main()
+    Task cancelled       cancelled, still referenced by main()
 
 A second thread runs its own loop (eager tasks on 3.12+) with a default-named top task and one
 named task parked on a future. Once everything is parked and the CPU task has yielded once, a
@@ -34,12 +36,14 @@ Then it prints "ready" and keeps running (the CPU task never stops) until killed
 """
 import asyncio
 import functools
+import gc
 import json
 import os
 import re
 import sys
 import threading
 import time
+import types
 
 USE_UVLOOP = "--uvloop" in sys.argv[2:]
 BURST_SECONDS = 0.02
@@ -55,6 +59,7 @@ EXPECTED_PARENT = {
     "cpu": "main",
     "alpha.h0": "alpha",
     "alpha.h1": "alpha",
+    "alpha.h2": "alpha",
     "beta.h0": "beta",
     "beta.h1": "beta",
     "beta.shielded": "beta.h1",
@@ -64,7 +69,7 @@ EXPECTED_PARENT = {
 release = None  # asyncio.Event, never set
 parked = None  # asyncio.Event, set when all handlers wait
 parked_count = 0
-PARKERS = 5  # alpha.h0, alpha.h1, beta.h0, beta.shielded, and beta.h1 (after shield())
+PARKERS = 6  # alpha.h0, alpha.h1, alpha.h2, beta.h0, beta.shielded, and beta.h1 (after shield())
 truth_path = None
 finished_tasks = []
 side_truth = None  # filled by the side thread
@@ -91,6 +96,18 @@ async def handler_wait_for(name):
     await asyncio.wait_for(wait_released(), timeout=24 * 3600)
 
 
+async def ticks():
+    await wait_released()
+    yield 1
+
+
+async def handler_agen(name):
+    # What `async for` awaits is the generator's __anext__() object, not a coroutine: asyncio.graph
+    # and pstree stop there, so the truth's coroutine stack ends at this frame.
+    async for _ in ticks():
+        pass
+
+
 async def handler_shield(name):
     inner = asyncio.create_task(wait_released(), name=f"{name.rsplit('.', 1)[0]}.shielded")
     await asyncio.sleep(0)
@@ -104,12 +121,17 @@ async def server(name):
             tg.create_task(handler(f"{name}.h0"), name=f"{name}.h0")
             second = handler_wait_for if name == "alpha" else handler_shield
             tg.create_task(second(f"{name}.h1"), name=f"{name}.h1")
+            if name == "alpha":
+                tg.create_task(handler_agen(f"{name}.h2"), name=f"{name}.h2")
     else:
         second = handler_wait_for if name == "alpha" else handler_shield
-        await asyncio.gather(
+        handlers = [
             asyncio.create_task(handler(f"{name}.h0"), name=f"{name}.h0"),
             asyncio.create_task(second(f"{name}.h1"), name=f"{name}.h1"),
-        )
+        ]
+        if name == "alpha":
+            handlers.append(asyncio.create_task(handler_agen(f"{name}.h2"), name=f"{name}.h2"))
+        await asyncio.gather(*handlers)
 
 
 def burn(seconds):
@@ -145,6 +167,11 @@ async def main():
     finished = asyncio.create_task(quick(), name="finished")
     finished_tasks.append(finished)
     await finished
+    cancelled = asyncio.create_task(release.wait(), name="cancelled")
+    finished_tasks.append(cancelled)
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
     alpha = asyncio.create_task(server("alpha"), name="alpha")
     beta = asyncio.create_task(server("beta"), name="beta")
     cpu = asyncio.create_task(cpu_burner(), name="cpu")
@@ -195,17 +222,26 @@ def frame_entry(frame):
     return {"name": code_name(code), "filename": code.co_filename, "line": frame.f_lineno}
 
 
+def asend_generator(obj):
+    """The async generator behind an `async for` step (its __anext__() object), else None."""
+    if type(obj).__name__ != "async_generator_asend":
+        return None
+    return next((r for r in gc.get_referents(obj) if isinstance(r, types.AsyncGeneratorType)), None)
+
+
 def coroutine_stack(coro):
     """The frames of a suspended task, innermost first, through what each coroutine awaits.
 
-    The rule of asyncio.graph (3.14) and of `python -m asyncio pstree`: follow cr_await (ag_await)
-    while it leads to a coroutine (async generator); stop at anything else, also at a generator
-    such as the bare `yield` of asyncio.sleep(0).
+    The rule of `python -m asyncio pstree` (3.14/3.15): follow cr_await (ag_await) while it leads
+    to a coroutine or an async generator, also through the __anext__() object of `async for`;
+    stop at anything else, e.g. a Future, or the plain generator behind asyncio.sleep(0).
+    (asyncio.capture_call_graph() stops at the __anext__() object: its stack is a suffix of this.)
     """
     frames = []
     seen = set()
     while coro is not None and id(coro) not in seen:
         seen.add(id(coro))
+        coro = asend_generator(coro) or coro
         if hasattr(coro, "cr_await"):
             if coro.cr_frame is not None:
                 frames.append(frame_entry(coro.cr_frame))
@@ -361,8 +397,17 @@ def write_truth():
     finished = [t for t in finished_tasks if t.done()]
     main_loop = snapshot_loop(loop)
     # The done task is not in all_tasks(); it is listed apart, as asyncio still holds it.
+    # Whether a reader of the task registry meets them: the WeakSet keeps done tasks while they
+    # live (3.8-3.13); 3.14+ takes a task off its thread's list when it finishes (null: not
+    # visible from Python).
+    registry = getattr(asyncio.tasks, "_all_tasks", None)
+    if registry is None and sys.version_info < (3, 14):
+        registry = asyncio.tasks._scheduled_tasks
     main_loop["done_tasks"] = [
-        {"id": id(t), "name": t.get_name(), "state": task_state(t), "result": repr(t.result())} for t in finished
+        {"id": id(t), "name": t.get_name(), "state": task_state(t),
+         "result": None if t.cancelled() else repr(t.result()),
+         "in_registry": None if registry is None else t in registry}
+        for t in finished
     ]
     loops = [main_loop, side_truth]
     truth = {
@@ -382,7 +427,8 @@ def write_truth():
         derived = {t["name"]: t for t in main_loop["tasks"]}
         for graph in truth["call_graphs"]:
             task = derived[graph["name"]]
-            if graph["awaited_by"] != task["awaited_by"] or graph["call_stack"] != task["stack"]:
+            graph_stack = graph["call_stack"]
+            if graph["awaited_by"] != task["awaited_by"] or graph_stack != task["stack"][len(task["stack"]) - len(graph_stack):]:
                 truth["errors"].append(f"{graph['name']}: capture_call_graph disagrees with the derived tree")
     tmp = truth_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
