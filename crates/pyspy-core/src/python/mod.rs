@@ -1,6 +1,8 @@
 //! Understanding CPython from outside: which version, where its runtime lives, and how to walk
 //! its interpreters, threads, frames and code objects.
 
+pub mod asyncio_layout;
+pub mod asyncio_layouts;
 pub mod code;
 pub mod debug_offsets;
 pub mod debug_offsets_positions;
