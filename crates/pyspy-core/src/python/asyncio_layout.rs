@@ -190,20 +190,11 @@ mod tests {
     #[test]
     fn every_supported_minor_has_an_asyncio_table_whose_task_extends_its_future() {
         for minor in 8..=15u8 {
-            let layout =
-                asyncio_layout(minor).unwrap_or_else(|| panic!("no asyncio layout for 3.{minor}"));
+            let layout = asyncio_layout(minor).unwrap_or_else(|| panic!("no asyncio layout for 3.{minor}"));
             assert_eq!(layout.minor, minor);
             assert!(layout.task_size > layout.future_size, "3.{minor}");
-            for offset in [
-                layout.task_fut_waiter,
-                layout.task_coro,
-                layout.task_name,
-                layout.task_context,
-            ] {
-                assert!(
-                    offset >= layout.future_state && offset < layout.task_size,
-                    "3.{minor}: {offset}"
-                );
+            for offset in [layout.task_fut_waiter, layout.task_coro, layout.task_name, layout.task_context] {
+                assert!(offset >= layout.future_state && offset < layout.task_size, "3.{minor}: {offset}");
             }
         }
     }
@@ -213,10 +204,7 @@ mod tests {
         let layout = asyncio_layout(14).unwrap();
         assert_eq!(layout.task_registry, TaskRegistry::ThreadTaskLists);
         assert!(layout.task_node.is_some() && layout.tstate_asyncio_tasks_head.is_some());
-        assert!(
-            layout.interp_asyncio_tasks_head.is_some()
-                && layout.tstate_asyncio_running_task.is_some()
-        );
+        assert!(layout.interp_asyncio_tasks_head.is_some() && layout.tstate_asyncio_running_task.is_some());
         assert!(asyncio_layout(13).unwrap().task_node.is_none());
     }
 }
