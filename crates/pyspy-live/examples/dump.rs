@@ -1,10 +1,13 @@
-//! `cargo run -p pyspy-live --example dump -- PID [--locals]`: the core's dump without Node, for debugging the walkers.
+//! `cargo run -p pyspy-live --example dump -- PID [--locals] [--async]`: the core's dump without
+//! Node, for debugging the walkers.
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let pid: u32 = args.next().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals]");
-    let locals = args.any(|a| a == "--locals");
-    match pyspy_live::dump(pid, pyspy_core::DumpOptions { locals }, true) {
+    let pid: u32 = args.next().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals] [--async]");
+    let rest: Vec<String> = args.collect();
+    let options =
+        pyspy_core::DumpOptions { locals: rest.iter().any(|a| a == "--locals"), asyncio: rest.iter().any(|a| a == "--async") };
+    match pyspy_live::dump(pid, options, true) {
         Ok(dump) => {
             println!("Python {} ({})", dump.python_version, dump.executable);
             for t in dump.threads {
@@ -16,6 +19,18 @@ fn main() {
                     println!("    {} ({}:{})", f.name, f.filename, f.line);
                     for l in f.locals.unwrap_or_default() {
                         println!("        {} = {}{}", l.name, l.repr, if l.is_arg { " (arg)" } else { "" });
+                    }
+                }
+            }
+            for l in dump.loops.unwrap_or_default() {
+                println!(
+                    "Loop {:#x} {} on thread {:?}, running {:?}",
+                    l.address, l.loop_type, l.native_thread_id, l.running_task
+                );
+                for t in l.tasks {
+                    println!("  Task {:#x} {:?} {} awaited by {:x?}", t.address, t.name, t.state, t.awaited_by);
+                    for f in t.coroutine_stack {
+                        println!("      {} ({}:{})", f.name, f.short_filename, f.line);
                     }
                 }
             }

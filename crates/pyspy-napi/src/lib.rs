@@ -131,7 +131,7 @@ impl Task for DumpTask {
     type JsValue = ProcessDump;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let options = pyspy_core::DumpOptions { locals: self.options.locals.unwrap_or(false) };
+        let options = pyspy_core::DumpOptions { locals: self.options.locals.unwrap_or(false), asyncio: false };
         Ok(pyspy_live::dump(self.pid, options, !self.options.nonblocking.unwrap_or(false)))
     }
 

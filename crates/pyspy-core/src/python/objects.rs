@@ -20,6 +20,12 @@ pub fn type_name(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Strin
 /// `PyCellObject.ob_ref`, right after the object header in every minor.
 const CELL_CONTENTS_OFFSET: u64 = 16;
 
+/// What a cell holds; None when it cannot be read.
+pub fn cell_contents(memory: &dyn Memory, layout: &Layout, cell: u64) -> Option<u64> {
+    let offset = layout.cell_contents.map_or(CELL_CONTENTS_OFFSET, u64::from);
+    memory.read_u64(cell.wrapping_add(offset)).ok()
+}
+
 /// A Python-like repr for None/bool/int/float/str/bytes, `<type>` otherwise.
 pub fn short_repr(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
     repr_at_depth(memory, layout, obj, 0)
