@@ -2,9 +2,9 @@
 
 Usage: python async_tree.py GROUND_TRUTH.json [--uvloop]
 
---uvloop runs both loops under uvloop: scripts/provision-uvloop.sh installs it per interpreter
-(run with PYTHONPATH and the env of .cache/pythons/uvloop/manifest.json); uvloop.run() adds its
-own `run.<locals>.wrapper` coroutine under the main task.
+--uvloop runs both loops under uvloop: scripts/provision-pythons.sh provisions it per interpreter
+(run with PYTHONPATH and the env of the manifest entry's "uvloop"); uvloop.run() adds its own
+`run.<locals>.wrapper` coroutine under the main task.
 
 The main thread's loop runs this tree (3.9/3.10 have no TaskGroup and use gather instead):
 
