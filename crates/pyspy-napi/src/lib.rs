@@ -33,6 +33,10 @@ pub struct DumpOptions {
     pub locals: Option<bool>,
     /// Read the process while it runs instead of pausing it (the stacks may then be torn). Default false.
     pub nonblocking: Option<bool>,
+    /// Also read every asyncio event loop and its tasks (`loops`). Default false. (`asyncio` in
+    /// Rust, where `async` is a keyword.)
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
 }
 
 #[napi(object)]
@@ -82,6 +86,38 @@ pub struct ProcessDump {
     pub executable: String,
     pub command_line: Vec<String>,
     pub threads: Vec<ThreadDump>,
+    /// With `async`: every event loop a thread runs, then those no thread runs now.
+    pub loops: Option<Vec<LoopDump>>,
+}
+
+/// An asyncio event loop and its tasks, as `python -m asyncio pstree` shows them.
+#[napi(object)]
+pub struct LoopDump {
+    /// The loop object's address in the target (what `id(loop)` returns there).
+    pub address: f64,
+    /// Its type's name: `_UnixSelectorEventLoop`, `uvloop.Loop`, ...
+    pub loop_type: String,
+    /// Kernel thread id of the thread running it (a `ThreadDump`'s); absent when no thread runs it now.
+    pub native_thread_id: Option<f64>,
+    /// `address` of the task running now, if one is.
+    pub running_task: Option<f64>,
+    /// Pending tasks, and done ones still referenced (3.14+: by a pending task).
+    pub tasks: Vec<TaskDump>,
+}
+
+#[napi(object)]
+pub struct TaskDump {
+    /// The task object's address in the target (what `id(task)` returns there).
+    pub address: f64,
+    pub name: String,
+    /// Named by asyncio (`Task-N`), not by the program.
+    pub default_name: bool,
+    #[napi(ts_type = "'pending' | 'done' | 'cancelled'")]
+    pub state: String,
+    /// Innermost first, through what each coroutine awaits (as `asyncio pstree` shows it); empty once done.
+    pub coroutine_stack: Vec<FrameDump>,
+    /// `address` of each task awaiting this one (through await, gather, TaskGroup, wait_for, shield).
+    pub awaited_by: Vec<f64>,
 }
 
 impl From<pyspy_core::ProcessDump> for ProcessDump {
@@ -92,7 +128,42 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
             executable: d.executable,
             command_line: d.command_line,
             threads: d.threads.into_iter().map(ThreadDump::from).collect(),
+            loops: d.loops.map(|loops| {
+                loops
+                    .into_iter()
+                    .map(|l| LoopDump {
+                        address: l.address as f64,
+                        loop_type: l.loop_type,
+                        native_thread_id: l.native_thread_id.map(|t| t as f64),
+                        running_task: l.running_task.map(|t| t as f64),
+                        tasks: l
+                            .tasks
+                            .into_iter()
+                            .map(|t| TaskDump {
+                                address: t.address as f64,
+                                name: t.name,
+                                default_name: t.default_name,
+                                state: t.state.to_string(),
+                                coroutine_stack: t.coroutine_stack.into_iter().map(frame_dump).collect(),
+                                awaited_by: t.awaited_by.into_iter().map(|a| a as f64).collect(),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }),
         }
+    }
+}
+
+fn frame_dump(f: pyspy_core::FrameDump) -> FrameDump {
+    FrameDump {
+        name: f.name,
+        filename: f.filename,
+        short_filename: f.short_filename,
+        line: f.line,
+        locals: f
+            .locals
+            .map(|ls| ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()),
     }
 }
 
@@ -104,19 +175,7 @@ impl From<pyspy_core::ThreadDump> for ThreadDump {
             name: t.name,
             active: t.active,
             owns_gil: t.owns_gil,
-            frames: t
-                .frames
-                .into_iter()
-                .map(|f| FrameDump {
-                    name: f.name,
-                    filename: f.filename,
-                    short_filename: f.short_filename,
-                    line: f.line,
-                    locals: f.locals.map(|ls| {
-                        ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
-                    }),
-                })
-                .collect(),
+            frames: t.frames.into_iter().map(frame_dump).collect(),
         }
     }
 }
@@ -131,7 +190,10 @@ impl Task for DumpTask {
     type JsValue = ProcessDump;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let options = pyspy_core::DumpOptions { locals: self.options.locals.unwrap_or(false), asyncio: false };
+        let options = pyspy_core::DumpOptions {
+            locals: self.options.locals.unwrap_or(false),
+            asyncio: self.options.asyncio.unwrap_or(false),
+        };
         Ok(pyspy_live::dump(self.pid, options, !self.options.nonblocking.unwrap_or(false)))
     }
 
@@ -143,7 +205,7 @@ impl Task for DumpTask {
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None }) })
+    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None, asyncio: None }) })
 }
 
 // ---- record ----

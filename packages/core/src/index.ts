@@ -1,5 +1,5 @@
 export { dump } from './dump.js';
-export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable } from './dump.js';
+export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable, LoopDump, TaskDump } from './dump.js';
 export { record } from './record.js';
 export { launch } from './launch.js';
 export type { LaunchedProcess, LaunchOptions } from './launch.js';
