@@ -1,4 +1,5 @@
-//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking]`: collapsed stacks on stdout, stats on stderr.
+//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--idle] [--async]`:
+//! collapsed stacks on stdout, stats on stderr.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ fn main() {
         rate_hz,
         duration: Some(Duration::from_secs_f64(seconds)),
         nonblocking: args.iter().any(|a| a == "--nonblocking"),
+        idle: args.iter().any(|a| a == "--idle"),
+        asyncio: args.iter().any(|a| a == "--async"),
         ..Default::default()
     };
     let sampler = pyspy_live::Sampler::start(pid, options).unwrap_or_else(|e| {
@@ -24,7 +27,11 @@ fn main() {
             .iter()
             .map(|&f| {
                 let f = &profile.frames[f as usize];
-                format!("{} ({}:{})", f.name, f.file, f.line)
+                if f.file.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{} ({}:{})", f.name, f.file, f.line)
+                }
             })
             .collect();
         println!("{} {}", names.join(";"), stack.count);

@@ -235,6 +235,13 @@ pub struct RecordOptions {
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
     pub wait_for_python_s: Option<f64>,
+    /// asyncio: put a thread's running task, and the chain of tasks awaiting it, above its
+    /// coroutine frames (`Task main` → `main` → `Task cpu` → `cpu_burner`); with `idle`, each
+    /// waiting task is a sample too, where it waits. Default false. (`asyncio` in Rust.)
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
+    /// With `async`: keep default task names (`Task-123`) instead of folding them to `Task`.
+    pub full_task_names: Option<bool>,
 }
 
 #[napi(object)]
@@ -344,6 +351,8 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         subprocesses: o.subprocesses.unwrap_or(d.subprocesses),
         timeline: o.timeline.unwrap_or(d.timeline),
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
+        asyncio: o.asyncio.unwrap_or(d.asyncio),
+        full_task_names: o.full_task_names.unwrap_or(d.full_task_names),
     }
 }
 

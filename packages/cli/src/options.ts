@@ -40,4 +40,16 @@ export const samplingOptions = {
     default: false,
     describe: 'Also profile Python child processes (multiprocessing pools, subprocess)',
   },
+  async: {
+    type: 'boolean',
+    default: false,
+    describe:
+      'asyncio: show the running task and the tasks awaiting it above its coroutine frames (Task main > main > ' +
+      'Task worker > handler); with --idle also every waiting task, where it waits',
+  },
+  fullTaskNames: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --async: keep default task names (Task-123) instead of folding them to Task',
+  },
 } as const satisfies Record<string, Options>;

@@ -5,8 +5,12 @@ export interface CollapseOptions {
   threads?: boolean;
 }
 
-/** py-spy's frame label: `name (file:line)`, or `name (file)` without a line. */
+/**
+ * py-spy's frame label: `name (file:line)`, or `name (file)` without a line. A task (`--async`)
+ * is its name alone: `Task main`, or `Task` for the tasks asyncio named.
+ */
 export function frameLabel(frame: Frame): string {
+  if (frame.kind === 'task') return frame.name;
   return frame.line > 0 ? `${frame.name} (${frame.file}:${frame.line})` : `${frame.name} (${frame.file})`;
 }
 

@@ -96,7 +96,8 @@ export function normalizeProfile(profile: Profile, options: DiffOptions = {}): P
   const frames: Frame[] = [];
   const index = new Map<string, number>();
   const remap = profile.frames.map((f) => {
-    const frame = { name: f.name, file: files.get(f.file) ?? f.file, line: byLine ? f.line : 0 };
+    const frame: Frame = { name: f.name, file: files.get(f.file) ?? f.file, line: byLine ? f.line : 0 };
+    if (f.kind) frame.kind = f.kind;
     const key = `${frame.name}\0${frame.file}\0${frame.line}`;
     let i = index.get(key);
     if (i === undefined) {

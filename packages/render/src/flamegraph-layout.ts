@@ -1,5 +1,5 @@
 import { frameLabel, threadLabel } from './collapsed.js';
-import type { Profile } from './profile.js';
+import type { FrameKind, Profile } from './profile.js';
 
 export type FlameFrameKind = 'root' | 'thread' | 'frame';
 
@@ -12,6 +12,8 @@ export interface FlameFrame {
   /** 0 for the root ("all"), 1 for outermost Python frames (or threads with `threads`). */
   depth: number;
   kind: FlameFrameKind;
+  /** What a `frame` stands for when it is not a Python function (a task with `--async`, ...). */
+  frameKind?: FrameKind;
   /** What the rectangle shows: `frameLabel` / `threadLabel` / "all". */
   label: string;
   name: string;
@@ -45,6 +47,7 @@ export interface LayoutOptions {
 
 interface TreeNode {
   kind: FlameFrameKind;
+  frameKind?: FrameKind;
   label: string;
   name: string;
   file: string;
@@ -86,7 +89,10 @@ export function buildFrameTree(profile: Profile, threads: boolean): TreeNode {
     for (const frameIndex of stack.frames) {
       const label = labels[frameIndex];
       const frame = profile.frames[frameIndex];
-      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line));
+      node = childOf(node, label, () => ({
+        ...newNode('frame', label, frame.name, frame.file, frame.line),
+        frameKind: frame.kind,
+      }));
       node.samples += stack.count;
     }
   }
@@ -120,6 +126,7 @@ export function layoutFlamegraph(profile: Profile, options: LayoutOptions): Flam
       parent,
       depth,
       kind: node.kind,
+      ...(node.frameKind ? { frameKind: node.frameKind } : {}),
       label: node.label,
       name: node.name,
       file: node.file,

@@ -1,5 +1,5 @@
 export type { Profile, Frame, FrameKind, ThreadInfo, StackCount, ProfileStats, StatCounter } from './profile.js';
-export { STAT_COUNTERS, FRAME_KINDS, emptyStats } from './profile.js';
+export { STAT_COUNTERS, FRAME_KINDS, emptyStats, kindFromLabel } from './profile.js';
 export { renderCollapsed, foldStacks, frameLabel, threadLabel } from './collapsed.js';
 export type { CollapseOptions } from './collapsed.js';
 export { renderSpeedscope } from './speedscope.js';

@@ -5,7 +5,7 @@
  * by file name: baselines get renamed.
  */
 import { isProfileJson, profileFromJson, ProfileFormatError } from './profile-json.js';
-import { emptyStats, type Frame, type Profile, type StackCount } from './profile.js';
+import { emptyStats, type Frame, kindFromLabel, type Profile, type StackCount } from './profile.js';
 
 export type ProfileInputKind = 'pyspy-json' | 'speedscope' | 'collapsed';
 
@@ -20,7 +20,8 @@ class ProfileBuilder {
     const key = `${frame.name}\0${frame.file}\0${frame.line}`;
     let index = this.frameIndex.get(key);
     if (index === undefined) {
-      index = this.frames.push(frame) - 1;
+      const kind = frame.kind ?? kindFromLabel(frame);
+      index = this.frames.push(kind ? { ...frame, kind } : frame) - 1;
       this.frameIndex.set(key, index);
     }
     return index;

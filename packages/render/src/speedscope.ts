@@ -33,7 +33,11 @@ export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = 
     activeProfileIndex: 0,
     shared: {
       frames: profile.frames.map((f) =>
-        f.line > 0 ? { name: f.name, file: f.file, line: f.line } : { name: f.name, file: f.file },
+        f.kind === 'task'
+          ? { name: f.name }
+          : f.line > 0
+            ? { name: f.name, file: f.file, line: f.line }
+            : { name: f.name, file: f.file },
       ),
     },
     profiles,

@@ -5,6 +5,7 @@
 
 mod run;
 mod targets;
+mod tasks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -39,6 +40,11 @@ pub struct RecordOptions {
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
     pub wait_for_python: Option<Duration>,
+    /// `--async`: a thread running an asyncio task is sampled under the chain of tasks awaiting it;
+    /// with `idle`, every waiting task is also a sample, where it waits. (`async` in JS.)
+    pub asyncio: bool,
+    /// With `asyncio`: keep default task names (`Task-123`) instead of folding them to `Task`.
+    pub full_task_names: bool,
 }
 
 impl Default for RecordOptions {
@@ -55,6 +61,8 @@ impl Default for RecordOptions {
             subprocesses: false,
             timeline: false,
             wait_for_python: None,
+            asyncio: false,
+            full_task_names: false,
         }
     }
 }
@@ -71,6 +79,9 @@ impl RecordOptions {
                 ErrorKind::InvalidArgument,
                 format!("--rate must be a number of samples per second between 0 and {MAX_RATE_HZ}, got {}", self.rate_hz),
             ));
+        }
+        if self.full_task_names && !self.asyncio {
+            return Err(Error::new(ErrorKind::InvalidArgument, "--full-task-names is for --async: add --async"));
         }
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
@@ -118,7 +129,14 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("pyspy-sampler".into())
             .spawn(move || {
-                let python = match open_when_ready(pid, options.wait_for_python, &thread_shared.stop) {
+                let opened = open_when_ready(pid, options.wait_for_python, &thread_shared.stop).and_then(|p| {
+                    // A build --async cannot read fails the record now, not silently later.
+                    if options.asyncio {
+                        tasks::TaskSampling::new(&p.python, options.idle)?;
+                    }
+                    Ok(p)
+                });
+                let python = match opened {
                     Ok(p) => {
                         let _ = opened_tx.send(Ok(p.python.version.to_string()));
                         p

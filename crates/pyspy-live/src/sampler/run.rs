@@ -8,11 +8,12 @@ use pyspy_core::paths::short_filename;
 use pyspy_core::process::ThreadState;
 use pyspy_core::profile::{Aggregator, Frame, FrameKind};
 use pyspy_core::python::code::CodeInfo;
-use pyspy_core::python::ReadOptions;
+use pyspy_core::python::{ReadOptions, ThreadStack};
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
 use super::targets::{self, Target};
+use super::tasks::TaskFrames;
 use super::{RecordOptions, Shared};
 use crate::process::PausedProcess;
 use crate::python::PythonProcess;
@@ -36,8 +37,10 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let interval = Duration::from_secs_f64(1.0 / options.rate_hz);
     let started = Instant::now();
     let cpu_at_start = thread_cpu_seconds();
-    let mut targets = vec![Target::new(root)];
+    let asyncio = options.asyncio.then_some(options.idle);
+    let mut targets = vec![Target::new(root, asyncio)];
     let mut memo: FrameMemo = FrameMemo::default();
+    let mut task_frames = TaskFrames::new(options.full_task_names);
     let mut frame_ids: Vec<u32> = Vec::new();
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
     let mut next_tick = started;
@@ -63,7 +66,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
 
         if options.subprocesses && now.duration_since(last_child_scan) >= Duration::from_millis(500) {
             last_child_scan = now;
-            targets::add_new_children(&mut targets);
+            targets::add_new_children(&mut targets, asyncio);
         }
 
         let time_us = now.duration_since(started).as_micros() as u64;
@@ -117,7 +120,17 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 let pid = target.python.pid();
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
-                for (code, line) in sample.frames.iter().rev() {
+                let kept = match &sample.task_path {
+                    Some(path) => {
+                        let cwd = &target.cwd;
+                        task_frames.push_path(&mut agg, &path.above, &mut frame_ids, |agg, f| {
+                            intern(agg, &mut memo, &f.code, f.line, options, cwd)
+                        });
+                        path.keep
+                    }
+                    None => sample.frames.len(),
+                };
+                for (code, line) in sample.frames[..kept.min(sample.frames.len())].iter().rev() {
                     frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
                 }
                 agg.add_sample(thread, &mut frame_ids, time_us);
@@ -183,6 +196,8 @@ struct ThreadSample {
     /// Innermost first.
     frames: Vec<(Arc<CodeInfo>, u32)>,
     owns_gil: bool,
+    /// `--async`: the first `keep` frames go under this chain of tasks.
+    task_path: Option<pyspy_core::python::asyncio::TaskPath>,
 }
 
 struct TargetRead {
@@ -195,7 +210,7 @@ struct TargetRead {
 fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u64) -> Result<TargetRead> {
     // Scheduler states before pausing: a paused thread reads as traced, not as running.
     let states = target.refresh_threads(!options.idle)?;
-    let Target { python, reader, blocks, tids, .. } = target;
+    let Target { python, reader, blocks, tids, tasks, .. } = target;
     let process = &python.process;
     let paused = match (options.nonblocking, options.idle) {
         (true, _) => None,
@@ -207,34 +222,68 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
             Some(PausedProcess::pause_threads(process, &running)?)
         }
     };
-    let stacks = reader.read(&blocks.over(process), &python.python, tids.inner(), ReadOptions::default());
+    // The blocks this sample reads (its memory) live until the tasks are read too.
+    let memory = blocks.over(process);
+    let stacks = reader.read(&memory, &python.python, tids.inner(), ReadOptions::default());
+    // Which stacks are samples: not empty, holding the GIL if asked, running unless --idle.
+    let sampled = |stack: &ThreadStack| -> (bool, std::result::Result<usize, usize>) {
+        let index = tids.outer().binary_search(&tids.to_outer(stack.thread.native_thread_id));
+        let empty = stack.frames.as_ref().is_ok_and(Vec::is_empty);
+        let running = index.is_ok_and(|i| states.get(i) == Some(&ThreadState::Running));
+        (!empty && (!options.gil || stack.thread.owns_gil) && (options.idle || running), index)
+    };
+    // --async: the tasks, read before the target runs on.
+    let task_read = match (tasks.as_mut(), &stacks) {
+        (Some(tasks), Ok(stacks)) => {
+            let wanted: Vec<bool> = stacks.iter().map(|s| sampled(s).0).collect();
+            Some(tasks.read(&memory, process, &python.python, stacks, &wanted, reader))
+        }
+        _ => None,
+    };
     drop(paused);
     let stacks = stacks?;
+    // A waiting task holds no GIL: with --gil it is no sample.
+    let (mut paths, waiting, task_errors) = match task_read {
+        Some(t) => (t.paths, if options.gil { Vec::new() } else { t.waiting }, t.errors),
+        None => (Vec::new(), Vec::new(), false),
+    };
     // A Python thread we have no TID for: the list is stale in a way the thread count did not
     // show (one thread ended as another began, and only one stat file was checked). List again
     // on the next tick.
     let mut stale = false;
-    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len()), errors: false };
-    for stack in stacks {
-        let tid = tids.to_outer(stack.thread.native_thread_id);
-        let index = tids.outer().binary_search(&tid);
+    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.len()), errors: task_errors };
+    for (i, stack) in stacks.into_iter().enumerate() {
+        let (wanted, index) = sampled(&stack);
         stale |= index.is_err();
         if stack.frames.as_ref().is_ok_and(Vec::is_empty) || (options.gil && !stack.thread.owns_gil) {
             continue;
         }
-        if !options.idle && !index.is_ok_and(|i| states[i] == ThreadState::Running) {
+        if !wanted {
             *idle_seen += 1;
             continue;
         }
+        let tid = tids.to_outer(stack.thread.native_thread_id);
         let Ok(frames) = stack.frames else {
             read.errors = true;
             continue;
         };
+        // Each waiting task of this thread's loop is a sample of this thread too.
+        for task in waiting.iter().filter(|w| w.tstate == stack.thread.tstate) {
+            let above = task.path.clone();
+            read.samples.push(ThreadSample {
+                tid,
+                python_thread_id: stack.thread.python_thread_id,
+                frames: Vec::new(),
+                owns_gil: false,
+                task_path: Some(pyspy_core::python::asyncio::TaskPath { keep: 0, above }),
+            });
+        }
         read.samples.push(ThreadSample {
             tid,
             python_thread_id: stack.thread.python_thread_id,
             frames: frames.into_iter().map(|f| (f.code, f.line)).collect(),
             owns_gil: stack.thread.owns_gil,
+            task_path: paths.get_mut(i).and_then(Option::take),
         });
     }
     if stale {

@@ -10,6 +10,7 @@ use pyspy_core::python::StackReader;
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
+use super::tasks::TaskSampling;
 use crate::process::{linux, StatFiles};
 use crate::python::PythonProcess;
 
@@ -21,6 +22,8 @@ pub(crate) struct Target {
     /// The process's threads as of the last listing, sorted, with the ids CPython knows them by.
     pub tids: TidMap,
     pub exited: bool,
+    /// `--async`: its tasks (None without, or for a child whose build `--async` cannot read).
+    pub tasks: Option<TaskSampling>,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
     /// Each thread's name: Python's where the threading module knows the thread, else the kernel's.
@@ -33,10 +36,13 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub fn new(python: PythonProcess) -> Target {
+    /// `asyncio`: Some(idle) with `--async`.
+    pub fn new(python: PythonProcess, asyncio: Option<bool>) -> Target {
         let cwd = python.process.cwd().unwrap_or_default();
         let stat_files = StatFiles::new(python.pid());
+        let tasks = asyncio.and_then(|idle| TaskSampling::new(&python.python, idle).ok());
         Target {
+            tasks,
             python,
             reader: StackReader::default(),
             blocks: BlockCache::default(),
@@ -144,7 +150,7 @@ const NAMES_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// Adds Python processes descended from the root that we are not sampling yet.
 /// Non-Python descendants are tried again on the next scan: a child may exec python later.
-pub(crate) fn add_new_children(targets: &mut Vec<Target>) {
+pub(crate) fn add_new_children(targets: &mut Vec<Target>, asyncio: Option<bool>) {
     let root = targets[0].python.pid();
     let known: HashSet<u32> = targets.iter().map(|t| t.python.pid()).collect();
     for pid in linux::descendants(root) {
@@ -152,7 +158,7 @@ pub(crate) fn add_new_children(targets: &mut Vec<Target>) {
             continue;
         }
         if let Ok(python) = PythonProcess::open(pid) {
-            targets.push(Target::new(python));
+            targets.push(Target::new(python, asyncio));
         }
     }
 }

@@ -27,6 +27,8 @@ interface RecordArgs {
   nolineno: boolean;
   fullFilenames: boolean;
   subprocesses: boolean;
+  async: boolean;
+  fullTaskNames: boolean;
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -72,9 +74,12 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('async', samplingOptions.async)
+    .option('full-task-names', samplingOptions.fullTaskNames)
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
+    .example('$0 record -o tasks.svg --async --idle --pid 1234', 'where each asyncio task spends its time, waiting included')
     .epilog(
       'Ctrl-C stops the record and still writes the file. When the launched program exits on its own\n' +
         'with a nonzero code, pyspy-ts exits with that code after writing the file.',
@@ -112,6 +117,8 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         nolineno: args.nolineno,
         fullFilenames: args.fullFilenames,
         subprocesses: args.subprocesses,
+        async: args.async,
+        fullTaskNames: args.fullTaskNames,
         timeline: format === 'chrometrace',
         signal: controller.signal,
         onProgress: (stats) => progress.update(stats),

@@ -14,6 +14,8 @@ interface TopArgs {
   gil: boolean;
   idle: boolean;
   subprocesses: boolean;
+  async: boolean;
+  fullTaskNames: boolean;
   '--'?: (string | number)[];
 }
 
@@ -35,7 +37,10 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('gil', { ...samplingOptions.gil, alias: 'g' })
     .option('idle', { ...samplingOptions.idle, alias: 'i' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('async', samplingOptions.async)
+    .option('full-task-names', samplingOptions.fullTaskNames)
     .example('$0 top --pid 1234', 'watch a running process')
+    .example('$0 top --async --pid 1234', 'with a row per asyncio task: %Total is the time in that task')
     .example('$0 top -- python app.py', 'launch app.py and watch it')
     .example('$0 top --pid 1234 --interval 10 > top.log', 'a table every 10 s, for a log')
     .epilog(
@@ -74,6 +79,8 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       gil: args.gil,
       idle: args.idle,
       subprocesses: args.subprocesses,
+      async: args.async,
+      fullTaskNames: args.fullTaskNames,
       // On a terminal the program's output would scribble over the table: it is kept and shown after.
       // Its stdin stays away from the keys that drive the view.
       stdio: interactive ? ['ignore', 'pipe', 'pipe'] : 'inherit',

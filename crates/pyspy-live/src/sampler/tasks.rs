@@ -1,0 +1,172 @@
+//! `--async` in a record: after the read pipeline has read a sample's threads, and before the
+//! target is resumed, the task running on each sampled thread (and with `--idle`, every waiting
+//! task) is read, so that the sample is re-rooted under its chain of tasks. Without `--async`
+//! none of this runs: a record reads nothing more than before.
+
+use std::time::{Duration, Instant};
+
+use pyspy_core::memory::Memory;
+use pyspy_core::profile::{Aggregator, Frame, FrameKind};
+use pyspy_core::python::asyncio::{self, PathEntry, TaskLabel, TaskPath, TaskReader};
+use pyspy_core::python::{Python, StackReader, ThreadStack};
+use pyspy_core::Result;
+use rustc_hash::FxHashMap;
+
+use crate::process::LinuxProcess;
+
+/// While the target has not imported asyncio, look for it this often.
+const FIND_AGAIN: Duration = Duration::from_millis(100);
+
+pub(crate) struct TaskSampling {
+    reader: TaskReader,
+    /// `--idle`: every waiting task is a sample too.
+    idle: bool,
+    found: bool,
+    next_attempt: Instant,
+}
+
+/// What `--async` adds to one read of a target.
+#[derive(Default)]
+pub(crate) struct TaskRead {
+    /// Per stack read (same order): how to re-root it, when its thread runs a task.
+    pub paths: Vec<Option<TaskPath>>,
+    /// With `--idle`: every waiting task, with the thread state of the thread running its loop.
+    pub waiting: Vec<asyncio::WaitingTask>,
+    /// A task walk failed: its sample falls back to the plain thread stack.
+    pub errors: bool,
+}
+
+impl TaskSampling {
+    /// An error for the builds `--async` cannot read, so that a record fails at its start.
+    pub fn new(python: &Python, idle: bool) -> Result<TaskSampling> {
+        Ok(TaskSampling { reader: TaskReader::new(python)?, idle, found: false, next_attempt: Instant::now() })
+    }
+
+    /// `wanted[i]`: whether stack `i` will be sampled (only those are walked).
+    pub fn read(
+        &mut self,
+        memory: &dyn Memory,
+        process: &LinuxProcess,
+        python: &Python,
+        stacks: &[ThreadStack],
+        wanted: &[bool],
+        reader: &mut StackReader,
+    ) -> TaskRead {
+        let mut read = TaskRead { paths: vec![None; stacks.len()], ..TaskRead::default() };
+        if !self.find(memory, process, python, &mut read) {
+            return read;
+        }
+        for (i, stack) in stacks.iter().enumerate() {
+            let Ok(frames) = &stack.frames else { continue };
+            if !wanted[i] || frames.is_empty() {
+                continue;
+            }
+            match self.reader.running_path(memory, python, &stack.thread, frames, reader) {
+                Ok(path) => read.paths[i] = path,
+                Err(_) => read.errors = true,
+            }
+        }
+        if self.idle {
+            let threads: Vec<_> = stacks.iter().map(|s| s.thread.clone()).collect();
+            match self.reader.waiting(memory, python, &threads, reader) {
+                Ok(waiting) => read.waiting = waiting,
+                Err(_) => read.errors = true,
+            }
+        }
+        read
+    }
+
+    /// Whether the asyncio modules are known; looked for again at most once a `FIND_AGAIN`.
+    fn find(&mut self, memory: &dyn Memory, process: &LinuxProcess, python: &Python, read: &mut TaskRead) -> bool {
+        if self.found {
+            return true;
+        }
+        let now = Instant::now();
+        if now < self.next_attempt {
+            return false;
+        }
+        self.next_attempt = now + FIND_AGAIN;
+        match self.reader.find_modules(memory, python) {
+            Ok(true) => {
+                // 3.14+ publishes its offsets in the module now loaded; a build whose Task is not
+                // the table's is not read at all.
+                let published = asyncio::published_offsets(process).ok().flatten().filter(|_| python.layout.minor >= 14);
+                match published.map(|words| self.reader.use_published_offsets(&words)) {
+                    Some(Err(_)) => read.errors = true,
+                    _ => self.found = true,
+                }
+            }
+            Ok(false) => {}
+            Err(_) => read.errors = true,
+        }
+        self.found
+    }
+}
+
+/// Interns the frames of a task path: `Task <name>` frames (default names folded to `Task`
+/// unless `full_task_names`), and coroutine frames through `python_frame`.
+pub(crate) struct TaskFrames {
+    full_task_names: bool,
+    ids: FxHashMap<String, u32>,
+}
+
+impl TaskFrames {
+    pub fn new(full_task_names: bool) -> TaskFrames {
+        TaskFrames { full_task_names, ids: FxHashMap::default() }
+    }
+
+    /// Appends the ids of `above` (innermost first), outermost first, to `out`.
+    pub fn push_path(
+        &mut self,
+        agg: &mut Aggregator,
+        above: &[PathEntry],
+        out: &mut Vec<u32>,
+        mut python_frame: impl FnMut(&mut Aggregator, &pyspy_core::python::StackFrame) -> u32,
+    ) {
+        for entry in above.iter().rev() {
+            let id = match entry {
+                PathEntry::Frame(frame) => python_frame(agg, frame),
+                PathEntry::Task(label) => self.task(agg, label),
+            };
+            out.push(id);
+        }
+    }
+
+    fn task(&mut self, agg: &mut Aggregator, label: &TaskLabel) -> u32 {
+        let name = task_frame_name(label, self.full_task_names);
+        if let Some(&id) = self.ids.get(name.as_ref()) {
+            return id;
+        }
+        let id = agg.intern_frame(Frame { name: name.to_string(), file: String::new(), line: 0, kind: FrameKind::Task });
+        if self.ids.len() >= 1 << 16 {
+            self.ids.clear();
+        }
+        self.ids.insert(name.into_owned(), id);
+        id
+    }
+}
+
+/// `Task main` for a task the program named; a name asyncio made up (`Task-123`) is `Task`, so
+/// that tasks doing the same thing aggregate, or itself with `full_task_names`.
+pub(crate) fn task_frame_name(label: &TaskLabel, full_task_names: bool) -> std::borrow::Cow<'_, str> {
+    match (label.default_name, full_task_names) {
+        (true, false) => "Task".into(),
+        (true, true) => label.name.as_str().into(),
+        (false, _) => format!("Task {}", label.name).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_task_names_fold_unless_asked_and_named_ones_say_task() {
+        let named = TaskLabel { name: "alpha.h0".into(), default_name: false };
+        let default = TaskLabel { name: "Task-123".into(), default_name: true };
+        assert_eq!(task_frame_name(&named, false), "Task alpha.h0");
+        assert_eq!(task_frame_name(&named, true), "Task alpha.h0");
+        assert_eq!(task_frame_name(&default, false), "Task");
+        assert_eq!(task_frame_name(&default, true), "Task-123");
+    }
+}
