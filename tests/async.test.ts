@@ -10,6 +10,10 @@
  * thread's loop: 3.14's pstree leaves out the loops of other threads (its remote reader walks the
  * thread list from the main thread, which is its last entry). The full tree is compared with the
  * ground truth above, on every minor.
+ *
+ * A third variant makes every task a pure-Python `asyncio.tasks._PyTask` (a subclass of it):
+ * 3.8-3.13 only, as 3.14's asyncio itself no longer sees such tasks (current_task(), TaskGroup
+ * and wait_for go by the C state).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -83,9 +87,11 @@ function withUvloop(interp: Interpreter): Interpreter {
   return { ...interp, env: { ...interp.env, ...uv.env, PYTHONPATH: uv.path } };
 }
 
-async function startTree(interp: Interpreter, uvloop: boolean): Promise<{ target: StartedTarget; truth: Truth }> {
+type Variant = 'asyncio' | 'uvloop' | 'pytask';
+
+async function startTree(interp: Interpreter, variant: Variant): Promise<{ target: StartedTarget; truth: Truth }> {
   const truthPath = join(tempDir('async'), 'truth.json');
-  const target = await startPython(interp, [TREE, truthPath, ...(uvloop ? ['--uvloop'] : [])]);
+  const target = await startPython(interp, [TREE, truthPath, ...(variant === 'asyncio' ? [] : [`--${variant}`])]);
   const truth = await waitFor(`async_tree.py's ground truth (output so far: ${target.output()})`, () =>
     existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
   );
@@ -126,9 +132,18 @@ function mainTree(lines: string[]): string[] {
   return cpu === -1 ? tree : [...tree.slice(0, cpu + 1), ...(cpuEnd === -1 ? [] : tree.slice(cpuEnd))];
 }
 
+const VARIANT_LABEL: Record<Variant, string> = {
+  asyncio: 'asyncio',
+  uvloop: 'uvloop',
+  pytask: 'asyncio with pure-Python tasks',
+};
+
 for (const base of interpreters()) {
-  for (const uvloop of [false, true]) {
-    const label = `--async on ${base.id} (${base.version}) under ${uvloop ? 'uvloop' : 'asyncio'}`;
+  const minor = Number(base.minor.split('.')[1]);
+  const variants: Variant[] = minor <= 13 ? ['asyncio', 'uvloop', 'pytask'] : ['asyncio', 'uvloop'];
+  for (const variant of variants) {
+    const uvloop = variant === 'uvloop';
+    const label = `--async on ${base.id} (${base.version}) under ${VARIANT_LABEL[variant]}`;
     if (uvloop && !base.uvloop?.path) {
       it(`${label}: has no uvloop, a listed exception (${NO_UVLOOP[base.id] ?? 'not listed'})`, () => {
         expect(NO_UVLOOP[base.id], `${base.id}: ${base.uvloop?.unavailable}`).toBeDefined();
@@ -141,7 +156,7 @@ for (const base of interpreters()) {
       let target: StartedTarget;
       let truth: Truth;
       beforeAll(async () => {
-        ({ target, truth } = await startTree(interp, uvloop));
+        ({ target, truth } = await startTree(interp, variant));
       });
       afterAll(() => target?.child.kill('SIGKILL'));
 
@@ -182,7 +197,7 @@ for (const base of interpreters()) {
         }
       });
 
-      it.runIf(Number(base.minor.split('.')[1]) >= 14)('dump --async shows the main loop as asyncio pstree does', () => {
+      it.runIf(minor >= 14)('dump --async shows the main loop as asyncio pstree does', () => {
         const pstree = spawnSync(base.exe, ['-m', 'asyncio', 'pstree', String(target.pid)], {
           encoding: 'utf8',
           env: { ...process.env, ...base.env },

@@ -8,7 +8,7 @@ use pyspy_core::maps::parse_maps;
 use pyspy_core::memory::BlockCache;
 use pyspy_core::python::thread_names::ThreadNames;
 use pyspy_core::python::{layouts, runtime_scan, StackReader};
-use pyspy_testkit::{readback, Image};
+use pyspy_testkit::{readback, task_readback, Image};
 
 /// Programs of one to four threads, shallow and deep, with different seeds (names of every string
 /// width, line tables with and without "no line" entries, every kind of local value).
@@ -73,4 +73,25 @@ fn the_runtime_is_found_in_a_stripped_binarys_data() {
         let found = runtime_scan::find_runtime(memory, &maps, "/usr/bin/python3", None, &image.planted.tids);
         assert_eq!(found.map(|(runtime, _)| runtime), (minor >= 13).then_some(image.planted.runtime), "3.{minor}");
     });
+}
+
+#[test]
+fn every_minors_asyncio_tasks_read_back_as_planted() {
+    let mut with_tasks = 0;
+    for &minor in layouts::MINORS {
+        for seed in 0..24u16 {
+            for at_the_top in [false, true] {
+                let image = Image::new(minor, 0x09, seed, at_the_top);
+                if image.program.tasks.is_none() {
+                    continue;
+                }
+                with_tasks += 1;
+                let python = readback::python_of(&image.memory, &image.planted, minor).unwrap();
+                let read = task_readback::read_tasks(&image.memory, &python, &image.planted.tids, &mut StackReader::default());
+                let expected = task_readback::expected_tasks(&image.program, &image.planted, &python.layout);
+                assert_eq!(read.unwrap(), expected, "3.{minor}, seed {seed}: {:#?}", image.program.tasks);
+            }
+        }
+    }
+    assert!(with_tasks > 100, "only {with_tasks} images had tasks");
 }

@@ -11,6 +11,8 @@ pub mod memory;
 pub mod program;
 pub mod readback;
 pub mod rng;
+pub mod task_readback;
+pub mod tasks;
 
 pub use builder::{build, Planted};
 pub use memory::PlantedMemory;

@@ -130,6 +130,8 @@ pub struct Program {
     pub minor: u8,
     pub codes: Vec<CodeSpec>,
     pub threads: Vec<ThreadSpec>,
+    /// asyncio tasks, in a loop the first thread runs.
+    pub tasks: Option<crate::tasks::TasksSpec>,
 }
 
 const NAMES: &[&str] = &[
@@ -186,7 +188,8 @@ pub fn generate(minor: u8, threads_and_depth: u8, seed: u16) -> Program {
             }
         })
         .collect();
-    Program { minor, codes, threads }
+    let tasks = crate::tasks::generate(&mut rng, minor, codes.len());
+    Program { minor, codes, threads, tasks }
 }
 
 fn code(rng: &mut Rng, format: LineTable) -> CodeSpec {

@@ -17,7 +17,7 @@ const TABLE_SIZE: u32 = 1 << LOG2_TABLE_SIZE;
 
 /// 3.11+ `dk_kind`.
 #[derive(Clone, Copy, PartialEq)]
-enum KeysKind {
+pub(super) enum KeysKind {
     General = 0,
     Unicode = 1,
     Split = 2,
@@ -50,7 +50,10 @@ impl Builder<'_> {
         let threading = self.object("module", l.module_dict + 8);
         self.memory.put_u64(at(threading, l.module_dict), globals);
         let sys = self.object("module", l.module_dict + 8);
-        let modules_entries = [(self.str("sys"), sys), (self.str("threading"), threading)];
+        let mut modules_entries = vec![(self.str("sys"), sys), (self.str("threading"), threading)];
+        for (name, module) in std::mem::take(&mut self.modules) {
+            modules_entries.push((self.str(name), module));
+        }
         let modules = self.dict(&modules_entries, KeysKind::Unicode);
         self.memory.put_u64(at(interp, l.interp_modules), modules);
         expected
@@ -144,8 +147,19 @@ impl Builder<'_> {
         obj
     }
 
+    /// An instance of a plain class whose attributes are `entries` (str key, value), in a dict at
+    /// its `tp_dictoffset`.
+    pub(super) fn attributes_instance(&mut self, entries: &[(u64, u64)]) -> u64 {
+        let (basicsize, dictoffset) = (32, 16);
+        let ty = self.heap_type(0, basicsize, dictoffset, 0);
+        let dict = self.dict(entries, KeysKind::Unicode);
+        let obj = self.instance(ty, 0, basicsize);
+        self.memory.put_u64(obj + dictoffset, dict);
+        obj
+    }
+
     /// A combined dict (its values in its entries).
-    fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
+    pub(super) fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
         let keys = self.keys(entries, kind);
         let dict = self.object("dict", [l.dict_used, l.dict_keys, l.dict_values].into_iter().max().unwrap() + 8);

@@ -124,7 +124,8 @@ impl TypeKinds {
             if let Some((_, kind)) = found {
                 return kind;
             }
-            let Ok(base) = memory.read_u64(current.wrapping_add(asyncio.type_base)) else { return Kind::Other };
+            // An unreadable base ends the chain: the type may still be a builtin known by name.
+            let Ok(base) = memory.read_u64(current.wrapping_add(asyncio.type_base)) else { break };
             current = base;
         }
         match type_name(memory, layout, type_addr).as_deref() {

@@ -93,8 +93,12 @@ impl Pass<'_> {
 
     fn py_future(&mut self, addr: u64, kind: Kind) -> Result<FutureRead> {
         let attr = |pass: &mut Self, name: &'static str| pass.dicts.instance_attribute(addr, name).map(|v| v.unwrap_or(0));
-        let state_str = attr(self, "_state")?;
-        let state = match strings::read_unicode(self.memory, &self.python.layout, state_str)?.as_str() {
+        // A future that never changed state has none of its own: the class says PENDING.
+        let state = match self.dicts.instance_attribute(addr, "_state")? {
+            None => "PENDING".to_string(),
+            Some(state) => strings::read_unicode(self.memory, &self.python.layout, state)?,
+        };
+        let state = match state.as_str() {
             "PENDING" => TaskState::Pending,
             "CANCELLED" => TaskState::Cancelled,
             "FINISHED" => TaskState::Finished,
