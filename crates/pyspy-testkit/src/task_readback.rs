@@ -70,12 +70,13 @@ pub fn read_tasks(
         })
         .collect();
     let threads: Vec<_> = stacks.iter().map(|s| s.thread.clone()).collect();
-    let mut waiting: Vec<Vec<String>> = tasks
-        .waiting(memory, python, &threads, reader)?
-        .into_iter()
-        .map(|w| {
-            w.path
-                .iter()
+    let forest = tasks.waiting(memory, python, &threads, reader)?;
+    let mut waiting: Vec<Vec<String>> = forest
+        .tasks
+        .iter()
+        .map(|&(_, node)| {
+            forest
+                .path(node)
                 .map(|e| match e {
                     PathEntry::Frame(f) => format!("{}:{}", f.code.name, f.line),
                     PathEntry::Task(t) => format!("Task {}", t.name),
@@ -98,7 +99,11 @@ pub fn expected_tasks(program: &Program, planted: &Planted, layout: &Layout) -> 
             .map(|c| {
                 let code = &program.codes[c.code];
                 let name = if layout.code_qualname.is_some() { code.qualname } else { code.name };
-                (name.to_string(), code.filename.to_string(), line_tables::expected_line(&code.lines, code.first_line, Some(c.instruction)))
+                (
+                    name.to_string(),
+                    code.filename.to_string(),
+                    line_tables::expected_line(&code.lines, code.first_line, Some(c.instruction)),
+                )
             })
             .collect()
     };
@@ -122,10 +127,8 @@ pub fn expected_tasks(program: &Program, planted: &Planted, layout: &Layout) -> 
         .collect();
     tasks.sort_by_key(|t| t.addr);
     let loops = vec![LoopRead { addr: where_.loop_addr, type_name: "_UnixSelectorEventLoop".into(), thread: Some(0), tasks }];
-    let mut waiting: Vec<Vec<String>> = (0..spec.tasks.len())
-        .filter(|&i| spec.tasks[i].state == State::Pending)
-        .map(|i| path(spec, i, &|j| stack(j)))
-        .collect();
+    let mut waiting: Vec<Vec<String>> =
+        (0..spec.tasks.len()).filter(|&i| spec.tasks[i].state == State::Pending).map(|i| path(spec, i, &|j| stack(j))).collect();
     waiting.sort();
     (loops, waiting)
 }

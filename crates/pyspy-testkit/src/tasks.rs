@@ -16,7 +16,10 @@ const NAMES: &[&str] = &["main", "server", "handler-1", "función_ñ", "関数",
 pub enum TaskName {
     Named(&'static str),
     /// `Task-N`; 3.12+ may keep it as the int N (`as_int`).
-    Default { n: u32, as_int: bool },
+    Default {
+        n: u32,
+        as_int: bool,
+    },
 }
 
 impl TaskName {

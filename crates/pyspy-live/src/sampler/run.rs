@@ -13,7 +13,7 @@ use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
 use super::targets::{self, Target};
-use super::tasks::TaskFrames;
+use super::tasks::{Above, TaskFrames};
 use super::{RecordOptions, Shared};
 use crate::process::PausedProcess;
 use crate::python::PythonProcess;
@@ -84,7 +84,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             match sample_target(target, options, &mut idle_seen) {
                 Ok(read) => {
                     tick_error |= read.errors;
-                    collected.push((index, read.samples));
+                    collected.push((index, read));
                 }
                 Err(_) if !target.python.process.is_alive() => {
                     target.exited = true;
@@ -96,9 +96,9 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
 
         // Now and then this reads Python's thread names (~150 us): not while a live view waits
         // for the aggregator's lock.
-        for (index, samples) in &collected {
+        for (index, read) in &collected {
             names_wanted.clear();
-            names_wanted.extend(samples.iter().map(|s| (s.tid, s.python_thread_id)));
+            names_wanted.extend(read.samples.iter().map(|s| (s.tid, s.python_thread_id)));
             targets[*index].update_names(&names_wanted);
         }
         let mut agg = shared.aggregator();
@@ -113,23 +113,20 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             }
             stats.idle_samples += idle_seen;
         }
-        for (index, samples) in collected {
+        for (index, read) in collected {
             let target = &mut targets[index];
-            for sample in samples {
+            task_frames.new_read();
+            for sample in read.samples {
                 agg.stats_mut().gil_samples += sample.owns_gil as u64;
                 let pid = target.python.pid();
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
-                let kept = match &sample.task_path {
-                    Some(path) => {
-                        let cwd = &target.cwd;
-                        task_frames.push_path(&mut agg, &path.above, &mut frame_ids, |agg, f| {
-                            intern(agg, &mut memo, &f.code, f.line, options, cwd)
-                        });
-                        path.keep
-                    }
-                    None => sample.frames.len(),
-                };
+                let cwd = &target.cwd;
+                let kept = task_frames
+                    .push_above(&mut agg, &sample.above, &read.waiting, &mut frame_ids, |agg, f| {
+                        intern(agg, &mut memo, &f.code, f.line, options, cwd)
+                    })
+                    .unwrap_or(sample.frames.len());
                 for (code, line) in sample.frames[..kept.min(sample.frames.len())].iter().rev() {
                     frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
                 }
@@ -196,12 +193,14 @@ struct ThreadSample {
     /// Innermost first.
     frames: Vec<(Arc<CodeInfo>, u32)>,
     owns_gil: bool,
-    /// `--async`: the first `keep` frames go under this chain of tasks.
-    task_path: Option<pyspy_core::python::asyncio::TaskPath>,
+    /// `--async`: what goes above its frames.
+    above: Above,
 }
 
 struct TargetRead {
     samples: Vec<ThreadSample>,
+    /// `--async --idle`: the waiting tasks that `Above::Waiting` samples refer to.
+    waiting: pyspy_core::python::asyncio::Waiting,
     /// A thread that would have been sampled could not be read.
     errors: bool,
 }
@@ -244,14 +243,14 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     let stacks = stacks?;
     // A waiting task holds no GIL: with --gil it is no sample.
     let (mut paths, waiting, task_errors) = match task_read {
-        Some(t) => (t.paths, if options.gil { Vec::new() } else { t.waiting }, t.errors),
-        None => (Vec::new(), Vec::new(), false),
+        Some(t) => (t.paths, if options.gil { Default::default() } else { t.waiting }, t.errors),
+        None => (Vec::new(), Default::default(), false),
     };
     // A Python thread we have no TID for: the list is stale in a way the thread count did not
     // show (one thread ended as another began, and only one stat file was checked). List again
     // on the next tick.
     let mut stale = false;
-    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.len()), errors: task_errors };
+    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()), waiting, errors: task_errors };
     for (i, stack) in stacks.into_iter().enumerate() {
         let (wanted, index) = sampled(&stack);
         stale |= index.is_err();
@@ -268,14 +267,13 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
             continue;
         };
         // Each waiting task of this thread's loop is a sample of this thread too.
-        for task in waiting.iter().filter(|w| w.tstate == stack.thread.tstate) {
-            let above = task.path.clone();
+        for &(_, node) in read.waiting.tasks.iter().filter(|(tstate, _)| *tstate == stack.thread.tstate) {
             read.samples.push(ThreadSample {
                 tid,
                 python_thread_id: stack.thread.python_thread_id,
                 frames: Vec::new(),
                 owns_gil: false,
-                task_path: Some(pyspy_core::python::asyncio::TaskPath { keep: 0, above }),
+                above: Above::Waiting(node),
             });
         }
         read.samples.push(ThreadSample {
@@ -283,7 +281,7 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
             python_thread_id: stack.thread.python_thread_id,
             frames: frames.into_iter().map(|f| (f.code, f.line)).collect(),
             owns_gil: stack.thread.owns_gil,
-            task_path: paths.get_mut(i).and_then(Option::take),
+            above: paths.get_mut(i).and_then(Option::take).map_or(Above::Nothing, Above::Running),
         });
     }
     if stale {

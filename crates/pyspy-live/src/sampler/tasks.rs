@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use pyspy_core::memory::Memory;
 use pyspy_core::profile::{Aggregator, Frame, FrameKind};
-use pyspy_core::python::asyncio::{self, PathEntry, TaskLabel, TaskPath, TaskReader};
+use pyspy_core::python::asyncio::{self, PathEntry, TaskLabel, TaskPath, TaskReader, Waiting};
 use pyspy_core::python::{Python, StackReader, ThreadStack};
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
@@ -31,7 +31,7 @@ pub(crate) struct TaskRead {
     /// Per stack read (same order): how to re-root it, when its thread runs a task.
     pub paths: Vec<Option<TaskPath>>,
     /// With `--idle`: every waiting task, with the thread state of the thread running its loop.
-    pub waiting: Vec<asyncio::WaitingTask>,
+    pub waiting: Waiting,
     /// A task walk failed: its sample falls back to the plain thread stack.
     pub errors: bool,
 }
@@ -103,16 +103,80 @@ impl TaskSampling {
     }
 }
 
+/// What goes above a sample's frames with `--async`.
+#[derive(Default)]
+pub(crate) enum Above {
+    /// Nothing: the plain thread stack.
+    #[default]
+    Nothing,
+    /// The thread runs a task: its first `keep` frames go under the chain of tasks.
+    Running(TaskPath),
+    /// A waiting task (`--idle`), by its node in the read's `Waiting`: no frames of the thread.
+    Waiting(usize),
+}
+
 /// Interns the frames of a task path: `Task <name>` frames (default names folded to `Task`
 /// unless `full_task_names`), and coroutine frames through `python_frame`.
 pub(crate) struct TaskFrames {
     full_task_names: bool,
     ids: FxHashMap<String, u32>,
+    /// The frame ids of each node of the current read's `Waiting`, outermost first: a parent
+    /// awaiting a thousand tasks is interned once a tick, not once per task.
+    node_ids: FxHashMap<usize, Vec<u32>>,
 }
 
 impl TaskFrames {
     pub fn new(full_task_names: bool) -> TaskFrames {
-        TaskFrames { full_task_names, ids: FxHashMap::default() }
+        TaskFrames { full_task_names, ids: FxHashMap::default(), node_ids: FxHashMap::default() }
+    }
+
+    /// Appends to `out` (outermost first) what goes above a sample, and returns how many of the
+    /// sample's own frames (innermost first) stay under it. Call `new_read` between two reads.
+    pub fn push_above(
+        &mut self,
+        agg: &mut Aggregator,
+        above: &Above,
+        waiting: &Waiting,
+        out: &mut Vec<u32>,
+        mut python_frame: impl FnMut(&mut Aggregator, &pyspy_core::python::StackFrame) -> u32,
+    ) -> Option<usize> {
+        match above {
+            Above::Nothing => None,
+            Above::Running(path) => {
+                self.push_path(agg, &path.above, out, python_frame);
+                Some(path.keep)
+            }
+            Above::Waiting(node) => {
+                out.extend_from_slice(&self.node_ids(agg, waiting, *node, &mut python_frame));
+                Some(0)
+            }
+        }
+    }
+
+    /// Forgets the node ids of the last read.
+    pub fn new_read(&mut self) {
+        self.node_ids.clear();
+    }
+
+    fn node_ids(
+        &mut self,
+        agg: &mut Aggregator,
+        waiting: &Waiting,
+        node: usize,
+        python_frame: &mut impl FnMut(&mut Aggregator, &pyspy_core::python::StackFrame) -> u32,
+    ) -> Vec<u32> {
+        if let Some(ids) = self.node_ids.get(&node) {
+            return ids.clone();
+        }
+        // Outermost first: the awaiting tasks' ids, then this node's entries from the outside in.
+        // The nodes of a read form no cycle (one was cut when read): this recursion ends.
+        let mut ids = match waiting.nodes[node].awaited_by {
+            Some(parent) => self.node_ids(agg, waiting, parent, python_frame),
+            None => Vec::new(),
+        };
+        self.push_path(agg, &waiting.nodes[node].entries, &mut ids, |agg, f| python_frame(agg, f));
+        self.node_ids.insert(node, ids.clone());
+        ids
     }
 
     /// Appends the ids of `above` (innermost first), outermost first, to `out`.

@@ -166,7 +166,15 @@ impl Builder<'_> {
     }
 
     /// One suspended coroutine (or async generator) awaiting `awaited`, its frame at `instruction`.
-    fn coroutine(&mut self, a: &AsyncioLayout, kind: &'static str, code: u64, instruction: u32, locals: &[u64], awaited: u64) -> u64 {
+    fn coroutine(
+        &mut self,
+        a: &AsyncioLayout,
+        kind: &'static str,
+        code: u64,
+        instruction: u32,
+        locals: &[u64],
+        awaited: u64,
+    ) -> u64 {
         let l = self.layout;
         match (a.gen_iframe, a.gen_frame) {
             (Some(iframe_offset), _) => {
@@ -255,7 +263,15 @@ impl Builder<'_> {
 
     /// gather(): the parent awaits `outer`, whose callback wakes it; each child's callback is one
     /// function whose closure holds `outer`.
-    fn gather(&mut self, a: &AsyncioLayout, children: &[u64], parent: u64, outer: u64, specs: &[crate::tasks::TaskSpec], which: &[usize]) {
+    fn gather(
+        &mut self,
+        a: &AsyncioLayout,
+        children: &[u64],
+        parent: u64,
+        outer: u64,
+        specs: &[crate::tasks::TaskSpec],
+        which: &[usize],
+    ) {
         let wakeup = self.wakeup(a, parent);
         self.callback(a, outer, wakeup, false);
         let cell = self.object("cell", a.cell_ref as u32 + 8);
@@ -284,7 +300,16 @@ impl Builder<'_> {
 
     /// The `_asyncio` module and the registry its minor keeps tasks in.
     #[allow(clippy::too_many_arguments)]
-    fn registry(&mut self, a: &AsyncioLayout, spec: &TasksSpec, tasks: &[u64], task_type: u64, future_type: u64, tstate: u64, interp: u64) -> u64 {
+    fn registry(
+        &mut self,
+        a: &AsyncioLayout,
+        spec: &TasksSpec,
+        tasks: &[u64],
+        task_type: u64,
+        future_type: u64,
+        tstate: u64,
+        interp: u64,
+    ) -> u64 {
         let mut globals = vec![(self.str("Task"), task_type), (self.str("Future"), future_type)];
         let current_tasks = self.dict(&[], KeysKind::General);
         match a.task_registry {
@@ -312,7 +337,8 @@ impl Builder<'_> {
             TaskRegistry::ThreadTaskLists => {
                 let node = a.task_node.expect("3.14+");
                 let head = tstate + a.tstate_asyncio_tasks_head.expect("3.14+");
-                let pending: Vec<u64> = tasks.iter().zip(&spec.tasks).filter(|(_, s)| s.state == State::Pending).map(|(&t, _)| t).collect();
+                let pending: Vec<u64> =
+                    tasks.iter().zip(&spec.tasks).filter(|(_, s)| s.state == State::Pending).map(|(&t, _)| t).collect();
                 let nodes: Vec<u64> = std::iter::once(head).chain(pending.iter().map(|&t| t + node)).collect();
                 for (i, &n) in nodes.iter().enumerate() {
                     self.memory.put_u64(n, nodes[(i + 1) % nodes.len()]);

@@ -16,8 +16,8 @@ use pyspy_core::python::layout::{FrameModel, Layout, LongModel};
 use pyspy_core::python::layouts;
 
 use crate::memory::{PlantedMemory, PAGE};
-use pyspy_core::python::asyncio_layouts::asyncio_layout;
 use crate::program::{CodeSpec, Program, Value, FIRST_TID, INSTRUCTIONS, VALUES};
+use pyspy_core::python::asyncio_layouts::asyncio_layout;
 
 /// The walker scans this much of a pthread struct when the TID is not at glibc's offset.
 const PTHREAD_SCANNED: u32 = 2048;

@@ -60,13 +60,37 @@ pub struct TaskPath {
     pub above: Vec<PathEntry>,
 }
 
-/// A pending task that is not running, where it waits (`--async --idle`): its coroutine frames,
-/// innermost first, then the path above it, as in `TaskPath::above`.
+/// The pending tasks that are not running, where each waits (`--async --idle`), as a forest: a
+/// node per task met (the waiting ones and those awaiting them), so that a thousand tasks under one
+/// parent share its path instead of each holding a copy.
+#[derive(Debug, Clone, Default)]
+pub struct Waiting {
+    pub nodes: Vec<TaskNode>,
+    /// Each waiting task: the thread state of the thread running its loop, and its node.
+    pub tasks: Vec<(u64, usize)>,
+}
+
+/// A task's own part of a path: its coroutine frames innermost first, then its `Task` entry.
 #[derive(Debug, Clone)]
-pub struct WaitingTask {
-    /// The thread state of the thread running the task's loop.
-    pub tstate: u64,
-    pub path: Vec<PathEntry>,
+pub struct TaskNode {
+    pub entries: Vec<PathEntry>,
+    /// The node of the task awaiting this one (the first, when several do).
+    pub awaited_by: Option<usize>,
+}
+
+impl Waiting {
+    /// The whole path of `node`, innermost first: its entries, then its awaiter's, up to a root.
+    pub fn path(&self, node: usize) -> impl Iterator<Item = &PathEntry> {
+        let mut next = Some(node);
+        let mut hops = 0;
+        std::iter::from_fn(move || {
+            let current = next?;
+            hops += 1;
+            next = self.nodes[current].awaited_by.filter(|_| hops < coroutines::MAX_CHAIN);
+            Some(self.nodes[current].entries.iter())
+        })
+        .flatten()
+    }
 }
 
 /// Reads the tasks of one process, keeping what does not change between reads: where the asyncio
@@ -155,9 +179,10 @@ impl TaskReader {
         let frame = pass.coroutine_frame(task.coro)?;
         let Some(keep) = frames.iter().position(|f| f.raw.frame_addr == frame) else { return Ok(None) };
         let mut above = vec![PathEntry::Task(pass.label(&task)?)];
-        let mut memo = FxHashMap::default();
         if let Some(&awaiter) = pass.awaiters(&task)?.first() {
-            above.extend(pass.path_from(awaiter, reader, &mut memo, &mut vec![task_addr])?);
+            let mut forest = Forest::default();
+            let node = pass.node(awaiter, None, reader, &mut forest, &mut vec![task_addr])?;
+            above.extend(forest.waiting.path(node).cloned());
         }
         Ok(Some(TaskPath { keep: keep + 1, above }))
     }
@@ -169,9 +194,9 @@ impl TaskReader {
         python: &Python,
         threads: &[PyThread],
         reader: &mut StackReader,
-    ) -> Result<Vec<WaitingTask>> {
+    ) -> Result<Waiting> {
         if !self.find_modules(memory, python)? {
-            return Ok(Vec::new());
+            return Ok(Waiting::default());
         }
         let mut pass = self.pass(memory, python)?;
         let mut loops = FxHashMap::default();
@@ -183,8 +208,7 @@ impl TaskReader {
             }
         }
         let (tstates, interps) = thread_states(threads);
-        let mut memo = FxHashMap::default();
-        let mut out = Vec::new();
+        let mut forest = Forest::default();
         for task_addr in pass.registered_tasks(&tstates, &interps)? {
             if running.contains(&task_addr) {
                 continue;
@@ -194,10 +218,10 @@ impl TaskReader {
             if task.state != TaskState::Pending {
                 continue;
             }
-            let path = pass.path_from(task_addr, reader, &mut memo, &mut Vec::new())?;
-            out.push(WaitingTask { tstate, path });
+            let node = pass.node(task_addr, Some(task), reader, &mut forest, &mut Vec::new())?;
+            forest.waiting.tasks.push((tstate, node));
         }
-        Ok(out)
+        Ok(forest.waiting)
     }
 }
 
@@ -226,33 +250,46 @@ impl Pass<'_> {
         Ok(frames)
     }
 
-    /// Where `task_addr` waits and what is above it: its frames innermost first, `Task` itself,
-    /// then the same for the task awaiting it (the first one, when several do), up to a root.
-    /// `memo` keeps each task's path for the others under it; `below` the tasks under this one
-    /// (an await graph that loops is cut where it comes back).
-    fn path_from(
+    /// The node of `task_addr` (read already, or not) and of the tasks above it: its frames
+    /// innermost first and `Task` itself, linked to the node of the task awaiting it (the first,
+    /// when several do), up to a root. `below`: the tasks under this one (an await graph that
+    /// loops is cut where it comes back).
+    fn node(
         &mut self,
         task_addr: u64,
+        read: Option<FutureRead>,
         reader: &mut StackReader,
-        memo: &mut FxHashMap<u64, Vec<PathEntry>>,
+        forest: &mut Forest,
         below: &mut Vec<u64>,
-    ) -> Result<Vec<PathEntry>> {
-        if let Some(path) = memo.get(&task_addr) {
-            return Ok(path.clone());
+    ) -> Result<usize> {
+        if let Some(&node) = forest.index.get(&task_addr) {
+            return Ok(node);
         }
-        let task = self.future(task_addr)?;
+        let task = match read {
+            Some(task) => task,
+            None => self.future(task_addr)?,
+        };
         if !task.kind.is_task() {
             return Err(Error::read_failed(format!("{task_addr:#x} is awaited like a task but is not one")));
         }
-        let mut path: Vec<PathEntry> = self.stack(&task, reader)?.into_iter().map(PathEntry::Frame).collect();
-        path.push(PathEntry::Task(self.label(&task)?));
+        let mut entries: Vec<PathEntry> = self.stack(&task, reader)?.into_iter().map(PathEntry::Frame).collect();
+        entries.push(PathEntry::Task(self.label(&task)?));
+        let node = forest.waiting.nodes.len();
+        forest.waiting.nodes.push(TaskNode { entries, awaited_by: None });
+        forest.index.insert(task_addr, node);
         below.push(task_addr);
         let awaiter = self.awaiters(&task)?.into_iter().find(|a| !below.contains(a));
         if let Some(awaiter) = awaiter.filter(|_| below.len() < coroutines::MAX_CHAIN) {
-            path.extend(self.path_from(awaiter, reader, memo, below)?);
+            forest.waiting.nodes[node].awaited_by = Some(self.node(awaiter, None, reader, forest, below)?);
         }
         below.pop();
-        memo.insert(task_addr, path.clone());
-        Ok(path)
+        Ok(node)
     }
+}
+
+/// The nodes of one read, and which task each is.
+#[derive(Default)]
+struct Forest {
+    waiting: Waiting,
+    index: FxHashMap<u64, usize>,
 }
