@@ -90,7 +90,11 @@ impl TaskSampling {
             Ok(true) => {
                 // 3.14+ publishes its offsets in the module now loaded; a build whose Task is not
                 // the table's is not read at all.
-                let published = asyncio::published_offsets(process).ok().flatten().filter(|_| python.layout.minor >= 14);
+                // (Before 3.14 there is none to look for, in files that can be large.)
+                let published = match python.layout.minor >= 14 {
+                    true => asyncio::published_offsets(process).ok().flatten(),
+                    false => None,
+                };
                 match published.map(|words| self.reader.use_published_offsets(&words)) {
                     Some(Err(_)) => read.errors = true,
                     _ => self.found = true,
@@ -119,7 +123,11 @@ pub(crate) enum Above {
 /// unless `full_task_names`), and coroutine frames through `python_frame`.
 pub(crate) struct TaskFrames {
     full_task_names: bool,
-    ids: FxHashMap<String, u32>,
+    /// By the task's own name (what a sample carries), so that a lookup formats nothing.
+    named: FxHashMap<String, u32>,
+    /// Default-named tasks: `Task` once, or by name with `full_task_names`.
+    folded: Option<u32>,
+    defaults: FxHashMap<String, u32>,
     /// The frame ids of each node of the current read's `Waiting`, outermost first: a parent
     /// awaiting a thousand tasks is interned once a tick, not once per task.
     node_ids: FxHashMap<usize, Vec<u32>>,
@@ -127,7 +135,13 @@ pub(crate) struct TaskFrames {
 
 impl TaskFrames {
     pub fn new(full_task_names: bool) -> TaskFrames {
-        TaskFrames { full_task_names, ids: FxHashMap::default(), node_ids: FxHashMap::default() }
+        TaskFrames {
+            full_task_names,
+            named: FxHashMap::default(),
+            folded: None,
+            defaults: FxHashMap::default(),
+            node_ids: FxHashMap::default(),
+        }
     }
 
     /// Appends to `out` (outermost first) what goes above a sample, and returns how many of the
@@ -197,15 +211,30 @@ impl TaskFrames {
     }
 
     fn task(&mut self, agg: &mut Aggregator, label: &TaskLabel) -> u32 {
-        let name = task_frame_name(label, self.full_task_names);
-        if let Some(&id) = self.ids.get(name.as_ref()) {
+        let folded = label.default_name && !self.full_task_names;
+        let found = match (folded, label.default_name) {
+            (true, _) => self.folded,
+            (false, true) => self.defaults.get(&label.name).copied(),
+            (false, false) => self.named.get(&label.name).copied(),
+        };
+        if let Some(id) = found {
             return id;
         }
-        let id = agg.intern_frame(Frame { name: name.to_string(), file: String::new(), line: 0, kind: FrameKind::Task });
-        if self.ids.len() >= 1 << 16 {
-            self.ids.clear();
+        let name = task_frame_name(label, self.full_task_names).into_owned();
+        let id = agg.intern_frame(Frame { name, file: String::new(), line: 0, kind: FrameKind::Task });
+        let memo = match (folded, label.default_name) {
+            (true, _) => {
+                self.folded = Some(id);
+                return id;
+            }
+            (false, true) => &mut self.defaults,
+            (false, false) => &mut self.named,
+        };
+        // A program that names tasks endlessly must not grow this without bound.
+        if memo.len() >= 1 << 16 {
+            memo.clear();
         }
-        self.ids.insert(name.into_owned(), id);
+        memo.insert(label.name.clone(), id);
         id
     }
 }
