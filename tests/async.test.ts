@@ -21,9 +21,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, type LoopDump } from '@pyspy/core';
 import {
+  interpreterById,
   interpreters,
   killAll,
   runCli,
+  startCli,
   startPython,
   targetsDir,
   tempDir,
@@ -249,3 +251,23 @@ for (const base of interpreters()) {
     });
   }
 }
+
+describe('top --async', () => {
+  it('has a row per task: the CPU task is under most samples, as its own Task frame', async () => {
+    const { target } = await startTree(interpreterById('3.12-pyenv'), 'asyncio');
+    const cli = startCli(['top', '--pid', String(target.pid), '--async', '--interval', '0.5']);
+    let stdout = '';
+    cli.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    await waitFor('two tables with tasks', () => (stdout.match(/ Task cpu$/gm) ?? []).length >= 2);
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    target.child.kill('SIGKILL');
+    expect(result.status, result.stderr).toBe(0);
+    // Columns: %Own %Total OwnTime TotalTime, then the row's label.
+    const totals = [...result.stdout.matchAll(/^\s*([\d.]+)%\s+([\d.]+)%\s+\S+\s+\S+\s+Task cpu$/gm)].map((m) => Number(m[2]));
+    expect(totals.length).toBeGreaterThanOrEqual(2);
+    // A task frame is never where a sample ends: no own time.
+    expect(result.stdout).toMatch(/^\s*0\.00?%\s+[\d.]+%\s+\S+\s+\S+\s+Task main$/m);
+    expect(Math.max(...totals)).toBeGreaterThan(50);
+  });
+});
