@@ -240,6 +240,12 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
         _ => None,
     };
     drop(paused);
+    let task_read = task_read.map(|mut read| {
+        if let Some(tasks) = tasks.as_mut() {
+            tasks.finish(&memory, &python.python, reader, &mut read);
+        }
+        read
+    });
     let stacks = stacks?;
     // A waiting task holds no GIL: with --gil it is no sample.
     let (mut paths, waiting, task_errors) = match task_read {

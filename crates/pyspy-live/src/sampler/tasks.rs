@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use pyspy_core::memory::Memory;
 use pyspy_core::profile::{Aggregator, Frame, FrameKind};
-use pyspy_core::python::asyncio::{self, PathEntry, TaskLabel, TaskPath, TaskReader, Waiting};
+use pyspy_core::python::asyncio::{self, PathEntry, RunningTask, TaskLabel, TaskPath, TaskReader, Waiting};
 use pyspy_core::python::{Python, StackReader, ThreadStack};
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
@@ -28,7 +28,9 @@ pub(crate) struct TaskSampling {
 /// What `--async` adds to one read of a target.
 #[derive(Default)]
 pub(crate) struct TaskRead {
-    /// Per stack read (same order): how to re-root it, when its thread runs a task.
+    /// Per stack read (same order): the task its thread runs, found while it stood still.
+    running: Vec<Option<RunningTask>>,
+    /// Per stack read (same order), once `finish`ed: how to re-root it.
     pub paths: Vec<Option<TaskPath>>,
     /// With `--idle`: every waiting task, with the thread state of the thread running its loop.
     pub waiting: Waiting,
@@ -52,7 +54,7 @@ impl TaskSampling {
         wanted: &[bool],
         reader: &mut StackReader,
     ) -> TaskRead {
-        let mut read = TaskRead { paths: vec![None; stacks.len()], ..TaskRead::default() };
+        let mut read = TaskRead { running: vec![None; stacks.len()], ..TaskRead::default() };
         if !self.find(memory, process, python, &mut read) {
             return read;
         }
@@ -61,8 +63,8 @@ impl TaskSampling {
             if !wanted[i] || frames.is_empty() {
                 continue;
             }
-            match self.reader.running_path(memory, python, &stack.thread, frames, reader) {
-                Ok(path) => read.paths[i] = path,
+            match self.reader.running_task(memory, python, &stack.thread, frames) {
+                Ok(running) => read.running[i] = running,
                 Err(_) => read.errors = true,
             }
         }
@@ -74,6 +76,20 @@ impl TaskSampling {
             }
         }
         read
+    }
+
+    /// The paths above the running tasks `read` found. The tasks awaiting a running one are
+    /// suspended while it runs: this is read after the target was let go, which keeps its pauses
+    /// as short as without --async but for the running task's own look-up.
+    pub fn finish(&mut self, memory: &dyn Memory, python: &Python, reader: &mut StackReader, read: &mut TaskRead) {
+        read.paths = vec![None; read.running.len()];
+        for (i, running) in read.running.iter().enumerate() {
+            let Some(running) = running else { continue };
+            match self.reader.path_above(memory, python, running.task, reader) {
+                Ok(above) => read.paths[i] = Some(TaskPath { keep: running.keep, above }),
+                Err(_) => read.errors = true,
+            }
+        }
     }
 
     /// Whether the asyncio modules are known; looked for again at most once a `FIND_AGAIN`.

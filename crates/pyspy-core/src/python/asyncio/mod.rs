@@ -60,6 +60,14 @@ pub struct TaskPath {
     pub above: Vec<PathEntry>,
 }
 
+/// The task a thread runs, found in one of its samples: its address, and how many of the sample's
+/// frames (innermost first) are that task's, down to its coroutine's frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunningTask {
+    pub task: u64,
+    pub keep: usize,
+}
+
 /// The pending tasks that are not running, where each waits (`--async --idle`), as a forest: a
 /// node per task met (the waiting ones and those awaiting them), so that a thousand tasks under one
 /// parent share its path instead of each holding a copy.
@@ -169,6 +177,20 @@ impl TaskReader {
         frames: &[StackFrame],
         reader: &mut StackReader,
     ) -> Result<Option<TaskPath>> {
+        let Some(running) = self.running_task(memory, python, thread, frames)? else { return Ok(None) };
+        let above = self.path_above(memory, python, running.task, reader)?;
+        Ok(Some(TaskPath { keep: running.keep, above }))
+    }
+
+    /// The task `thread` runs, found in its frames (read at the same moment); None when it runs
+    /// none, or is between two steps of one. What must be read while the thread stands still.
+    pub fn running_task(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        thread: &PyThread,
+        frames: &[StackFrame],
+    ) -> Result<Option<RunningTask>> {
         if !self.find_modules(memory, python)? {
             return Ok(None);
         }
@@ -177,14 +199,28 @@ impl TaskReader {
         let Some(task_addr) = pass.running_task(thread.tstate, loop_addr)? else { return Ok(None) };
         let task = pass.future(task_addr)?;
         let frame = pass.coroutine_frame(task.coro)?;
-        let Some(keep) = frames.iter().position(|f| f.raw.frame_addr == frame) else { return Ok(None) };
+        Ok(frames.iter().position(|f| f.raw.frame_addr == frame).map(|keep| RunningTask { task: task_addr, keep: keep + 1 }))
+    }
+
+    /// What goes above a running task's frames: `Task T`, then the coroutine frames of the task
+    /// awaiting it, down to where it awaits, `Task P`, and so on. Those tasks are suspended while
+    /// T runs, so this may be read once the thread runs on.
+    pub fn path_above(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        task_addr: u64,
+        reader: &mut StackReader,
+    ) -> Result<Vec<PathEntry>> {
+        let mut pass = self.pass(memory, python)?;
+        let task = pass.future(task_addr)?;
         let mut above = vec![PathEntry::Task(pass.label(&task)?)];
         if let Some(&awaiter) = pass.awaiters(&task)?.first() {
             let mut forest = Forest::default();
             let node = pass.node(awaiter, None, reader, &mut forest, &mut vec![task_addr])?;
             above.extend(forest.waiting.path(node).cloned());
         }
-        Ok(Some(TaskPath { keep: keep + 1, above }))
+        Ok(above)
     }
 
     /// Every pending task that is not running, in a loop that a thread runs, with where it waits.
