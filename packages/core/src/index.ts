@@ -20,3 +20,4 @@ export {
 export type { PyspyErrorCode } from './errors.js';
 export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from '@pyspy/render';
 export type { SamplingOptions } from './sampling.js';
+export { NativeAddonError } from './native.js';
