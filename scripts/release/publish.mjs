@@ -39,10 +39,10 @@ if (values['host-only']) {
   const artifacts = mkdtempSync(join(tmpdir(), 'pyspy-artifacts-'));
   const binary = `${napiConfig.binaryName}.linux-${process.arch}-gnu.node`;
   copyFileSync(join(NAPI, binary), join(artifacts, binary));
-  napi('artifacts', '--output-dir', artifacts);
   // The other targets have no binary here: publish this one, and list only it as optional.
   const config = join(artifacts, 'napi.json');
   writeFileSync(config, JSON.stringify({ ...napiConfig, targets: [hostTarget] }));
+  napi('artifacts', '--output-dir', artifacts, '--config-path', config);
   prePublishArgs.push('--config-path', config);
 } else {
   if (!existsSync(values.artifacts)) throw new Error(`no artifacts directory ${values.artifacts}`);
