@@ -26,7 +26,9 @@ if (!values.artifacts === !values['host-only']) {
 
 const sh = (cmd, args, cwd = ROOT) => {
   console.error(`$ ${[cmd, ...args].join(' ')}`);
+  const started = Date.now();
   execFileSync(cmd, args, { cwd, stdio: 'inherit' });
+  console.error(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 };
 const napi = (...args) => sh('pnpm', ['exec', 'napi', ...args], NAPI);
 
@@ -35,7 +37,8 @@ const prePublishArgs = ['pre-publish', '--tag-style', 'npm'];
 if (values['host-only']) {
   const hostTarget = `${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-unknown-linux-gnu`;
   if (!napiConfig.targets.includes(hostTarget)) throw new Error(`this host's target ${hostTarget} is not one of napi.targets`);
-  sh('pnpm', ['--filter', '@pyspy/napi', 'run', 'build']);
+  // Through turbo, so that @pyspy/napi's prepack finds it built.
+  sh('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@pyspy/napi']);
   const artifacts = mkdtempSync(join(tmpdir(), 'pyspy-artifacts-'));
   const binary = `${napiConfig.binaryName}.linux-${process.arch}-gnu.node`;
   copyFileSync(join(NAPI, binary), join(artifacts, binary));
