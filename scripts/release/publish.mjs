@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -48,8 +48,9 @@ if (values['host-only']) {
   napi('artifacts', '--output-dir', artifacts, '--config-path', config);
   prePublishArgs.push('--config-path', config);
 } else {
-  if (!existsSync(values.artifacts)) throw new Error(`no artifacts directory ${values.artifacts}`);
-  napi('artifacts', '--output-dir', values.artifacts);
+  const artifacts = resolve(values.artifacts);
+  if (!existsSync(artifacts)) throw new Error(`no artifacts directory ${artifacts}`);
+  napi('artifacts', '--output-dir', artifacts);
 }
 napi(...prePublishArgs);
 sh('pnpm', ['-r', 'publish', '--no-git-checks']);
