@@ -166,6 +166,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     registry?.kill('SIGTERM');
     console.log(`publish test phases:\n  ${phases.join('\n  ')}`);
     if (work) rmSync(work, { recursive: true, force: true });
+    rmSync(CLONE, { recursive: true, force: true });
   });
 
   function emptyDir(name: string): string {
