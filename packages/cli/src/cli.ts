@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import type { CommandModule } from 'yargs';
+
+// Node 22.1+ keeps V8's compiled code of the chunks below between runs (in the OS temp dir).
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 // yargs looks for package.json from the working directory as ESM, and says "unknown".
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
