@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# Provisions every CPython the tests run against into .cache/pythons/, without touching the system:
-# Debian packages fetched with a private apt state and unpacked with dpkg -x, plus the CPythons
-# the machine already has (the system python3.11, the image's pyenv builds). Writes
-# .cache/pythons/manifest.json. Any interpreter that cannot be provisioned fails the run: a test
-# suite that silently tests fewer versions proves less than it claims.
+# Provisions every CPython the tests run against, without touching the system: Debian packages
+# fetched with a private apt state and unpacked with dpkg -x, plus the CPythons the machine
+# already has (the system python3.11, the image's pyenv builds). Writes the list the tests read
+# to <repo>/.cache/pythons/manifest.json. Any interpreter that cannot be provisioned fails the
+# run: a test suite that silently tests fewer versions proves less than it claims.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-CACHE="$REPO/.cache/pythons"
+# The interpreters themselves (about 1 GB with the apt state) live outside the clone, in the
+# user's cache: a fresh clone, a second worktree or a CI run on the same machine then reuses them
+# instead of downloading (and, later, compiling) everything again. The manifest stays in the
+# clone, because it is this checkout's list of what its tests run against.
+CACHE_ROOT=${PYSPY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyspy-ts}
+CACHE="$CACHE_ROOT/pythons"
 APT_DIR="$CACHE/apt"
+MANIFEST="$REPO/.cache/pythons/manifest.json"
 MIRROR=${PYSPY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-mkdir -p "$CACHE" "$APT_DIR"
+mkdir -p "$CACHE" "$APT_DIR" "$(dirname "$MANIFEST")"
 
 die() { echo "provision-pythons: $*" >&2; exit 1; }
+
+# Several clones may provision into the one cache at once (the lead's test run beside a
+# helper's): one at a time, or two would unpack into the same folder.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  echo "provision-pythons: waiting for another provisioning run to release $CACHE/.lock" >&2
+  flock 9
+fi
 
 apt_private() {
   local suite=$1; shift
@@ -111,6 +125,10 @@ debian_interpreter 3.14-dbg-sid sid 3.14 1 1
 # through its loader to check that the addon loads on the oldest glibc users commonly have.
 unpack bullseye "$CACHE/glibc-bullseye" libc6 libgcc-s1 libstdc++6
 [ -x "$CACHE/glibc-bullseye/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ] || die "bullseye's loader did not unpack"
+# Beside the manifest, where the test looks for it.
+GLIBC_LINK="$(dirname "$MANIFEST")/glibc-bullseye"
+[ -L "$GLIBC_LINK" ] || rm -rf "$GLIBC_LINK"
+ln -sfn "$CACHE/glibc-bullseye" "$GLIBC_LINK"
 
 [ -x /usr/bin/python3.11 ] || die "/usr/bin/python3.11 missing (the system python of this machine image)"
 # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>, so usr/include itself is a header dir too.
@@ -127,4 +145,4 @@ for minor in 3.8 3.9 3.10 3.11 3.12 3.13; do
 done
 
 # Smoke check each one and write the manifest (python3 of the host does the JSON).
-printf '%s\n' "${MANIFEST_ENTRIES[@]}" | python3 "$REPO/scripts/provision/check.py" "$CACHE/manifest.json"
+printf '%s\n' "${MANIFEST_ENTRIES[@]}" | python3 "$REPO/scripts/provision/check.py" "$MANIFEST"

@@ -13,21 +13,25 @@ command -v go >/dev/null || missing+=(golang-go)
 command -v gcc >/dev/null || missing+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libpython3.11.a ] || missing+=(libpython3.11-dev)
 id -u "$TEST_USER" >/dev/null 2>&1 || missing+=("user:$TEST_USER")
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "error: missing ${missing[*]}; run scripts/system-deps.sh as root once" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing ${missing[*]}; run scripts/system-deps.sh as root once" >&2
+    exit 1
+  fi
+  for item in "${missing[@]}"; do
+    case "$item" in
+      chromium | golang-go | gcc | libpython3.11-dev)
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$item" >/dev/null
+        ;;
+      user:*)
+        useradd --no-create-home --shell /usr/sbin/nologin "$TEST_USER"
+        ;;
+    esac
+  done
+  echo "system deps: installed ${missing[*]}"
 fi
-for item in "${missing[@]}"; do
-  case "$item" in
-    chromium | golang-go | gcc | libpython3.11-dev)
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$item" >/dev/null
-      ;;
-    user:*)
-      useradd --no-create-home --shell /usr/sbin/nologin "$TEST_USER"
-      ;;
-  esac
-done
-echo "system deps: installed ${missing[*]}"
+
+# Go builds `go tool pprof` on its first use (a minute or more on a busy 2-core machine) and
+# caches it: build it here, not inside a test's time limit.
+go tool pprof -h >/dev/null 2>&1 || true

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Every test: Rust unit tests, then the TS packages and the end-to-end tests against every
-# provisioned CPython. A missing interpreter or system dependency fails the run; nothing is skipped.
+# Every test: the cheap checks first (formatting, lints, types, the WASM build of the core), then
+# Rust unit and image tests, a minute of fuzzing, and the TS packages and the end-to-end tests
+# against every provisioned CPython. A missing interpreter or system dependency fails the run;
+# nothing is skipped. `pnpm test:unit` is the inner loop: no provisioning, no end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/system-deps.sh
+bash scripts/check.sh
 bash scripts/provision-pythons.sh
-pnpm exec turbo run build
 # The property tests of crates/pyspy-core/tests (walkers against random memory) run 10,000 cases
 # per property instead of their local 256: about 10 s on 2 cores.
 PROPTEST_CASES=10000 cargo test --workspace --locked

@@ -9,7 +9,17 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, interpreterById, repoRoot, startPython, taskCount, targetsDir, tempDir, waitFor, type StartedTarget } from './helpers.js';
+import {
+  cliPath,
+  interpreterById,
+  repoRoot,
+  startPython,
+  taskCount,
+  targetsDir,
+  tempDir,
+  waitFor,
+  type StartedTarget,
+} from './helpers.js';
 
 const bullseye = join(repoRoot, '.cache/pythons/glibc-bullseye');
 const bullseyeLoader = join(bullseye, 'lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
@@ -72,7 +82,9 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the addo
     beforeAll(async () => {
       const truthPath = join(tempDir('glibc'), 'truth.json');
       target = await startPython(interpreterById('3.11-system'), [join(targetsDir, 'parked_threads.py'), truthPath]);
-      truth = await waitFor('ground truth', () => (existsSync(truthPath) ? JSON.parse(readFileSync(truthPath, 'utf8')) : undefined));
+      truth = await waitFor('ground truth', () =>
+        existsSync(truthPath) ? JSON.parse(readFileSync(truthPath, 'utf8')) : undefined,
+      );
       await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
     });
     afterAll(() => target?.child.kill('SIGKILL'));
@@ -84,7 +96,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the addo
       expect(result.threads).toHaveLength(truth.threads.length);
       for (const expected of truth.threads) {
         const actual = result.threads.find((t) => t.nativeThreadId === expected.native_id);
-        expect(actual?.frames.map((f) => `${f.name}:${f.line}`), expected.name).toEqual(expected.frames.map((f) => `${f.name}:${f.line}`));
+        expect(
+          actual?.frames.map((f) => `${f.name}:${f.line}`),
+          expected.name,
+        ).toEqual(expected.frames.map((f) => `${f.name}:${f.line}`));
       }
     });
 
@@ -92,11 +107,15 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the addo
       // What a host-built addon does on this glibc: a library whose pthread_create is GLIBC_2.34's.
       const dir = tempDir('newglibc');
       writeFileSync(join(dir, 'needs234.c'), '#include <pthread.h>\nvoid *needs_234(void) { return (void *)&pthread_create; }\n');
-      const cc = spawnSync('gcc', ['-shared', '-fPIC', '-o', join(dir, 'needs234.node'), join(dir, 'needs234.c')], { encoding: 'utf8' });
+      const cc = spawnSync('gcc', ['-shared', '-fPIC', '-o', join(dir, 'needs234.node'), join(dir, 'needs234.c')], {
+        encoding: 'utf8',
+      });
       expect(cc.status, cc.stderr).toBe(0);
       expect(glibcVersionsNeeded(join(dir, 'needs234.node'))).toContain('2.34');
 
-      const r = runUnderBullseye([cliPath, 'dump', '--pid', String(target.pid)], { NAPI_RS_NATIVE_LIBRARY_PATH: join(dir, 'needs234.node') });
+      const r = runUnderBullseye([cliPath, 'dump', '--pid', String(target.pid)], {
+        NAPI_RS_NATIVE_LIBRARY_PATH: join(dir, 'needs234.node'),
+      });
       expect(r.status).toBe(9);
       expect(r.stdout).toBe('');
       const lines = r.stderr.trimEnd().split('\n');

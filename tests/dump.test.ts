@@ -7,11 +7,35 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dump } from '@pyspy/core';
-import { interpreters, startPython, taskCount, tempDir, threadStates, waitFor, targetsDir, isRunning, runCli, type StartedTarget } from './helpers.js';
+import {
+  interpreters,
+  startPython,
+  taskCount,
+  tempDir,
+  threadStates,
+  waitFor,
+  targetsDir,
+  isRunning,
+  runCli,
+  type StartedTarget,
+} from './helpers.js';
 
-interface TruthFrame { name: string; filename: string; line: number }
-interface TruthThread { ident: number; native_id: number; name: string; frames: TruthFrame[] }
-interface Truth { pid: number; version: string; threads: TruthThread[] }
+interface TruthFrame {
+  name: string;
+  filename: string;
+  line: number;
+}
+interface TruthThread {
+  ident: number;
+  native_id: number;
+  name: string;
+  frames: TruthFrame[];
+}
+interface Truth {
+  pid: number;
+  version: string;
+  threads: TruthThread[];
+}
 
 /** Starts parked_threads.py and waits until its reporter has written the truth and exited. */
 async function startParked(interp: ReturnType<typeof interpreters>[number]): Promise<{ target: StartedTarget; truth: Truth }> {
@@ -95,7 +119,7 @@ for (const interp of interpreters()) {
     });
 
     it('reads the same stacks without pausing (--nonblocking)', async () => {
-      const result = await dump(target.pid, { blocking: false });
+      const result = await dump(target.pid, { nonblocking: true });
       const main = truth.threads.find((t) => t.name === 'MainThread')!;
       expect(frames(result.threads.find((t) => t.nativeThreadId === main.native_id)!.frames)).toEqual(main.frames);
     });

@@ -20,7 +20,11 @@ function expectOneLineError(result: { status: number | null; stderr: string }, p
 /** The machine image's pyenv carries old CPythons; they are how "unsupported version" is tested for real. */
 function pyenvBinary(minor: string): string {
   const root = `${process.env.PYENV_ROOT ?? '/root/.pyenv'}/versions`;
-  const found = existsSync(root) ? readdirSync(root).filter((v) => v.startsWith(`${minor}.`)).sort() : [];
+  const found = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => v.startsWith(`${minor}.`))
+        .sort()
+    : [];
   if (found.length === 0) throw new Error(`no pyenv CPython ${minor} under ${root}: this machine image should have it`);
   return `${root}/${found[found.length - 1]}/bin/python${minor}`;
 }
@@ -36,7 +40,10 @@ describe('dump refuses bad targets with a clear message', () => {
     const sleeper = spawn('sleep', ['60']);
     try {
       await waitFor('sleep to start', () => existsSync(`/proc/${sleeper.pid}/exe`));
-      expectOneLineError(runCli(['dump', '--pid', String(sleeper.pid)]), new RegExp(`process ${sleeper.pid} \\(.*sleep\\) is not a Python process`));
+      expectOneLineError(
+        runCli(['dump', '--pid', String(sleeper.pid)]),
+        new RegExp(`process ${sleeper.pid} \\(.*sleep\\) is not a Python process`),
+      );
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -48,7 +55,10 @@ describe('dump refuses bad targets with a clear message', () => {
       try {
         await waitFor('the old interpreter to start', () => taskCount(old.pid!) > 0);
         await new Promise((r) => setTimeout(r, 300));
-        expectOneLineError(runCli(['dump', '--pid', String(old.pid)]), new RegExp(`Python ${version.replace('.', '\\.')}[.\\d]* is not supported`));
+        expectOneLineError(
+          runCli(['dump', '--pid', String(old.pid)]),
+          new RegExp(`Python ${version.replace('.', '\\.')}[.\\d]* is not supported`),
+        );
       } finally {
         old.kill('SIGKILL');
       }
@@ -81,7 +91,9 @@ describe('dump refuses bad targets with a clear message', () => {
   it('permission denied for an unprivileged user, with the fix', async () => {
     const user = spawnSync('id', ['-u', UNPRIVILEGED_USER]);
     if (user.status !== 0) {
-      throw new Error(`user ${UNPRIVILEGED_USER} is missing: create it (useradd --no-create-home ${UNPRIVILEGED_USER}); .ci/run does`);
+      throw new Error(
+        `user ${UNPRIVILEGED_USER} is missing: create it (useradd --no-create-home ${UNPRIVILEGED_USER}); .ci/run does`,
+      );
     }
     const target = await startPython(interpreters()[0], ['-c', 'import time; time.sleep(60)']);
     await waitFor('python to start', () => taskCount(target.pid) > 0);

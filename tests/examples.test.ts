@@ -29,10 +29,13 @@ describe('examples/node-api/record.mjs', () => {
 describe('examples/asyncio_monitor.py', () => {
   it('shows the handler on the event loop and the executor thread, not the tasks that wait', () => {
     const out = join(tempDir('asyncio'), 'profile.txt');
-    const result = runCli(['record', '-o', out, '--hide-progress', '--', interp.exe, example('asyncio_monitor.py'), '--seconds', '3'], {
-      env: interp.env,
-      timeoutMs: 60_000,
-    });
+    const result = runCli(
+      ['record', '-o', out, '--hide-progress', '--', interp.exe, example('asyncio_monitor.py'), '--seconds', '3'],
+      {
+        env: interp.env,
+        timeoutMs: 60_000,
+      },
+    );
     expect(result.status, result.stderr).toBe(0);
     const stacks = parseCollapsed(readFileSync(out, 'utf8'));
     expect(samplesIn(stacks, 'score')).toBeGreaterThan(50);
@@ -45,9 +48,16 @@ describe('examples/asyncio_monitor.py', () => {
 
 describe('examples/threadpools.py and examples/fibonacci.py', () => {
   it('exist and run to their end on their own', () => {
-    for (const [script, args] of [['threadpools.py', ['--seconds', '1']], ['fibonacci.py', ['0.5']]] as const) {
+    for (const [script, args] of [
+      ['threadpools.py', ['--seconds', '1']],
+      ['fibonacci.py', ['0.5']],
+    ] as const) {
       expect(existsSync(example(script))).toBe(true);
-      const r = spawnSync(interp.exe, [example(script), ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...interp.env } });
+      const r = spawnSync(interp.exe, [example(script), ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, ...interp.env },
+      });
       expect(r.status, `${script}: ${r.stderr}`).toBe(0);
     }
   });

@@ -220,8 +220,17 @@ export class TmuxPane {
     // of its own, removed with it: tmux leaves its socket behind.
     const pane = new TmuxPane(tempDir('tmux'));
     pane.tmux(
-      'new-session', '-d', '-s', 'main', '-x', String(options.width), '-y', String(options.height),
-      '-c', options.cwd ?? repoRoot, `env PS1='${TmuxPane.prompt}' /bin/sh`,
+      'new-session',
+      '-d',
+      '-s',
+      'main',
+      '-x',
+      String(options.width),
+      '-y',
+      String(options.height),
+      '-c',
+      options.cwd ?? repoRoot,
+      `env PS1='${TmuxPane.prompt}' /bin/sh`,
     );
     panes.add(pane);
     await waitFor('the shell prompt', () => pane.screen()[0] === TmuxPane.prompt.trimEnd());

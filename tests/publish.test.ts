@@ -27,7 +27,12 @@ interface Run {
 
 function sh(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Run {
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+  });
   phases.push(`${((Date.now() - started) / 1000).toFixed(1)} s  ${cmd} ${args.join(' ')}`);
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
@@ -41,10 +46,16 @@ function ok(r: Run, what: string): Run {
 function installVerdaccio(): string {
   const bin = join(VERDACCIO_DIR, 'node_modules/.bin/verdaccio');
   const lock = readFileSync(join(repoRoot, 'tests/publish/package-lock.json'), 'utf8');
-  if (existsSync(bin) && existsSync(join(VERDACCIO_DIR, 'package-lock.json')) && readFileSync(join(VERDACCIO_DIR, 'package-lock.json'), 'utf8') === lock) return bin;
+  if (
+    existsSync(bin) &&
+    existsSync(join(VERDACCIO_DIR, 'package-lock.json')) &&
+    readFileSync(join(VERDACCIO_DIR, 'package-lock.json'), 'utf8') === lock
+  )
+    return bin;
   rmSync(VERDACCIO_DIR, { recursive: true, force: true });
   mkdirSync(VERDACCIO_DIR, { recursive: true });
-  for (const file of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, 'tests/publish', file), join(VERDACCIO_DIR, file));
+  for (const file of ['package.json', 'package-lock.json'])
+    cpSync(join(repoRoot, 'tests/publish', file), join(VERDACCIO_DIR, file));
   ok(sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: VERDACCIO_DIR, timeoutMs: 300_000 }), 'installing verdaccio');
   return bin;
 }
@@ -151,14 +162,26 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     const clone = CLONE;
     rmSync(clone, { recursive: true, force: true });
     ok(sh('git', ['clone', '--quiet', repoRoot, clone], { cwd: work }), 'git clone');
-    ok(sh('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], { cwd: clone, timeoutMs: 300_000 }), 'pnpm install in the clone');
-    for (const built of ['packages/cli/dist', 'packages/core/dist', 'crates/pyspy-napi/index.js']) expect(existsSync(join(clone, built)), built).toBe(false);
+    ok(
+      sh('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], { cwd: clone, timeoutMs: 300_000 }),
+      'pnpm install in the clone',
+    );
+    for (const built of ['packages/cli/dist', 'packages/core/dist', 'crates/pyspy-napi/index.js'])
+      expect(existsSync(join(clone, built)), built).toBe(false);
     // The clone installs from the public registry; it publishes to the local one.
     const { npm_config_store_dir: _store, XDG_CACHE_HOME: _cache, ...userEnvRest } = userEnv;
     const publishEnv = { ...userEnvRest, CARGO_TARGET_DIR: CARGO_TARGET };
-    const published = ok(sh(process.execPath, ['scripts/release/publish.mjs', '--host-only'], { cwd: clone, env: publishEnv, timeoutMs: 600_000 }), 'publishing');
+    const published = ok(
+      sh(process.execPath, ['scripts/release/publish.mjs', '--host-only'], { cwd: clone, env: publishEnv, timeoutMs: 600_000 }),
+      'publishing',
+    );
     // publish.mjs times each of its steps.
-    phases.push(...published.stderr.split('\n').filter((line) => /^\$ |^ {2}\(\d/.test(line)).map((line) => `    ${line.trim()}`));
+    phases.push(
+      ...published.stderr
+        .split('\n')
+        .filter((line) => /^\$ |^ {2}\(\d/.test(line))
+        .map((line) => `    ${line.trim()}`),
+    );
   }, 900_000);
 
   afterAll(() => {
@@ -176,7 +199,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
   }
 
   it('npx pyspy-ts --version prints the version', () => {
-    const r = ok(sh('npx', ['--yes', 'pyspy-ts', '--version'], { cwd: emptyDir('npx-version'), env: userEnv }), 'npx pyspy-ts --version');
+    const r = ok(
+      sh('npx', ['--yes', 'pyspy-ts', '--version'], { cwd: emptyDir('npx-version'), env: userEnv }),
+      'npx pyspy-ts --version',
+    );
     expect(r.stdout.trim()).toBe(version);
   });
 
@@ -186,7 +212,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
       join(dir, 'busy.py'),
       'import time\n\ndef published_busy_loop():\n    end = time.monotonic() + 1.5\n    while time.monotonic() < end:\n        sum(range(1000))\n\npublished_busy_loop()\n',
     );
-    const r = ok(sh('npx', ['--yes', 'pyspy-ts', 'record', '-o', 'out.svg', '--', 'python3', 'busy.py'], { cwd: dir, env: userEnv }), 'npx pyspy-ts record');
+    const r = ok(
+      sh('npx', ['--yes', 'pyspy-ts', 'record', '-o', 'out.svg', '--', 'python3', 'busy.py'], { cwd: dir, env: userEnv }),
+      'npx pyspy-ts record',
+    );
     expect(r.stderr).toMatch(/Samples: [1-9]/);
     expect(readFileSync(join(dir, 'out.svg'), 'utf8')).toContain('published_busy_loop');
   });
@@ -195,7 +224,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     let pid: number;
     beforeAll(async () => {
       const script = join(emptyDir('target'), 'waiting.py');
-      writeFileSync(script, 'import time\n\ndef published_waiting_here():\n    print("ready", flush=True)\n    time.sleep(600)\n\npublished_waiting_here()\n');
+      writeFileSync(
+        script,
+        'import time\n\ndef published_waiting_here():\n    print("ready", flush=True)\n    time.sleep(600)\n\npublished_waiting_here()\n',
+      );
       pythonTarget = spawn('python3', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
       pid = pythonTarget.pid!;
       await new Promise<void>((resolve, reject) => {
@@ -205,7 +237,10 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     });
 
     it('npx pyspy-ts dump --pid shows its stack', () => {
-      const r = ok(sh('npx', ['--yes', 'pyspy-ts', 'dump', '--pid', String(pid)], { cwd: emptyDir('npx-dump'), env: userEnv }), 'npx pyspy-ts dump');
+      const r = ok(
+        sh('npx', ['--yes', 'pyspy-ts', 'dump', '--pid', String(pid)], { cwd: emptyDir('npx-dump'), env: userEnv }),
+        'npx pyspy-ts dump',
+      );
       expect(r.stdout).toMatch(/published_waiting_here \(\S*waiting\.py:5\)/);
     });
 
@@ -235,7 +270,9 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     console.log(`npm i pyspy-ts: ${(bytes / 1e6).toFixed(2)} MB in node_modules`);
     expect(bytes).toBeLessThan(3e6);
     const binary = join(modules, '@pyspy/napi-linux-x64-gnu/pyspy.linux-x64-gnu.node');
-    const glibc = [...spawnSync('objdump', ['-T', binary], { encoding: 'utf8' }).stdout.matchAll(/GLIBC_2\.(\d+)/g)].map((m) => Number(m[1]));
+    const glibc = [...spawnSync('objdump', ['-T', binary], { encoding: 'utf8' }).stdout.matchAll(/GLIBC_2\.(\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
     expect(glibc.length).toBeGreaterThan(0);
     expect(Math.max(...glibc)).toBeLessThanOrEqual(17);
     const r = ok(sh(join(modules, '.bin/pyspy-ts'), ['--version'], { cwd: dir, env: userEnv }), 'node_modules/.bin/pyspy-ts');
@@ -244,7 +281,13 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
 
   it('npm i -g pyspy-ts puts pyspy-ts on the PATH', () => {
     const prefix = emptyDir('global');
-    ok(sh('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', 'pyspy-ts'], { cwd: prefix, env: userEnv }), 'npm i -g');
+    ok(
+      sh('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', 'pyspy-ts'], {
+        cwd: prefix,
+        env: userEnv,
+      }),
+      'npm i -g',
+    );
     const r = ok(sh(join(prefix, 'bin/pyspy-ts'), ['--version'], { cwd: prefix, env: userEnv }), 'global pyspy-ts');
     expect(r.stdout.trim()).toBe(version);
   });

@@ -51,8 +51,19 @@ describe('record never writes through a symlink', () => {
     const planted = `.profile.txt.$$.tmp`;
     const r = spawnSync(
       '/bin/sh',
-      ['-c', `ln -s "$1" "${planted}" && shift && exec "$0" "$@"`, process.execPath, victim, cliPath,
-        'record', '-o', 'profile.txt', '--hide-progress', '--', ...shortProgram],
+      [
+        '-c',
+        `ln -s "$1" "${planted}" && shift && exec "$0" "$@"`,
+        process.execPath,
+        victim,
+        cliPath,
+        'record',
+        '-o',
+        'profile.txt',
+        '--hide-progress',
+        '--',
+        ...shortProgram,
+      ],
       { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...interp.env } },
     );
     const result = { status: r.status, stderr: r.stderr };
@@ -72,7 +83,10 @@ describe('record never writes through a symlink', () => {
  * Starts a program whose function `holds_a_secret` has a local variable with a value seen nowhere
  * else: the script is a file, so the value is not on the command line (which dump shows).
  */
-async function startHoldingASecret(python: Interpreter, body: string[]): Promise<{ pid: number; secret: string; stop: () => void }> {
+async function startHoldingASecret(
+  python: Interpreter,
+  body: string[],
+): Promise<{ pid: number; secret: string; stop: () => void }> {
   const dir = tempDir('locals');
   const secret = `pyspy-secret-${process.pid}-${Date.now()}`;
   const ready = join(dir, 'ready');

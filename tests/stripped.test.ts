@@ -75,9 +75,16 @@ function buildStrippedEmbedder(interp: Interpreter): Embedder {
   const libDir = dirname(loader);
   const libs = ownGlibc
     ? [
-        `-L${libDir}`, '-l:libexpat.so.1', '-l:libz.so.1', '-l:libzstd.so.1', '-l:libm.so.6',
-        join(libDir, 'libc.so.6'), loader,
-        `-Wl,--dynamic-linker=${loader}`, '-Wl,--disable-new-dtags', `-Wl,-rpath,${libDir}`,
+        `-L${libDir}`,
+        '-l:libexpat.so.1',
+        '-l:libz.so.1',
+        '-l:libzstd.so.1',
+        '-l:libm.so.6',
+        join(libDir, 'libc.so.6'),
+        loader,
+        `-Wl,--dynamic-linker=${loader}`,
+        '-Wl,--disable-new-dtags',
+        `-Wl,-rpath,${libDir}`,
       ]
     : ['-lcrypt', '-lexpat', '-lz', '-lm', '-ldl', '-lpthread', '-lutil'];
   // The Debian static libraries are not position independent.
@@ -86,8 +93,15 @@ function buildStrippedEmbedder(interp: Interpreter): Embedder {
   return { exe: join(dir, 'embedder'), env: { PYTHONHOME: interp.env.PYTHONHOME ?? prefix } };
 }
 
-interface TruthFrame { name: string; filename: string; line: number }
-interface Truth { version: string; threads: { native_id: number; name: string; frames: TruthFrame[] }[] }
+interface TruthFrame {
+  name: string;
+  filename: string;
+  line: number;
+}
+interface Truth {
+  version: string;
+  threads: { native_id: number; name: string; frames: TruthFrame[] }[];
+}
 
 const frames = (list: TruthFrame[]) => list.map(({ name, filename, line }) => ({ name, filename, line }));
 
@@ -100,7 +114,10 @@ for (const id of EMBEDDED) {
     beforeAll(async () => {
       embedder = buildStrippedEmbedder(interp);
       const truthPath = join(tempDir('truth'), 'truth.json');
-      target = await startPython({ ...interp, exe: embedder.exe, env: embedder.env }, [join(targetsDir, 'parked_threads.py'), truthPath]);
+      target = await startPython({ ...interp, exe: embedder.exe, env: embedder.env }, [
+        join(targetsDir, 'parked_threads.py'),
+        truthPath,
+      ]);
       truth = await waitFor(`ground truth from the ${id} embedder (output so far: ${target.output()})`, () =>
         existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
       );

@@ -25,10 +25,19 @@ if (command === 'dump') {
     else times.push(ms);
   }
   times.sort((a, b) => a - b);
-  console.log(JSON.stringify({ firstMs: first, medianMs: quantile(times, 0.5), p90Ms: quantile(times, 0.9), minMs: times[0], frames, calls: count }));
+  console.log(
+    JSON.stringify({
+      firstMs: first,
+      medianMs: quantile(times, 0.5),
+      p90Ms: quantile(times, 0.9),
+      minMs: times[0],
+      frames,
+      calls: count,
+    }),
+  );
 } else if (command === 'record') {
   const [, rate, seconds, blocking] = args;
-  const p = await core.record({ pid, rateHz: Number(rate), durationS: Number(seconds), blocking: blocking !== 'false' });
+  const p = await core.record({ pid, rateHz: Number(rate), durationS: Number(seconds), nonblocking: blocking === 'false' });
   const sum = p.stacks.reduce((n, s) => n + s.count, 0);
   console.log(
     JSON.stringify({

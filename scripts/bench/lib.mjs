@@ -251,7 +251,12 @@ export const rawSampleCount = (path) => rawStats(path)?.samples;
 
 /** First meaningful line of an error output, for the anomalies list. */
 export function firstLine(text) {
-  return (text || '').split('\n').map((l) => l.trim()).find((l) => l) ?? '';
+  return (
+    (text || '')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l) ?? ''
+  );
 }
 
 export function log(msg) {

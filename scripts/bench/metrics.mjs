@@ -54,7 +54,7 @@ export async function measureRates(interp, cfg, anomalies) {
                 nonblocking,
                 timeoutMs: (cfg.durationS + 60) * 1000,
               });
-              r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+              for (const p of r.problems) anomalies.push(`${label}: ${p}`);
               await target.check(label);
               got[tool].push(r);
             }
@@ -127,11 +127,17 @@ export async function measureSlowdown(interp, cfg, anomalies) {
       for (const tool of orderFor(i + c)) {
         const label = `${interp.id} slowdown ${rate} Hz ${mode(nonblocking)} ${tool} run ${i + 1}`;
         const r = await record(tool, { target: { command }, rate, nonblocking, timeoutMs, env: interp.env });
-        r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+        for (const p of r.problems) anomalies.push(`${label}: ${p}`);
         const elapsed = elapsedOf(r.stdout);
         if (elapsed === undefined) anomalies.push(`${label}: the target printed no elapsed time`);
         const missedPct = r.missed !== undefined ? (100 * r.missed) / (r.ticks + r.missed || 1) : undefined;
-        got[c][tool].push({ elapsed, ratio: elapsed && b ? elapsed / b : undefined, samples: r.samples, workHz: elapsed ? r.samples / elapsed : undefined, missedPct });
+        got[c][tool].push({
+          elapsed,
+          ratio: elapsed && b ? elapsed / b : undefined,
+          samples: r.samples,
+          workHz: elapsed ? r.samples / elapsed : undefined,
+          missedPct,
+        });
       }
     }
     log(`slowdown ${interp.id}: run ${i + 1}/${cfg.runs} done`);
@@ -144,7 +150,14 @@ export async function measureSlowdown(interp, cfg, anomalies) {
       workHz: median(got[c][tool].map((r) => r.workHz)),
       missedPct: median(got[c][tool].map((r) => r.missedPct)),
     });
-    return { interp: interp.id, rate, mode: mode(nonblocking), baseS: median(got[c].base), ts: side('pyspy-ts'), ps: side('py-spy') };
+    return {
+      interp: interp.id,
+      rate,
+      mode: mode(nonblocking),
+      baseS: median(got[c].base),
+      ts: side('pyspy-ts'),
+      ps: side('py-spy'),
+    };
   });
   return { rows, work: `fib(${fibN}) x ${repeat}`, command };
 }
@@ -167,14 +180,18 @@ export async function measureDump(interp, cfg, anomalies) {
     }
     // CLI start-up alone, to read the dump numbers against.
     const startup = {};
-    for (const [tool, bin] of [['pyspy-ts', PYSPY_TS], ['py-spy', PY_SPY]]) {
+    for (const [tool, bin] of [
+      ['pyspy-ts', PYSPY_TS],
+      ['py-spy', PY_SPY],
+    ]) {
       const runs = [];
       for (let i = 0; i < 3; i++) runs.push(await run([bin, '--version'], { timeoutMs: 60_000, cpu: true }));
       startup[tool] = { wallMs: median(runs.map((r) => r.wallS * 1000)), cpuMs: median(runs.map((r) => r.cpuS * 1000)) };
     }
     const inProc = await api(['dump', target.pid, cfg.apiDumpCalls], 120_000);
     if (inProc.error) anomalies.push(`${interp.id} in-process dump: ${inProc.error}`);
-    else if (Math.abs(inProc.frames - depth) > 2) anomalies.push(`${interp.id} in-process dump: ${inProc.frames} frames, expected ${depth}`);
+    else if (Math.abs(inProc.frames - depth) > 2)
+      anomalies.push(`${interp.id} in-process dump: ${inProc.frames} frames, expected ${depth}`);
     const side = (tool) => ({
       medianMs: median(got[tool].filter((r) => r.ok).map((r) => r.wallS * 1000)),
       frames: median(got[tool].filter((r) => r.ok).map((r) => r.frames)),
@@ -203,12 +220,18 @@ export async function measureSoak(interp, cfg, anomalies) {
       };
       let r;
       try {
-        r = await record(tool, { target: { pid: target.pid }, rate, durationS: cfg.soakS, timeoutMs: (cfg.soakS + 120) * 1000, onPid });
+        r = await record(tool, {
+          target: { pid: target.pid },
+          rate,
+          durationS: cfg.soakS,
+          timeoutMs: (cfg.soakS + 120) * 1000,
+          onPid,
+        });
       } finally {
         clearInterval(timer);
       }
       const label = `${interp.id} soak ${tool}`;
-      r.problems.forEach((p) => anomalies.push(`${label}: ${p}`));
+      for (const p of r.problems) anomalies.push(`${label}: ${p}`);
       await target.check(label);
       // "Early" = 10% into the record, after start-up allocations settle.
       const early = rss[Math.min(rss.length - 1, Math.max(1, Math.floor(rss.length / 10)))];
@@ -248,16 +271,25 @@ export async function measureDuplicates(interp, cfg, anomalies) {
         const label = `${interp.id} duplicates ${threads} thread(s) ${mode(nonblocking)}`;
         const ts = await api(['record', target.pid, rate, cfg.dupSeconds, String(!nonblocking)], (cfg.dupSeconds + 60) * 1000);
         await target.check(`${label} pyspy-ts`);
-        const ps = await recordPySpy({ target: { pid: target.pid }, rate, durationS: cfg.dupSeconds, nonblocking, timeoutMs: (cfg.dupSeconds + 60) * 1000 });
+        const ps = await recordPySpy({
+          target: { pid: target.pid },
+          rate,
+          durationS: cfg.dupSeconds,
+          nonblocking,
+          timeoutMs: (cfg.dupSeconds + 60) * 1000,
+        });
         await target.check(`${label} py-spy`);
-        ps.problems.forEach((p) => anomalies.push(`${label} py-spy: ${p}`));
+        for (const p of ps.problems) anomalies.push(`${label} py-spy: ${p}`);
         if (ts.error) anomalies.push(`${label} pyspy-ts: ${ts.error}`);
         else {
-          if (ts.samples > ts.ticks * threads) anomalies.push(`${label} pyspy-ts: ${ts.samples} samples > ${ts.ticks} ticks x ${threads} threads`);
-          if (ts.stackCountSum !== ts.samples) anomalies.push(`${label} pyspy-ts: stack counts sum to ${ts.stackCountSum}, stats say ${ts.samples} samples`);
+          if (ts.samples > ts.ticks * threads)
+            anomalies.push(`${label} pyspy-ts: ${ts.samples} samples > ${ts.ticks} ticks x ${threads} threads`);
+          if (ts.stackCountSum !== ts.samples)
+            anomalies.push(`${label} pyspy-ts: stack counts sum to ${ts.stackCountSum}, stats say ${ts.samples} samples`);
         }
         const psTicksBound = Math.round(rate * (ps.windowS ?? cfg.dupSeconds));
-        if (ps.samples > psTicksBound * threads) anomalies.push(`${label} py-spy: ${ps.samples} samples > ${psTicksBound} ticks x ${threads}`);
+        if (ps.samples > psTicksBound * threads)
+          anomalies.push(`${label} py-spy: ${ps.samples} samples > ${psTicksBound} ticks x ${threads}`);
         rows.push({
           interp: interp.id,
           threads,

@@ -1,11 +1,17 @@
 // Renders the results as BENCHMARKS.md.
 import { startupSection } from './startup.mjs';
 
-const f = (x, d = 0) => (x === undefined || x === null || Number.isNaN(x) ? '–' : Number(x).toFixed(d).replace(/\B(?=(\d{3})+(?!\d))/g, d ? '' : ','));
+const f = (x, d = 0) =>
+  x === undefined || x === null || Number.isNaN(x)
+    ? '–'
+    : Number(x)
+        .toFixed(d)
+        .replace(/\B(?=(\d{3})+(?!\d))/g, d ? '' : ',');
 const pct = (x) => (x === undefined ? '–' : `${f(x, x < 10 ? 1 : 0)}%`);
 const ratio = (a, b) => (a === undefined || b === undefined || !b ? '–' : `${f(a / b, 2)}×`);
 const mb = (kb) => (kb === undefined ? '–' : f(kb / 1024, 1));
-const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = (head, rows) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 function rateSection(rows) {
   const body = rows.map((r) => [
@@ -46,7 +52,23 @@ function rateSection(rows) {
       '(rate: higher is better; CPU: lower is better).',
     '',
     table(
-      ['interp', 'depth', 'mode', 'req Hz', 'pyspy-ts Hz', 'missed', 'err', 'py-spy Hz', 'missed', 'err', 'rate ratio', 'pyspy-ts µs/sample', 'sampler µs/sample', 'py-spy µs/sample', 'CPU ratio'],
+      [
+        'interp',
+        'depth',
+        'mode',
+        'req Hz',
+        'pyspy-ts Hz',
+        'missed',
+        'err',
+        'py-spy Hz',
+        'missed',
+        'err',
+        'rate ratio',
+        'pyspy-ts µs/sample',
+        'sampler µs/sample',
+        'py-spy µs/sample',
+        'CPU ratio',
+      ],
       body,
     ),
     '',
@@ -67,7 +89,20 @@ function slowdownSection(results) {
         `profiler that takes fewer samples slows the target less. *missed*: pyspy-ts's own count.`,
       '',
       table(
-        ['interp', 'rate', 'mode', 'unprofiled s', 'pyspy-ts s', 'slowdown', 'samples/s', 'missed', 'py-spy s', 'slowdown', 'samples/s', 'pyspy-ts ÷ py-spy'],
+        [
+          'interp',
+          'rate',
+          'mode',
+          'unprofiled s',
+          'pyspy-ts s',
+          'slowdown',
+          'samples/s',
+          'missed',
+          'py-spy s',
+          'slowdown',
+          'samples/s',
+          'pyspy-ts ÷ py-spy',
+        ],
         s.rows.map((r) => [
           r.interp,
           f(r.rate),
@@ -97,7 +132,18 @@ function dumpSection(rows) {
       '`dump()` from `@pyspy/core` called in a loop in one Node process (first call: opens the process, parses the ELF; then steady state).',
     '',
     table(
-      ['interp', 'runs', 'pyspy-ts CLI ms', 'py-spy CLI ms', 'CLI ratio', 'frames (ts / py-spy)', 'in-process first ms', 'in-process median ms', 'p90 ms', 'in-process ÷ py-spy CLI'],
+      [
+        'interp',
+        'runs',
+        'pyspy-ts CLI ms',
+        'py-spy CLI ms',
+        'CLI ratio',
+        'frames (ts / py-spy)',
+        'in-process first ms',
+        'in-process median ms',
+        'p90 ms',
+        'in-process ÷ py-spy CLI',
+      ],
       rows.map((r) => [
         r.interp,
         r.runs,
@@ -128,8 +174,34 @@ function soakSection(rows, soakS) {
       '*grows* = end − early > max(1 MB, 5%).',
     '',
     table(
-      ['interp', 'tool', 'seconds', 'start MB', 'early MB', 'peak MB', 'end MB', 'growth MB', 'grows', 'samples', 'Hz', 'CPU µs/sample'],
-      rows.map((r) => [r.interp, r.tool, r.seconds, mb(r.startKb), mb(r.earlyKb), mb(r.peakKb), mb(r.endKb), mb(r.growthKb), r.grows ? '**yes**' : 'no', f(r.samples), f(r.hz), f(r.cpuUs, 1)]),
+      [
+        'interp',
+        'tool',
+        'seconds',
+        'start MB',
+        'early MB',
+        'peak MB',
+        'end MB',
+        'growth MB',
+        'grows',
+        'samples',
+        'Hz',
+        'CPU µs/sample',
+      ],
+      rows.map((r) => [
+        r.interp,
+        r.tool,
+        r.seconds,
+        mb(r.startKb),
+        mb(r.earlyKb),
+        mb(r.peakKb),
+        mb(r.endKb),
+        mb(r.growthKb),
+        r.grows ? '**yes**' : 'no',
+        f(r.samples),
+        f(r.hz),
+        f(r.cpuUs, 1),
+      ]),
     ),
   ].join('\n');
 }
@@ -144,7 +216,22 @@ function duplicateSection(rows) {
       'samples/tick well above 1 means threads waiting for the GIL were counted as active.',
     '',
     table(
-      ['interp', 'threads', 'mode', 'seconds', 'pyspy-ts ticks', 'missed', 'samples', 'idle left out', 'samples/tick', 'distinct stacks', 'py-spy tick bound', 'samples', 'samples/tick', 'distinct stacks'],
+      [
+        'interp',
+        'threads',
+        'mode',
+        'seconds',
+        'pyspy-ts ticks',
+        'missed',
+        'samples',
+        'idle left out',
+        'samples/tick',
+        'distinct stacks',
+        'py-spy tick bound',
+        'samples',
+        'samples/tick',
+        'distinct stacks',
+      ],
       rows.map((r) => [
         r.interp,
         r.threads,
@@ -222,5 +309,5 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     for (const a of anomalies) counts.set(a, (counts.get(a) ?? 0) + 1);
     for (const [a, n] of counts) out.push(`- ${a}${n > 1 ? ` (×${n})` : ''}`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -53,13 +53,19 @@ function parseCli() {
     return n;
   };
   const q = values.quick;
-  const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = values.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const m of only) if (!METRICS.includes(m)) throw new Error(`--only: unknown metric ${m} (know ${METRICS.join(', ')})`);
   return {
     argsText: argv.join(' '),
     out: values.out,
     only,
-    interpreterIds: values.interpreters.split(',').map((s) => s.trim()).filter(Boolean),
+    interpreterIds: values.interpreters
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     cfg: {
       quick: q,
       runs: Math.round(positive('runs', values.runs, q ? 1 : 5)),
@@ -84,7 +90,9 @@ function loadInterpreters(ids) {
     if (found) return found;
     // The system interpreter works without provisioning.
     if (id === '3.11-system' && existsSync('/usr/bin/python3.11')) return { id, exe: '/usr/bin/python3.11', env: {} };
-    throw new Error(`interpreter ${id} is not in ${path} (run scripts/provision-pythons.sh); known: ${manifest.interpreters.map((i) => i.id).join(', ')}`);
+    throw new Error(
+      `interpreter ${id} is not in ${path} (run scripts/provision-pythons.sh); known: ${manifest.interpreters.map((i) => i.id).join(', ')}`,
+    );
   });
 }
 
@@ -133,14 +141,15 @@ function environment(interpreters, pySpy) {
 
 async function main() {
   const { cfg, out, only, interpreterIds, argsText } = parseCli();
-  if (process.getuid?.() !== 0) log('warning: not root: attaching with ptrace may be refused (see /proc/sys/kernel/yama/ptrace_scope)');
+  if (process.getuid?.() !== 0)
+    log('warning: not root: attaching with ptrace may be refused (see /proc/sys/kernel/yama/ptrace_scope)');
   if (!existsSync(join(ROOT, 'packages/cli/dist/cli.js')) || !existsSync(PYSPY_TS)) {
     throw new Error('pyspy-ts is not built: run `pnpm exec turbo run build` (pnpm bench does)');
   }
   const interpreters = loadInterpreters(interpreterIds);
   const pySpy = ensurePySpy();
   const env = environment(interpreters, pySpy);
-  const startedAt = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const startedAt = `${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC`;
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
@@ -154,7 +163,19 @@ async function main() {
       rebuiltNoted = true;
       anomalies.push(`pyspy-ts was rebuilt during this run (${env.build} -> ${now}): later sections measured different code`);
     }
-    writeFileSync(out, renderReport({ env, cfg, argsText, results, anomalies, cpuMethod: CPU_METHOD, startedAt, elapsedS: (Date.now() - t0) / 1000 }));
+    writeFileSync(
+      out,
+      renderReport({
+        env,
+        cfg,
+        argsText,
+        results,
+        anomalies,
+        cpuMethod: CPU_METHOD,
+        startedAt,
+        elapsedS: (Date.now() - t0) / 1000,
+      }),
+    );
   };
   const step = async (name, interp, fn) => {
     if (!only.includes(name)) return;

@@ -53,13 +53,17 @@ export async function measureStartup(interp, cfg, anomalies) {
  * publish test (tests/publish.test.ts) measures the real install from a registry.
  */
 function installedSize() {
-  const packed = (dir) => JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' }))[0];
+  const packed = (dir) =>
+    JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' }))[0];
   const cli = packed(join(ROOT, 'packages/cli'));
   const napi = packed(join(ROOT, 'crates/pyspy-napi'));
   const deps = Object.keys(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')).dependencies ?? {});
   const platform = `linux-${process.arch}-gnu`;
   const binary = statSync(join(ROOT, `crates/pyspy-napi/pyspy.${platform}.node`)).size;
-  return { packages: { 'pyspy-ts': cli.unpackedSize, '@pyspy/napi': napi.unpackedSize, [`@pyspy/napi-${platform}`]: binary }, dependencies: deps };
+  return {
+    packages: { 'pyspy-ts': cli.unpackedSize, '@pyspy/napi': napi.unpackedSize, [`@pyspy/napi-${platform}`]: binary },
+    dependencies: deps,
+  };
 }
 
 const f = (x, d = 0) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));

@@ -27,7 +27,10 @@ export function ensurePySpy() {
   if (!existsSync(join(VENV, 'bin/pip'))) {
     execFileSync(python, ['-m', 'venv', VENV], { stdio: 'inherit', timeout: 120_000 });
   }
-  execFileSync(join(VENV, 'bin/pip'), ['install', '--quiet', `py-spy==${PY_SPY_VERSION}`], { stdio: 'inherit', timeout: 600_000 });
+  execFileSync(join(VENV, 'bin/pip'), ['install', '--quiet', `py-spy==${PY_SPY_VERSION}`], {
+    stdio: 'inherit',
+    timeout: 600_000,
+  });
   const v = version();
   if (v !== `py-spy ${PY_SPY_VERSION}`) throw new Error(`py-spy install failed: got "${v}"`);
   return v;
@@ -63,9 +66,19 @@ export function parsePyspyTsSummary(stderr) {
 
 // Lines either tool prints on every normal run: anything else on stderr is worth a look.
 const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/];
-const PY_SPY_NORMAL = [/^py-spy> Sampling process/, /^py-spy> Wrote /, /^py-spy> You can use/, /behind in sampling/, /^py-spy> Stopped sampling because/, /^$/];
+const PY_SPY_NORMAL = [
+  /^py-spy> Sampling process/,
+  /^py-spy> Wrote /,
+  /^py-spy> You can use/,
+  /behind in sampling/,
+  /^py-spy> Stopped sampling because/,
+  /^$/,
+];
 const unexpected = (stderr, normal) =>
-  stderr.split('\n').map((l) => l.trim()).filter((l) => l && !normal.some((re) => re.test(l)));
+  stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !normal.some((re) => re.test(l)));
 
 /**
  * One pyspy-ts record. target: { pid } or { command: [...] }.
@@ -82,14 +95,24 @@ export async function recordPyspyTs({ target, rate, durationS, nonblocking, time
   const rawSamples = rawSampleCount(out);
   const problems = [];
   if (r.timedOut) problems.push(`timed out after ${timeoutMs / 1000} s (killed)`);
-  else if (r.code !== 0) problems.push(`exit code ${r.code ?? r.signal}: ${firstLine(unexpected(r.stderr, PYSPY_TS_NORMAL).join('\n'))}`);
+  else if (r.code !== 0)
+    problems.push(`exit code ${r.code ?? r.signal}: ${firstLine(unexpected(r.stderr, PYSPY_TS_NORMAL).join('\n'))}`);
   if (!s && !r.timedOut) problems.push(`no summary line; stderr: ${firstLine(r.stderr)}`);
   if (s && rawSamples !== undefined && rawSamples !== s.samples) {
     problems.push(`raw file holds ${rawSamples} samples but the summary says ${s.samples}`);
   }
   const extra = unexpected(r.stderr, PYSPY_TS_NORMAL);
   if (extra.length && r.code === 0) problems.push(`stderr: ${extra.slice(0, 3).join(' | ')}`);
-  return { ...(s ?? {}), rawSamples, treeCpuS: r.cpuS, maxRssKb: r.maxRssKb, wallS: r.wallS, stdout: r.stdout, ok: !!s && !r.timedOut, problems };
+  return {
+    ...(s ?? {}),
+    rawSamples,
+    treeCpuS: r.cpuS,
+    maxRssKb: r.maxRssKb,
+    wallS: r.wallS,
+    stdout: r.stdout,
+    ok: !!s && !r.timedOut,
+    problems,
+  };
 }
 
 /**
@@ -114,9 +137,11 @@ export async function recordPySpy({ target, rate, durationS, nonblocking, timeou
   const windowS = r.interruptedAtS ?? durationS;
   const problems = [];
   if (r.timedOut) problems.push(`timed out after ${timeoutMs / 1000} s (killed)`);
-  else if (r.code !== 0) problems.push(`exit code ${r.code ?? r.signal}: ${firstLine(unexpected(r.stderr, PY_SPY_NORMAL).join('\n'))}`);
+  else if (r.code !== 0)
+    problems.push(`exit code ${r.code ?? r.signal}: ${firstLine(unexpected(r.stderr, PY_SPY_NORMAL).join('\n'))}`);
   if (/No child process \(os error 10\)/.test(r.stderr) && problems.length) {
-    problems[problems.length - 1] += ' (known py-spy race, benfred/py-spy#759: it reaps the launched child twice; the profile is written)';
+    problems[problems.length - 1] +=
+      ' (known py-spy race, benfred/py-spy#759: it reaps the launched child twice; the profile is written)';
   }
   if (line && samples !== undefined && Number(line[1]) !== samples) {
     problems.push(`raw file holds ${samples} samples but py-spy says ${line[1]}`);

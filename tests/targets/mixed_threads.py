@@ -2,7 +2,10 @@
 - main thread: pure Python work, holds the GIL whenever it runs (`python_work`);
 - "compressor": CPU work in zlib, which releases the GIL (`gil_free_work`);
 - "sleeper": waits in time.sleep, idle (`idle_wait`).
+At the end it prints `CPU {"MainThread": s, "compressor": s}`, the CPU seconds each busy thread
+used in its loop: how many samples they should get depends on that, not on how fast the machine is.
 argv[1]: seconds to run (default 10)."""
+import json
 import sys
 import threading
 import time
@@ -42,9 +45,14 @@ def idle_wait():
     time.sleep(60)
 
 
+CPU_SECONDS = {}
+
+
 def loop(fn, deadline):
+    started = time.thread_time()
     while time.monotonic() < deadline:
         fn()
+    CPU_SECONDS[threading.current_thread().name] = time.thread_time() - started
 
 
 def main(seconds):
@@ -56,6 +64,8 @@ def main(seconds):
     for t in threads:
         t.start()
     loop(python_work, deadline)
+    threads[0].join()
+    print("CPU " + json.dumps(CPU_SECONDS), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::ProcessNotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotPython,
+        ErrorKind::UnsupportedVersion,
+        ErrorKind::ProcessExited,
+        ErrorKind::ReadFailed,
+        ErrorKind::InvalidArgument,
+    ];
+
     /// The stable code JS sees as `error.code`.
     pub fn code(self) -> &'static str {
         match self {

@@ -1,14 +1,18 @@
-//! pyspy-core: reads a running CPython process's thread stacks from outside, without running any
-//! code in it. Pure Rust; the napi binding in `crates/pyspy-napi` only converts types.
+//! pyspy-core: turns the memory of a CPython process into thread stacks, and stacks into profiles.
+//! No operating system here (no /proc, no ptrace, no libc): it reads through the `Memory` and
+//! `ProcessSource` traits, so it serves live processes (`pyspy-live`), core files, and WASM.
 
 pub mod binary;
+pub mod dump;
 pub mod error;
+pub mod maps;
+pub mod memory;
+pub mod paths;
 pub mod process;
 pub mod profile;
 pub mod python;
-pub mod sampler;
 
+pub use dump::{read_dump, DumpOptions, FrameDump, ProcessDump, ThreadDump};
 pub use error::{Error, ErrorKind, Result};
-pub use python::dump::{dump, DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump};
 pub use profile::Profile;
-pub use sampler::{RecordOptions, Sampler};
+pub use python::locals::LocalVariable;

@@ -6,12 +6,12 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use pyspy_core::process::Memory;
-use pyspy_core::python::code::CodeCache;
-use pyspy_core::python::frames::{self, WalkScratch};
+use pyspy_core::memory::Memory;
 use pyspy_core::python::thread_names::{self, ThreadNames};
-use pyspy_core::python::{layouts, objects, threads};
+use pyspy_core::python::version::Version;
+use pyspy_core::python::{layouts, objects, Python, StackReader};
 use pyspy_core::{Error, ErrorKind, Result};
+use pyspy_testkit::readback;
 
 /// A mapped region of pseudo-random words; anything outside it is unmapped.
 struct Garbage {
@@ -58,26 +58,22 @@ impl Memory for Garbage {
     }
 }
 
+/// What a dump does, through the same read pipeline: threads, frames, code objects, lines and
+/// locals; then a few reprs of whatever the frames point at.
 fn walk_everything(memory: &Garbage, minor: u8, runtime_offset: u64) {
-    let layout = layouts::static_layout(minor).unwrap();
-    let runtime = memory.base + ((runtime_offset % memory.len) & !7);
-    let Ok(found) = threads::read_threads(memory, layout, runtime, &[4242]) else { return };
-    let mut codes = CodeCache::default();
-    let mut scratch = WalkScratch::default();
-    let mut raw = Vec::new();
-    for thread in found.iter().take(64) {
-        if frames::walk(memory, layout, thread.frame, &mut raw, &mut scratch).is_err() {
-            continue;
-        }
-        for frame in raw.iter().take(256) {
-            if let Ok(code) = codes.get_by_addr(memory, layout, frame.code_addr) {
-                let _ = code.line_for(layout.line_table, frame.byte_offset(code.instructions_addr));
-                let _ = objects::tuple_items(memory, layout, code.varnames_addr);
-            }
-            let _ = objects::short_repr(memory, layout, frame.code_addr);
-            let _ = objects::short_repr(memory, layout, frame.frame_addr);
-        }
+    let runtime_addr = memory.base + ((runtime_offset % memory.len) & !7);
+    let version = Version::from_hex(0x0300_00f0 | u32::from(minor) << 16).unwrap();
+    let python = Python { version, layout: *layouts::static_layout(minor).unwrap(), runtime_addr, runtime_binary: String::new() };
+    let Ok(read) = readback::read_back(memory, &python, &[4242], &mut StackReader::default()) else { return };
+    readback::assert_bounded(&read);
+    for frame in read.iter().filter_map(|t| t.frames.as_ref()).flatten().take(256) {
+        let _ = objects::short_repr(memory, &python.layout, frame.code_addr);
     }
+}
+
+/// Any of the minors pyspy-ts reads.
+fn any_minor() -> impl Strategy<Value = u8> {
+    proptest::sample::select(layouts::MINORS)
 }
 
 proptest! {
@@ -89,7 +85,7 @@ proptest! {
     #[test]
     fn walkers_survive_random_memory(
         seed in any::<u64>(),
-        minor in 8u8..=15,
+        minor in any_minor(),
         len_pages in 1u64..64,
         pointer_share in 0u64..256,
         runtime_offset in any::<u64>(),
@@ -106,7 +102,7 @@ proptest! {
     #[test]
     fn thread_names_survive_random_memory(
         seed in any::<u64>(),
-        minor in 8u8..=15,
+        minor in any_minor(),
         len_pages in 1u64..64,
         pointer_share in 0u64..256,
         start_offset in any::<u64>(),
@@ -122,7 +118,7 @@ proptest! {
 
     /// The region at the very top of the address space: any unchecked `addr + offset` overflows.
     #[test]
-    fn walkers_survive_pointers_near_the_top_of_the_address_space(seed in any::<u64>(), minor in 8u8..=15) {
+    fn walkers_survive_pointers_near_the_top_of_the_address_space(seed in any::<u64>(), minor in any_minor()) {
         let len = 16 * 4096;
         let memory = Garbage { seed, base: u64::MAX - len + 1, len, pointer_share: 200 };
         walk_everything(&memory, minor, seed);

@@ -1,57 +1,84 @@
-//! Node binding of pyspy-core. Thin on purpose: it converts options in, results and errors out.
-//! Work that takes time runs off the event loop (AsyncTask or pyspy-core's own sampler thread),
-//! and a record crosses as a few compact tables, never one object per sample.
+//! Node binding of pyspy-live and pyspy-core. Thin on purpose: it converts options in, results
+//! and errors out. Work that takes time runs off the event loop (AsyncTask or the sampler's own
+//! thread), and a record crosses as a few compact tables, never one object per sample.
+//!
+//! The shapes here are the TypeScript API's: napi-rs writes them into `index.d.ts` with these doc
+//! comments, and `@pyspy/core` re-exports them rather than declaring its own.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use pyspy_core::profile::FrameKind;
 
 /// pyspy-core's error as a JS `Error` whose `code` is the stable kind (e.g. `PYSPY_NOT_PYTHON`).
 /// Built as a JS object and handed back as the rejection, so the code survives the promise.
 fn to_js_error(env: Env, error: pyspy_core::Error) -> Error {
-    let js = JsError::from(Error::new(error.kind.code().to_string(), error.message)).into_unknown(env);
+    let js = JsError::from(Error::new(error.kind.code(), error.message)).into_unknown(env);
     Error::from(js)
+}
+
+/// Every `code` the native core's errors can carry (the TypeScript side's union is checked against it).
+#[napi]
+pub fn error_codes() -> Vec<&'static str> {
+    pyspy_core::ErrorKind::ALL.iter().map(|k| k.code()).collect()
 }
 
 // ---- dump ----
 
 #[napi(object)]
 pub struct DumpOptions {
+    /// Also read each frame's arguments and local variables. Default false.
     pub locals: Option<bool>,
-    pub blocking: Option<bool>,
+    /// Read the process while it runs instead of pausing it (the stacks may then be torn). Default false.
+    pub nonblocking: Option<bool>,
 }
 
 #[napi(object)]
 pub struct LocalVariable {
     pub name: String,
+    /// Short repr of None/bool/int/float/str/bytes; `<TypeName>` for anything else.
     pub repr: String,
+    /// One of the function's parameters.
     pub is_arg: bool,
 }
 
 #[napi(object)]
 pub struct FrameDump {
+    /// Qualified name (`Class.method`) where CPython has one (3.11+), else the function name.
     pub name: String,
+    /// The source file's path as the code object has it.
     pub filename: String,
+    /// The path as people read it: after site-packages or the stdlib directory, or relative to the target's cwd.
     pub short_filename: String,
+    /// The line being executed; 0 when unknown.
     pub line: u32,
+    /// Present when locals were asked for.
     pub locals: Option<Vec<LocalVariable>>,
 }
 
 #[napi(object)]
 pub struct ThreadDump {
+    /// Kernel thread id (TID); 0 when it could not be mapped.
     pub native_thread_id: f64,
+    /// `threading.get_ident()`.
     pub python_thread_id: f64,
+    /// Python's name for the thread (`MainThread`) where the threading module knows it, else the OS's.
     pub name: Option<String>,
+    /// Running or runnable, as opposed to sleeping or waiting.
     pub active: bool,
     pub owns_gil: bool,
+    /// Innermost frame first.
     pub frames: Vec<FrameDump>,
 }
 
 #[napi(object)]
 pub struct ProcessDump {
     pub pid: u32,
+    /// e.g. "3.11.2".
     pub python_version: String,
+    /// The target's executable, as it names it.
     pub executable: String,
     pub command_line: Vec<String>,
     pub threads: Vec<ThreadDump>,
@@ -64,28 +91,30 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
             python_version: d.python_version,
             executable: d.executable,
             command_line: d.command_line,
-            threads: d
-                .threads
+            threads: d.threads.into_iter().map(ThreadDump::from).collect(),
+        }
+    }
+}
+
+impl From<pyspy_core::ThreadDump> for ThreadDump {
+    fn from(t: pyspy_core::ThreadDump) -> Self {
+        ThreadDump {
+            native_thread_id: t.native_thread_id as f64,
+            python_thread_id: t.python_thread_id as f64,
+            name: t.name,
+            active: t.active,
+            owns_gil: t.owns_gil,
+            frames: t
+                .frames
                 .into_iter()
-                .map(|t| ThreadDump {
-                    native_thread_id: t.native_thread_id as f64,
-                    python_thread_id: t.python_thread_id as f64,
-                    name: t.name,
-                    active: t.active,
-                    owns_gil: t.owns_gil,
-                    frames: t
-                        .frames
-                        .into_iter()
-                        .map(|f| FrameDump {
-                            name: f.name,
-                            filename: f.filename,
-                            short_filename: f.short_filename,
-                            line: f.line,
-                            locals: f.locals.map(|ls| {
-                                ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
-                            }),
-                        })
-                        .collect(),
+                .map(|f| FrameDump {
+                    name: f.name,
+                    filename: f.filename,
+                    short_filename: f.short_filename,
+                    line: f.line,
+                    locals: f.locals.map(|ls| {
+                        ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
+                    }),
                 })
                 .collect(),
         }
@@ -94,7 +123,7 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
 
 pub struct DumpTask {
     pid: u32,
-    options: pyspy_core::DumpOptions,
+    options: DumpOptions,
 }
 
 impl Task for DumpTask {
@@ -102,7 +131,8 @@ impl Task for DumpTask {
     type JsValue = ProcessDump;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        Ok(pyspy_core::dump(self.pid, &self.options))
+        let options = pyspy_core::DumpOptions { locals: self.options.locals.unwrap_or(false) };
+        Ok(pyspy_live::dump(self.pid, options, !self.options.nonblocking.unwrap_or(false)))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
@@ -113,26 +143,33 @@ impl Task for DumpTask {
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    let options = options.unwrap_or(DumpOptions { locals: None, blocking: None });
-    AsyncTask::new(DumpTask {
-        pid,
-        options: pyspy_core::DumpOptions { locals: options.locals.unwrap_or(false), blocking: options.blocking.unwrap_or(true) },
-    })
+    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None }) })
 }
 
 // ---- record ----
 
+/// py-spy's options, one name each from the command line to Rust (`--gil` is `gil`).
 #[napi(object)]
 pub struct RecordOptions {
+    /// Samples per second. Default 100.
     pub rate_hz: Option<f64>,
+    /// Stop after this many seconds. Default: until stopped or the target exits.
     pub duration_s: Option<f64>,
-    pub blocking: Option<bool>,
-    pub gil_only: Option<bool>,
-    pub include_idle: Option<bool>,
+    /// Read the target while it runs instead of pausing it for each sample. Default false.
+    pub nonblocking: Option<bool>,
+    /// Only samples from the thread holding the GIL.
+    pub gil: Option<bool>,
+    /// Include idle threads (sleeping, waiting on I/O or locks).
+    pub idle: Option<bool>,
+    /// Aggregate by function (its first line) instead of by line.
     pub function: Option<bool>,
+    /// Leave out line numbers.
     pub nolineno: Option<bool>,
+    /// Keep full file paths instead of short ones.
     pub full_filenames: Option<bool>,
+    /// Also sample Python child processes.
     pub subprocesses: Option<bool>,
+    /// Keep a per-sample timeline (the Chrome trace format needs it).
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
     pub wait_for_python_s: Option<f64>,
@@ -143,6 +180,9 @@ pub struct Frame {
     pub name: String,
     pub file: String,
     pub line: u32,
+    /// What the frame stands for; absent for a Python function.
+    #[napi(ts_type = "'native' | 'task' | 'process' | 'gc'")]
+    pub kind: Option<String>,
 }
 
 #[napi(object)]
@@ -175,9 +215,7 @@ pub struct ProfileStats {
     pub missed: f64,
     pub duration_s: f64,
     pub profiler_cpu_s: f64,
-    /// Recorded samples whose thread held the GIL.
     pub gil_samples: f64,
-    /// Thread stacks left out as idle (0 with `includeIdle`, where thread states are not read).
     pub idle_samples: f64,
 }
 
@@ -209,7 +247,16 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
 fn convert_profile(p: pyspy_core::Profile, target_exited: bool) -> NativeProfile {
     NativeProfile {
         stats: convert_stats(&p.stats),
-        frames: p.frames.into_iter().map(|f| Frame { name: f.name, file: f.file, line: f.line }).collect(),
+        frames: p
+            .frames
+            .into_iter()
+            .map(|f| Frame {
+                name: f.name,
+                file: f.file,
+                line: f.line,
+                kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
+            })
+            .collect(),
         threads: p.threads.into_iter().map(|t| ThreadInfo { id: t.tid, name: t.name, pid: t.pid }).collect(),
         stacks: p.stacks.into_iter().map(|s| StackCount { frames: s.frames, thread: s.thread, count: s.count as f64 }).collect(),
         timeline: p.timeline.map(|t| Timeline {
@@ -220,105 +267,101 @@ fn convert_profile(p: pyspy_core::Profile, target_exited: bool) -> NativeProfile
     }
 }
 
-fn core_record_options(o: RecordOptions) -> pyspy_core::RecordOptions {
-    let d = pyspy_core::RecordOptions::default();
-    pyspy_core::RecordOptions {
+fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
+    let d = pyspy_live::RecordOptions::default();
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO);
+    pyspy_live::RecordOptions {
         rate_hz: o.rate_hz.unwrap_or(d.rate_hz),
-        duration: o.duration_s.filter(|s| *s > 0.0).map(Duration::from_secs_f64),
-        blocking: o.blocking.unwrap_or(d.blocking),
-        gil_only: o.gil_only.unwrap_or(d.gil_only),
-        include_idle: o.include_idle.unwrap_or(d.include_idle),
+        duration: o.duration_s.map(seconds),
+        nonblocking: o.nonblocking.unwrap_or(d.nonblocking),
+        gil: o.gil.unwrap_or(d.gil),
+        idle: o.idle.unwrap_or(d.idle),
         function: o.function.unwrap_or(d.function),
         nolineno: o.nolineno.unwrap_or(d.nolineno),
         full_filenames: o.full_filenames.unwrap_or(d.full_filenames),
         subprocesses: o.subprocesses.unwrap_or(d.subprocesses),
         timeline: o.timeline.unwrap_or(d.timeline),
-        wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(Duration::from_secs_f64),
+        wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
     }
 }
 
-/// A running record. Sampling happens on pyspy-core's own thread; JS polls snapshots.
+/// Throws the `PYSPY_INVALID_ARGUMENT` error `startRecorder` would, without starting anything:
+/// for checking options before launching a command.
+#[napi]
+pub fn check_record_options(env: Env, options: RecordOptions) -> Result<()> {
+    core_record_options(options).check().map_err(|e| to_js_error(env, e))
+}
+
+/// A running record. Sampling happens on pyspy-live's own thread; `finish()` resolves when it
+/// ends, and may be awaited from the start while `stop()` and `snapshot()` keep working.
 #[napi]
 pub struct Recorder {
-    sampler: Option<pyspy_core::Sampler>,
+    sampler: Arc<pyspy_live::Sampler>,
 }
 
 #[napi]
 impl Recorder {
-    /// Everything aggregated so far (for live views and progress).
+    /// Everything aggregated so far (for live views and progress); null once `finish()` has resolved.
     #[napi]
     pub fn snapshot(&self) -> Option<NativeProfile> {
-        self.sampler.as_ref().map(|s| convert_profile(s.snapshot(), s.target_exited()))
+        self.sampler.snapshot().map(|p| convert_profile(p, self.sampler.target_exited()))
     }
 
     #[napi]
-    pub fn stats(&self) -> Option<ProfileStats> {
-        self.sampler.as_ref().map(|s| convert_stats(&s.stats()))
+    pub fn stats(&self) -> ProfileStats {
+        convert_stats(&self.sampler.stats())
     }
 
     /// The target's CPython version, e.g. "3.12.1".
     #[napi]
     pub fn python_version(&self) -> String {
-        self.sampler.as_ref().map(|s| s.python_version().to_string()).unwrap_or_default()
+        self.sampler.python_version().to_string()
     }
 
-    /// Asks the sampler to stop after the current tick.
+    /// Asks the sampler to stop after the current tick; `finish()` then resolves.
     #[napi]
     pub fn stop(&self) {
-        if let Some(s) = &self.sampler {
-            s.request_stop();
-        }
+        self.sampler.request_stop();
     }
 
-    /// Sampling ended: duration reached, stopped, or the target exited.
-    #[napi]
-    pub fn is_finished(&self) -> bool {
-        self.sampler.as_ref().is_none_or(|s| s.is_finished())
-    }
-
-    /// Waits for the sampler (off the event loop) and returns the whole profile. Once only.
+    /// Resolves with the whole profile once sampling ends (duration, `stop()`, the target
+    /// exiting). The first call gets the profile; later ones reject.
     #[napi(ts_return_type = "Promise<NativeProfile>")]
-    pub fn finish(&mut self) -> AsyncTask<FinishTask> {
-        AsyncTask::new(FinishTask { sampler: self.sampler.take() })
-    }
-}
-
-pub struct FinishTask {
-    sampler: Option<pyspy_core::Sampler>,
-}
-
-impl Task for FinishTask {
-    type Output = NativeProfile;
-    type JsValue = NativeProfile;
-
-    fn compute(&mut self) -> Result<NativeProfile> {
-        let sampler = self.sampler.take().ok_or_else(|| Error::new(Status::InvalidArg, "this record was already finished"))?;
-        let exited = sampler.target_exited();
-        let profile = sampler.finish();
-        Ok(convert_profile(profile, exited))
-    }
-
-    fn resolve(&mut self, _env: Env, output: NativeProfile) -> Result<NativeProfile> {
-        Ok(output)
+    pub fn finish<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        // Waited for on a thread of its own, not on libuv's pool: a record lasts minutes, and
+        // four of them would otherwise hold every pool thread that Node's file I/O needs.
+        let (deferred, promise) = env.create_deferred()?;
+        let sampler = self.sampler.clone();
+        std::thread::Builder::new()
+            .name("pyspy-finish".into())
+            .spawn(move || match sampler.wait() {
+                Some(profile) => {
+                    let profile = convert_profile(profile, sampler.target_exited());
+                    deferred.resolve(move |_| Ok(profile));
+                }
+                None => deferred.reject(Error::new(Status::InvalidArg, "this record was already finished")),
+            })
+            .map_err(|e| Error::from_reason(format!("could not start a thread to wait for the record: {e}")))?;
+        Ok(promise)
     }
 }
 
 pub struct StartTask {
     pid: u32,
-    options: Option<pyspy_core::RecordOptions>,
+    options: Option<pyspy_live::RecordOptions>,
 }
 
 impl Task for StartTask {
-    type Output = std::result::Result<pyspy_core::Sampler, pyspy_core::Error>;
+    type Output = std::result::Result<pyspy_live::Sampler, pyspy_core::Error>;
     type JsValue = Recorder;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let options = self.options.take().unwrap_or_default();
-        Ok(pyspy_core::Sampler::start(self.pid, options))
+        Ok(pyspy_live::Sampler::start(self.pid, options))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Recorder> {
-        output.map(|s| Recorder { sampler: Some(s) }).map_err(|e| to_js_error(env, e))
+        output.map(|s| Recorder { sampler: Arc::new(s) }).map_err(|e| to_js_error(env, e))
     }
 }
 

@@ -28,7 +28,10 @@ if (argv.length === 1 && argv[0] === '--version') {
 
 async function run(argv: string[]): Promise<void> {
   const named = argv.find((arg) => !arg.startsWith('-'));
-  const wanted = named !== undefined && named in COMMANDS ? [named as keyof typeof COMMANDS] : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]);
+  const wanted =
+    named !== undefined && named in COMMANDS
+      ? [named as keyof typeof COMMANDS]
+      : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]);
 
   const [{ default: yargs }, { EXIT_CODES_HELP }, ...commands] = await Promise.all([
     import('yargs'),
@@ -40,7 +43,9 @@ async function run(argv: string[]): Promise<void> {
   for (const command of commands) cli.command(command as unknown as CommandModule);
   await cli
     .scriptName('pyspy-ts')
-    .usage('$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.')
+    .usage(
+      '$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.',
+    )
     .demandCommand(1, 'Say which command to run: see the list above.')
     .strict()
     .epilog(EXIT_CODES_HELP)

@@ -1,30 +1,31 @@
-import { PyspyError } from '@pyspy/core';
+import { PyspyError, type PyspyErrorCode } from '@pyspy/core';
 
-/** Exit codes, one per kind of failure, so scripts can tell them apart. Listed in `--help`. */
-export const EXIT_CODES: Record<string, number> = {
-  PYSPY_INVALID_ARGUMENT: 2,
-  PYSPY_NO_SUCH_PROCESS: 3,
-  PYSPY_PERMISSION_DENIED: 4,
-  PYSPY_NOT_PYTHON: 5,
-  PYSPY_UNSUPPORTED_VERSION: 6,
-  PYSPY_PROCESS_EXITED: 7,
-  PYSPY_READ_FAILED: 8,
-  PYSPY_NO_NATIVE_ADDON: 9,
+/**
+ * Exit codes, one per kind of failure, so scripts can tell them apart: the one table that `fail`
+ * and the `--help` text go by. Every error code must have a row (the type says so).
+ */
+export const EXIT_CODES: Record<PyspyErrorCode, { exitCode: number; meaning: string }> = {
+  PYSPY_INVALID_ARGUMENT: { exitCode: 2, meaning: 'bad arguments' },
+  PYSPY_NO_SUCH_PROCESS: { exitCode: 3, meaning: 'no such process' },
+  PYSPY_PERMISSION_DENIED: { exitCode: 4, meaning: 'permission denied' },
+  PYSPY_NOT_PYTHON: { exitCode: 5, meaning: 'not a Python process' },
+  PYSPY_UNSUPPORTED_VERSION: { exitCode: 6, meaning: 'unsupported Python version' },
+  PYSPY_PROCESS_EXITED: { exitCode: 7, meaning: 'process exited' },
+  PYSPY_READ_FAILED: { exitCode: 8, meaning: 'could not read the process' },
+  PYSPY_NO_NATIVE_ADDON: { exitCode: 9, meaning: 'the native addon cannot load here' },
 };
 
-export const EXIT_CODES_HELP = [
-  'Exit codes: 0 ok, 1 unexpected error, 2 bad arguments, 3 no such process,',
-  '4 permission denied, 5 not a Python process, 6 unsupported Python version,',
-  '7 process exited, 8 could not read the process, 9 the native addon cannot load here.',
-].join('\n');
+/** Exit code of anything unexpected (a bug, or an error from outside pyspy-ts). */
+const UNEXPECTED = 1;
+
+export const EXIT_CODES_HELP = `Exit codes: 0 ok, ${UNEXPECTED} unexpected error, ${Object.values(EXIT_CODES)
+  .sort((a, b) => a.exitCode - b.exitCode)
+  .map(({ exitCode, meaning }) => `${exitCode} ${meaning}`)
+  .join(', ')}.`;
 
 /** One line to stderr and the matching exit code: never a stack trace for an expected failure. */
 export function fail(error: unknown): never {
-  if (error instanceof PyspyError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exit(EXIT_CODES[error.code] ?? 1);
-  }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${message}\n`);
-  process.exit(1);
+  process.exit(error instanceof PyspyError ? EXIT_CODES[error.code].exitCode : UNEXPECTED);
 }

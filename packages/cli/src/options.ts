@@ -1,6 +1,8 @@
-/** Options shared by several commands, defined once. */
+/**
+ * Options shared by several commands, defined once. Their values are checked where they are used
+ * (@pyspy/core, and the Rust core under it), once, with one message each.
+ */
 import type { Options } from 'yargs';
-import { InvalidArgumentError } from '@pyspy/core';
 
 export const pidOption = {
   type: 'number',
@@ -13,13 +15,6 @@ export const nonblockingOption = {
   default: false,
   describe: "Don't pause the target while reading it: less overhead, stacks may be inconsistent",
 } as const satisfies Options;
-
-export function parsePid(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`--pid must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
 
 /** Sampling options that `record` and `top` share, as py-spy users know them. */
 export const samplingOptions = {
@@ -46,10 +41,3 @@ export const samplingOptions = {
     describe: 'Also profile Python child processes (multiprocessing pools, subprocess)',
   },
 } as const satisfies Record<string, Options>;
-
-export function parseRate(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1_000_000) {
-    throw new InvalidArgumentError(`--rate must be a number of samples per second between 0 and 1000000, got ${String(value)}`);
-  }
-  return value;
-}

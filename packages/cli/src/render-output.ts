@@ -5,7 +5,11 @@
 import type { Profile } from '@pyspy/core';
 import type { Format } from './output.js';
 
-export async function renderOutput(profile: Profile, format: Format, options: { threads: boolean; title: string }): Promise<string | Uint8Array> {
+export async function renderOutput(
+  profile: Profile,
+  format: Format,
+  options: { threads: boolean; title: string },
+): Promise<string | Uint8Array> {
   const { threads, title } = options;
   switch (format) {
     case 'flamegraph':

@@ -65,8 +65,14 @@ describe('pyspy-ts diff', () => {
   });
 
   it('rejects bad thresholds and unreadable profiles with exit 2', () => {
-    expect(diff(base, head, '--fail-on', 'self:lots')).toMatchObject({ status: 2, stderr: expect.stringMatching(/--fail-on: bad threshold/) });
-    expect(diff(base, join(dir, 'missing.json'))).toMatchObject({ status: 2, stderr: expect.stringMatching(/cannot read head profile .*ENOENT/) });
+    expect(diff(base, head, '--fail-on', 'self:lots')).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--fail-on: bad threshold/),
+    });
+    expect(diff(base, join(dir, 'missing.json'))).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/cannot read head profile .*ENOENT/),
+    });
     writeFileSync(join(dir, 'bad.json'), '{"format":"pyspy-ts-profile","formatVersion":9}');
     expect(diff(join(dir, 'bad.json'), head)).toMatchObject({ status: 2, stderr: expect.stringMatching(/formatVersion 9/) });
   });

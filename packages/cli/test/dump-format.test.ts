@@ -14,10 +14,16 @@ const result = {
       active: true,
       ownsGil: true,
       frames: [
-        { name: 'inner', filename: '/srv/app.py', shortFilename: 'app.py', line: 7, locals: [
-          { name: 'n', repr: '3', isArg: true },
-          { name: 'total', repr: '<list>', isArg: false },
-        ] },
+        {
+          name: 'inner',
+          filename: '/srv/app.py',
+          shortFilename: 'app.py',
+          line: 7,
+          locals: [
+            { name: 'n', repr: '3', isArg: true },
+            { name: 'total', repr: '<list>', isArg: false },
+          ],
+        },
         { name: '<module>', filename: '/srv/app.py', shortFilename: 'app.py', line: 12 },
       ],
     },

@@ -18,11 +18,20 @@ const register = `data:text/javascript,${encodeURIComponent(`import { register }
 
 /** Names of the bundle's files (entry and chunks, hash left out) a CLI run loaded. */
 function chunksLoaded(...args: string[]): string[] {
-  const r = spawnSync(process.execPath, ['--import', register, cli, ...args], { encoding: 'utf8', cwd: tmpdir(), timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--import', register, cli, ...args], {
+    encoding: 'utf8',
+    cwd: tmpdir(),
+    timeout: 30_000,
+  });
   const names = [...r.stderr.matchAll(/^LOADED (\S+)$/gm)]
     .map((m) => fileURLToPath(m[1]!))
     .filter((path) => path.startsWith(dirname(cli)))
-    .map((path) => path.slice(dirname(cli).length + 1).replace(/-[A-Z0-9]{8}\.js$/, '').replace(/\.js$/, ''));
+    .map((path) =>
+      path
+        .slice(dirname(cli).length + 1)
+        .replace(/-[A-Z0-9]{8}\.js$/, '')
+        .replace(/\.js$/, ''),
+    );
   return [...new Set(names)];
 }
 
@@ -37,7 +46,8 @@ describe('pyspy-ts start-up', () => {
     const loaded = chunksLoaded('dump', '--help');
     expect(loaded).toContain('chunks/dump');
     expect(loaded).toContain('chunks/yargs');
-    for (const other of ['record', 'top', 'diff', 'flamegraph', 'pprof', 'speedscope']) expect(loaded).not.toContain(`chunks/${other}`);
+    for (const other of ['record', 'top', 'diff', 'flamegraph', 'pprof', 'speedscope'])
+      expect(loaded).not.toContain(`chunks/${other}`);
   });
 
   it('--help loads every command, to list them', () => {

@@ -20,7 +20,11 @@ describe('top screen output', () => {
   });
 
   it('never writes more lines than the height, nor a newline after the last one', () => {
-    const frame = renderFrame(Array.from({ length: 10 }, (_, i) => ({ text: `line ${i}` })), 20, 3);
+    const frame = renderFrame(
+      Array.from({ length: 10 }, (_, i) => ({ text: `line ${i}` })),
+      20,
+      3,
+    );
     expect(frame.split('\r\n')).toHaveLength(3);
     expect(frame.endsWith('\x1b[K')).toBe(true);
     expect(frame).not.toMatch(/\n(?!.)/s);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LiveSnapshot, LiveStats } from '@pyspy/core';
+import type { LiveSnapshot, ProfileStats } from '@pyspy/core';
 import { TopView } from '../src/top/interactive.js';
 import { buildTable, formatHeader, formatPlain, formatRow, rowLabel, type View } from '../src/top/table.js';
 
@@ -12,7 +12,7 @@ const FRAMES = [
   { name: 'warm', file: 'app.py', line: 20 }, // 5
 ];
 
-function stats(samples: number, more: Partial<LiveStats> = {}): LiveStats {
+function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats {
   return {
     samples,
     ticks: samples,
@@ -29,7 +29,7 @@ function stats(samples: number, more: Partial<LiveStats> = {}): LiveStats {
 }
 
 /** A snapshot whose stacks have these counts, in this order (stack identity is the index). */
-function snapshot(counts: number[], more: Partial<LiveStats> = {}): LiveSnapshot {
+function snapshot(counts: number[], more: Partial<ProfileStats> = {}): LiveSnapshot {
   const stacks = [
     { frames: [0, 1, 2], thread: 0 }, // hot, line 10
     { frames: [0, 1, 3], thread: 0 }, // hot, line 12
@@ -49,7 +49,8 @@ function snapshot(counts: number[], more: Partial<LiveStats> = {}): LiveSnapshot
 }
 
 const byFunction: View = { byLine: false, sort: 'own' };
-const labels = (view: View, current: LiveSnapshot, previous?: LiveSnapshot) => buildTable(current, previous, view).rows.map(rowLabel);
+const labels = (view: View, current: LiveSnapshot, previous?: LiveSnapshot) =>
+  buildTable(current, previous, view).rows.map(rowLabel);
 
 describe('top table aggregation', () => {
   it('counts own samples at the leaf only and total samples wherever the function is on the stack', () => {
@@ -69,7 +70,10 @@ describe('top table aggregation', () => {
   it('merges the lines of a function by default and splits them with L (by line)', () => {
     const current = snapshot([30, 10, 0, 60]);
     expect(labels(byFunction, current).filter((l) => l.startsWith('hot'))).toEqual(['hot (app.py)']);
-    expect(labels({ byLine: true, sort: 'own' }, current).filter((l) => l.startsWith('hot'))).toEqual(['hot (app.py:10)', 'hot (app.py:12)']);
+    expect(labels({ byLine: true, sort: 'own' }, current).filter((l) => l.startsWith('hot'))).toEqual([
+      'hot (app.py:10)',
+      'hot (app.py:12)',
+    ]);
   });
 
   it('leaves out functions with no samples since the start', () => {
@@ -97,7 +101,10 @@ describe('top table aggregation', () => {
 describe('top sort keys', () => {
   const previous = snapshot([0, 0, 0, 100]);
   const current = snapshot([50, 0, 0, 110]);
-  const first = (sort: View['sort']) => buildTable(current, previous, { byLine: false, sort }).rows.map((r) => r.name).slice(0, 2);
+  const first = (sort: View['sort']) =>
+    buildTable(current, previous, { byLine: false, sort })
+      .rows.map((r) => r.name)
+      .slice(0, 2);
 
   it('1 puts the function running most in the last interval first', () => {
     expect(first('own')).toEqual(['hot', 'warm']);
@@ -117,7 +124,11 @@ describe('top header', () => {
   const info = { pid: 42, pythonVersion: '3.11.2', command: ['python', 'app.py'], idleIncluded: false };
 
   it('shows the GIL share of samples and the idle share of threads seen, over the last interval', () => {
-    const table = buildTable(snapshot([80, 0, 0, 20], { gilSamples: 75, idleSamples: 100, errors: 2, missed: 3 }), undefined, byFunction);
+    const table = buildTable(
+      snapshot([80, 0, 0, 20], { gilSamples: 75, idleSamples: 100, errors: 2, missed: 3 }),
+      undefined,
+      byFunction,
+    );
     const [what, how] = formatHeader(info, table);
     expect(what).toBe('PID 42  Python 3.11.2  100 samples in 1.0 s  python app.py');
     expect(how).toBe('Samples/s: 100.0 (of 100)  Threads: 1  GIL: 75.0%  Idle: 50.0%  Errors: 2  Missed: 3');
@@ -139,7 +150,11 @@ describe('top header', () => {
   it('says how many rows a plain table left out', () => {
     const text = formatPlain(info, buildTable(snapshot([1, 1, 1, 1]), undefined, byFunction), 2, 'now');
     const lines = text.trimEnd().split('\n');
-    expect(lines.slice(-3)).toEqual([expect.stringContaining('hot (app.py)'), expect.stringContaining('fib (fib.py)'), '(3 more)']);
+    expect(lines.slice(-3)).toEqual([
+      expect.stringContaining('hot (app.py)'),
+      expect.stringContaining('fib (fib.py)'),
+      '(3 more)',
+    ]);
   });
 });
 
@@ -161,7 +176,11 @@ describe('top keys', () => {
     };
   }
   const info = { pid: 42, pythonVersion: '3.11.2', idleIncluded: false };
-  const rowsOf = (view: TopView) => view.lines(100).slice(5).map((l) => l.text.trim().split(/\s+/).at(-2));
+  const rowsOf = (view: TopView) =>
+    view
+      .lines(100)
+      .slice(5)
+      .map((l) => l.text.trim().split(/\s+/).at(-2));
 
   it('1-4 sort, L toggles lines, q and Ctrl-C quit', () => {
     const view = new TopView(fakeLive([snapshot([0, 0, 0, 100]), snapshot([50, 0, 0, 110])]), info);
@@ -173,7 +192,12 @@ describe('top keys', () => {
     view.key('3');
     expect(rowsOf(view)[0]).toBe('warm');
     view.key('L');
-    expect(view.lines(100).map((l) => l.text).join('\n')).toContain('hot (app.py:10)');
+    expect(
+      view
+        .lines(100)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toContain('hot (app.py:10)');
     expect(view.key('q')).toBe('quit');
     expect(view.key('ctrl-c')).toBe('quit');
   });
@@ -193,7 +217,12 @@ describe('top keys', () => {
     const view = new TopView(live, info);
     view.key('R');
     expect(live.resets).toBe(1);
-    expect(view.lines(100).map((l) => l.text).join('\n')).toContain('No samples yet');
+    expect(
+      view
+        .lines(100)
+        .map((l) => l.text)
+        .join('\n'),
+    ).toContain('No samples yet');
     view.refresh();
     expect(rowsOf(view)).toEqual(['warm', '<module>', 'main']);
   });
@@ -203,7 +232,7 @@ describe('top keys', () => {
     view.key('?');
     expect(view.lines(100)[0].text).toBe('pyspy-ts top: keys');
     view.key('x');
-    expect(view.lines(100)[0].text).toMatch(/^pyspy-ts top  PID 42/);
+    expect(view.lines(100)[0].text).toMatch(/^pyspy-ts top {2}PID 42/);
   });
 
   it('never shows more lines than the terminal has', () => {

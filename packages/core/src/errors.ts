@@ -3,18 +3,23 @@
  * `toPyspyError` turns it into the matching class so callers can `instanceof` or switch on `code`.
  */
 
-export type PyspyErrorCode =
-  | 'PYSPY_NO_SUCH_PROCESS'
-  | 'PYSPY_PERMISSION_DENIED'
-  | 'PYSPY_NOT_PYTHON'
-  | 'PYSPY_UNSUPPORTED_VERSION'
-  | 'PYSPY_PROCESS_EXITED'
-  | 'PYSPY_READ_FAILED'
-  | 'PYSPY_INVALID_ARGUMENT';
+/** Every code a failure can carry: a closed list (a test checks it against the native core's). */
+export const ERROR_CODES = [
+  'PYSPY_NO_SUCH_PROCESS',
+  'PYSPY_PERMISSION_DENIED',
+  'PYSPY_NOT_PYTHON',
+  'PYSPY_UNSUPPORTED_VERSION',
+  'PYSPY_PROCESS_EXITED',
+  'PYSPY_READ_FAILED',
+  'PYSPY_INVALID_ARGUMENT',
+] as const;
+/** Codes raised in JS, where the native core is not reached. */
+export const JS_ERROR_CODES = ['PYSPY_NO_NATIVE_ADDON'] as const;
+export type PyspyErrorCode = (typeof ERROR_CODES)[number] | (typeof JS_ERROR_CODES)[number];
 
 export class PyspyError extends Error {
-  readonly code: PyspyErrorCode | string;
-  constructor(code: PyspyErrorCode | string, message: string, options?: { cause?: unknown }) {
+  readonly code: PyspyErrorCode;
+  constructor(code: PyspyErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -39,6 +44,8 @@ export class UnsupportedVersionError extends withCode('PYSPY_UNSUPPORTED_VERSION
 export class ProcessExitedError extends withCode('PYSPY_PROCESS_EXITED') {}
 export class ReadFailedError extends withCode('PYSPY_READ_FAILED') {}
 export class InvalidArgumentError extends withCode('PYSPY_INVALID_ARGUMENT') {}
+/** The native addon cannot load here: another platform, too old a glibc, its package left out. */
+export class NativeAddonError extends withCode('PYSPY_NO_NATIVE_ADDON') {}
 
 const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptions) => PyspyError> = {
   PYSPY_NO_SUCH_PROCESS: ProcessNotFoundError,
@@ -48,16 +55,19 @@ const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptio
   PYSPY_PROCESS_EXITED: ProcessExitedError,
   PYSPY_READ_FAILED: ReadFailedError,
   PYSPY_INVALID_ARGUMENT: InvalidArgumentError,
+  PYSPY_NO_NATIVE_ADDON: NativeAddonError,
 };
+
+function isErrorCode(code: string): code is PyspyErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
 
 /** Maps an error from the native core to its typed class; anything else is returned unchanged. */
 export function toPyspyError(error: unknown): unknown {
   if (error instanceof PyspyError) return error;
   if (error instanceof Error && typeof (error as Error & { code?: unknown }).code === 'string') {
     const code = (error as Error & { code: string }).code;
-    const Class = classes[code as PyspyErrorCode];
-    if (Class) return new Class(error.message, { cause: error });
-    if (code.startsWith('PYSPY_')) return new PyspyError(code, error.message, { cause: error });
+    if (isErrorCode(code)) return new classes[code](error.message, { cause: error });
   }
   return error;
 }

@@ -5,7 +5,7 @@ export { launch } from './launch.js';
 export type { LaunchedProcess, LaunchOptions } from './launch.js';
 export type { RecordOptions } from './record.js';
 export { startLive, snapshotDelta } from './live.js';
-export type { LiveOptions, LiveRecorder, LiveSnapshot, LiveStats, LiveEnd } from './live.js';
+export type { LiveOptions, LiveRecorder, LiveSnapshot, LiveEnd } from './live.js';
 export {
   PyspyError,
   ProcessNotFoundError,
@@ -15,9 +15,10 @@ export {
   ProcessExitedError,
   ReadFailedError,
   InvalidArgumentError,
+  NativeAddonError,
   toPyspyError,
+  ERROR_CODES,
 } from './errors.js';
 export type { PyspyErrorCode } from './errors.js';
 export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from '@pyspy/render';
-export type { SamplingOptions } from './sampling.js';
-export { NativeAddonError } from './native.js';
+export type { SamplingOptions, SamplingTarget } from './sampling.js';

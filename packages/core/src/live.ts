@@ -1,17 +1,10 @@
-import type { Frame, ProfileStats, StackCount, ThreadInfo } from '@pyspy/render';
+import { emptyStats, type Frame, type ProfileStats, STAT_COUNTERS, type StackCount, type ThreadInfo } from '@pyspy/render';
+import { type LaunchedProcess, settleLaunched } from './launch.js';
 import type { Native } from './native.js';
-import { settleLaunched, type LaunchedProcess } from './launch.js';
-import { startSampler, type SamplingOptions } from './sampling.js';
+import { type SamplingOptions, type SamplingTarget, startSampler } from './sampling.js';
 
 /** A live view samples until it is stopped or the target exits: no duration. */
-export type LiveOptions = SamplingOptions;
-
-export interface LiveStats extends ProfileStats {
-  /** Samples whose thread held the GIL. */
-  gilSamples: number;
-  /** Thread stacks left out as idle; always 0 with `idle: true`, where thread states are not read. */
-  idleSamples: number;
-}
+export type LiveOptions = SamplingTarget & SamplingOptions;
 
 /** Counts since the start, or since the last `reset()`. */
 export interface LiveSnapshot {
@@ -23,7 +16,7 @@ export interface LiveSnapshot {
    * Stacks with no samples in the snapshot's span stay in place with count 0.
    */
   stacks: StackCount[];
-  stats: LiveStats;
+  stats: ProfileStats;
 }
 
 export interface LiveEnd {
@@ -48,8 +41,6 @@ export interface LiveRecorder {
   /** Stops sampling (and a launched command still running); resolves like `ended`. */
   stop(): Promise<LiveEnd>;
 }
-
-const FINISHED_POLL_MS = 100;
 
 /**
  * Starts sampling for a live view. Aggregation stays in Rust: each `snapshot()` is a few compact
@@ -87,7 +78,7 @@ class NativeLiveRecorder implements LiveRecorder {
   }
 
   isFinished(): boolean {
-    return this.final !== undefined || this.recorder.isFinished();
+    return this.final !== undefined;
   }
 
   stop(): Promise<LiveEnd> {
@@ -97,16 +88,13 @@ class NativeLiveRecorder implements LiveRecorder {
 
   private raw(): LiveSnapshot {
     if (this.final) return this.final;
-    // null only while finish() holds the sampler: the last snapshot is then still the latest.
+    // null once finish() has taken the profile: the last snapshot is then still the latest.
     const profile = this.recorder.snapshot();
     if (profile) this.latest = fromNative(profile);
     return this.latest;
   }
 
   private async waitForEnd(): Promise<LiveEnd> {
-    while (!this.recorder.isFinished()) {
-      await new Promise((r) => setTimeout(r, FINISHED_POLL_MS));
-    }
     const profile = await this.recorder.finish();
     this.final = fromNative(profile);
     const exitCode = this.launched ? await settleLaunched(this.launched, profile.targetExited) : undefined;
@@ -120,47 +108,17 @@ function fromNative(profile: Native.NativeProfile): LiveSnapshot {
 }
 
 function emptySnapshot(): LiveSnapshot {
-  return {
-    frames: [],
-    threads: [],
-    stacks: [],
-    stats: {
-      samples: 0,
-      ticks: 0,
-      requestedRateHz: 0,
-      achievedRateHz: 0,
-      errors: 0,
-      missed: 0,
-      durationS: 0,
-      profilerCpuS: 0,
-      gilSamples: 0,
-      idleSamples: 0,
-    },
-  };
+  return { frames: [], threads: [], stacks: [], stats: emptyStats() };
 }
 
 /** What `later` counted since `earlier`, two snapshots of the same recorder (`earlier` first). */
 export function snapshotDelta(later: LiveSnapshot, earlier: LiveSnapshot): LiveSnapshot {
-  const stacks = later.stacks.map((stack, i) => ({ ...stack, count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)) }));
-  const a = later.stats;
-  const b = earlier.stats;
-  const durationS = Math.max(0, a.durationS - b.durationS);
-  const ticks = Math.max(0, a.ticks - b.ticks);
-  return {
-    frames: later.frames,
-    threads: later.threads,
-    stacks,
-    stats: {
-      samples: Math.max(0, a.samples - b.samples),
-      ticks,
-      requestedRateHz: a.requestedRateHz,
-      achievedRateHz: durationS > 0 ? ticks / durationS : 0,
-      errors: Math.max(0, a.errors - b.errors),
-      missed: Math.max(0, a.missed - b.missed),
-      durationS,
-      profilerCpuS: Math.max(0, a.profilerCpuS - b.profilerCpuS),
-      gilSamples: Math.max(0, a.gilSamples - b.gilSamples),
-      idleSamples: Math.max(0, a.idleSamples - b.idleSamples),
-    },
-  };
+  const stacks = later.stacks.map((stack, i) => ({
+    ...stack,
+    count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)),
+  }));
+  const stats = { ...later.stats };
+  for (const counter of STAT_COUNTERS) stats[counter] = Math.max(0, later.stats[counter] - earlier.stats[counter]);
+  stats.achievedRateHz = stats.durationS > 0 ? stats.ticks / stats.durationS : 0;
+  return { frames: later.frames, threads: later.threads, stacks, stats };
 }

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Native from '@pyspy/napi';
-import { PyspyError } from './errors.js';
+import { NativeAddonError } from './errors.js';
 
 // The napi-rs loader is CommonJS and picks the right .node binary for this platform. Loaded on
 // first use, not on import: `diff` and the renderers need no addon, and must work where there is
@@ -17,13 +17,6 @@ export function native(): typeof Native {
   return loaded;
 }
 export type { Native };
-
-/** The native addon could not be loaded here: wrong platform, too old a glibc, a missing package. */
-export class NativeAddonError extends PyspyError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('PYSPY_NO_NATIVE_ADDON', message, options);
-  }
-}
 
 /** The per-platform packages @pyspy/napi is published with (its `napi.targets`). */
 const BUILDS = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl'];
@@ -42,7 +35,8 @@ export function describeLoadFailure(error: unknown): string {
   const failures = found.filter((message) => !/^Cannot find module\b/.test(message));
   let cause: string;
   if (failures.length > 0) cause = [...new Set(failures)].join('; ');
-  else if (BUILDS.includes(build)) cause = `its package @pyspy/napi-${build} is not installed (installed with optional dependencies left out?)`;
+  else if (BUILDS.includes(build))
+    cause = `its package @pyspy/napi-${build} is not installed (installed with optional dependencies left out?)`;
   else cause = `there is no build for ${build}`;
   return `the native addon cannot load on ${label}: ${cause}. pyspy-ts reads processes on ${SUPPORTED}`;
 }

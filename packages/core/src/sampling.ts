@@ -1,33 +1,32 @@
 import type { StdioOptions } from 'node:child_process';
-import { native, type Native } from './native.js';
+import type { RecordOptions as NativeOptions } from '@pyspy/napi';
 import { InvalidArgumentError, ProcessExitedError, toPyspyError, validatePid } from './errors.js';
-import { launch, warnIfOwnChild, type LaunchedProcess } from './launch.js';
+import { type LaunchedProcess, launch, warnIfOwnChild } from './launch.js';
+import { type Native, native } from './native.js';
 
-/** What every way of sampling (a record, a live view) is asked, as py-spy's options. */
-export interface SamplingOptions {
-  /** Attach to this running process... */
-  pid?: number;
-  /** ...or launch this command (`['python', 'app.py', ...]`) and sample it until it exits. */
-  command?: string[];
-  /** Samples per second. Default 100. */
-  rateHz?: number;
-  /** Pause the target for each sample (consistent stacks). Default true; false is `--nonblocking`. */
-  blocking?: boolean;
-  /** Only samples from the thread holding the GIL. */
-  gil?: boolean;
-  /** Include idle threads (sleeping, waiting). Excluded by default. */
-  idle?: boolean;
-  /** Aggregate by function (first line) instead of by line. */
-  function?: boolean;
-  /** Drop line numbers. */
-  nolineno?: boolean;
-  /** Keep full file paths instead of shortening them. */
-  fullFilenames?: boolean;
-  /** Also sample Python child processes (multiprocessing pools, subprocesses). */
-  subprocesses?: boolean;
+/** What to sample: a running process, or a command to launch and sample until it exits. */
+export type SamplingTarget = (
+  | {
+      /** Attach to this running process. */
+      pid: number;
+      command?: never;
+    }
+  | {
+      /** Launch this command (`['python', 'app.py', ...]`) and sample it until it exits. */
+      command: string[];
+      pid?: never;
+    }
+) & {
   /** stdio of a launched command. Default 'inherit'. */
   stdio?: StdioOptions;
-}
+};
+
+/**
+ * How to sample, as py-spy's options; one name each from the command line to Rust (`--gil` is
+ * `gil`, `--rate` is `rateHz`). The binding's type carries the docs; what only the binding sets
+ * (a launch's grace period) is left out.
+ */
+export type SamplingOptions = Omit<NativeOptions, 'waitForPythonS' | 'durationS' | 'timeline'>;
 
 export interface StartedSampler {
   pid: number;
@@ -40,54 +39,41 @@ export interface StartedSampler {
 const LAUNCH_GRACE_S = 10;
 
 /**
- * Checks the options, launches the command if there is one, and starts the native sampler on
- * its own thread. `extra` carries what only some callers ask for (a duration, a timeline).
+ * Checks the options (in Rust, the one place they are checked), launches the command if there is
+ * one, and starts the native sampler on its own thread.
  */
 export async function startSampler(
-  options: SamplingOptions,
-  extra: { durationS?: number; timeline?: boolean } = {},
+  target: SamplingTarget & SamplingOptions,
+  extra: Pick<NativeOptions, 'durationS' | 'timeline'> = {},
 ): Promise<StartedSampler> {
-  if ((options.pid === undefined) === (options.command === undefined)) {
+  if ((target.pid === undefined) === (target.command === undefined)) {
     throw new InvalidArgumentError('sampling needs either pid or command, not both');
   }
-  if (options.command !== undefined && options.command.length === 0) {
-    throw new InvalidArgumentError('the command to sample is empty');
-  }
-  const rateHz = options.rateHz ?? 100;
-  if (!Number.isFinite(rateHz) || rateHz <= 0 || rateHz > 1_000_000) {
-    throw new InvalidArgumentError(`invalid rate ${rateHz}: expected a number of samples per second between 0 and 1000000`);
-  }
-  if (extra.durationS !== undefined && !(extra.durationS > 0)) {
-    throw new InvalidArgumentError(`invalid duration ${extra.durationS}: expected a positive number of seconds`);
+  const { pid: _pid, command: _command, stdio: _stdio, ...options } = target as SamplingOptions & Record<string, unknown>;
+  const nativeOptions: NativeOptions = { ...(options as SamplingOptions), ...extra };
+  try {
+    native().checkRecordOptions(nativeOptions);
+  } catch (error) {
+    throw toPyspyError(error);
   }
   let child: LaunchedProcess | undefined;
   let pid: number;
-  if (options.command) {
-    child = await launch(options.command, { stdio: options.stdio });
+  if (target.command !== undefined) {
+    child = await launch(target.command, { stdio: target.stdio });
     pid = child.pid;
   } else {
-    pid = validatePid(options.pid);
-    warnIfOwnChild(pid, options.blocking ?? true);
+    pid = validatePid(target.pid);
+    warnIfOwnChild(pid, options.nonblocking ?? false);
   }
   try {
-    const recorder = await native().startRecorder(pid, {
-      rateHz,
-      durationS: extra.durationS,
-      blocking: options.blocking ?? true,
-      gilOnly: options.gil ?? false,
-      includeIdle: options.idle ?? false,
-      function: options.function ?? false,
-      nolineno: options.nolineno ?? false,
-      fullFilenames: options.fullFilenames ?? false,
-      subprocesses: options.subprocesses ?? false,
-      timeline: extra.timeline ?? false,
-      waitForPythonS: child ? LAUNCH_GRACE_S : undefined,
-    });
+    const recorder = await native().startRecorder(pid, { ...nativeOptions, waitForPythonS: child ? LAUNCH_GRACE_S : undefined });
     return { pid, recorder, child };
   } catch (error) {
     if (child?.hasExited()) {
       const code = await child.exited;
-      throw new ProcessExitedError(`${options.command![0]} exited with code ${code} before it could be sampled`, { cause: error });
+      throw new ProcessExitedError(`${target.command?.[0]} exited with code ${code} before it could be sampled`, {
+        cause: error,
+      });
     }
     child?.kill('SIGKILL');
     throw toPyspyError(error);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, NotPythonError, PyspyError, toPyspyError, validatePid } from '../src/errors.js';
+import { ERROR_CODES, InvalidArgumentError, NotPythonError, PyspyError, toPyspyError, validatePid } from '../src/errors.js';
 
 describe('errors from the native core become typed errors', () => {
   it('maps a known code to its class, keeping the message and the cause', () => {
@@ -13,11 +13,16 @@ describe('errors from the native core become typed errors', () => {
     expect((error as Error).cause).toBe(native);
   });
 
-  it('keeps an unknown PYSPY_ code as a plain PyspyError and leaves other errors alone', () => {
-    const future = toPyspyError(Object.assign(new Error('x'), { code: 'PYSPY_SOMETHING_NEW' }));
-    expect(future).toBeInstanceOf(PyspyError);
+  it('leaves errors without one of its codes alone', () => {
+    const unknown = Object.assign(new Error('x'), { code: 'PYSPY_SOMETHING_NEW' });
+    expect(toPyspyError(unknown)).toBe(unknown);
     const other = new TypeError('nope');
     expect(toPyspyError(other)).toBe(other);
+  });
+
+  it('knows exactly the codes the native core can send', async () => {
+    const { native } = await import('../src/native.js');
+    expect([...native().errorCodes()].sort()).toEqual([...ERROR_CODES].sort());
   });
 
   it('refuses PIDs that are not positive integers', () => {

@@ -30,10 +30,12 @@ describe('launch', () => {
   });
 
   it('says when the command does not exist', async () => {
-    await expect(launch(['/nonexistent/python3'], { stdio: 'ignore' })).rejects.toThrow(/could not start \/nonexistent\/python3: command not found/);
+    await expect(launch(['/nonexistent/python3'], { stdio: 'ignore' })).rejects.toThrow(
+      /could not start \/nonexistent\/python3: command not found/,
+    );
   });
 
-  it("gives the program the real stderr, and ending it prints no shell's \"Terminated\"", async () => {
+  it('gives the program the real stderr, and ending it prints no shell\'s "Terminated"', async () => {
     const child = await launch(['sh', '-c', 'echo from-program >&2; exec sleep 30'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -20,10 +20,14 @@ export function renderChromeTrace(profile: Profile): string {
   const events: TraceEvent[] = [];
   const intervalUs = 1e6 / (profile.stats.requestedRateHz || 100);
   const labels = profile.frames.map(frameLabel);
-  events.push({ name: 'process_name', ph: 'M', pid: profile.meta.pid, tid: 0, args: { name: `python (pid ${profile.meta.pid})` } });
-  profile.threads.forEach((t) =>
-    events.push({ name: 'thread_name', ph: 'M', pid: t.pid, tid: t.id, args: { name: t.name } }),
-  );
+  events.push({
+    name: 'process_name',
+    ph: 'M',
+    pid: profile.meta.pid,
+    tid: 0,
+    args: { name: `python (pid ${profile.meta.pid})` },
+  });
+  for (const t of profile.threads) events.push({ name: 'thread_name', ph: 'M', pid: t.pid, tid: t.id, args: { name: t.name } });
 
   // Per thread: the sequence of (time, stack index).
   const sequences = profile.threads.map(() => [] as [number, number][]);

@@ -34,5 +34,5 @@ export function foldStacks(profile: Profile, options: CollapseOptions = {}): Map
 export function renderCollapsed(profile: Profile, options: CollapseOptions = {}): string {
   const lines = [...foldStacks(profile, options)].map(([stack, count]) => `${stack} ${count}`);
   lines.sort();
-  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

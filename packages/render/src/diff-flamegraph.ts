@@ -30,7 +30,10 @@ function sharesByPath(profile: Profile): Map<string, number> {
 function pathOf(frame: FlameFrame, layout: FlamegraphLayout): string {
   const labels: string[] = [];
   for (let f = frame; f.parent >= 0; f = layout.frames[f.parent]) labels.push(f.label);
-  return labels.reverse().map((l) => `\n${l}`).join('');
+  return labels
+    .reverse()
+    .map((l) => `\n${l}`)
+    .join('');
 }
 
 /** Red for growth, blue for shrinkage; `intensity` in [0, 1]. Never quite white for a real change. */

@@ -124,7 +124,7 @@ export function formatDiffText(diff: ProfileDiff, options: { top?: number } = {}
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...table.map((r) => r.cells[i].length)));
   const line = (fn: string, cells: string[]) =>
     [fn.padEnd(fnWidth), ...cells.map((c, i) => c.padStart(widths[i]))].join('  ').trimEnd();
-  return [heading(diff), '', line('function', HEADERS), ...table.map((r) => line(r.fn, r.cells))].join('\n') + '\n';
+  return `${[heading(diff), '', line('function', HEADERS), ...table.map((r) => line(r.fn, r.cells))].join('\n')}\n`;
 }
 
 function escapeMarkdown(text: string): string {
@@ -141,30 +141,28 @@ export function formatDiffMarkdown(diff: ProfileDiff, options: { top?: number; v
   }
   out.push(`| function | ${HEADERS.join(' | ')} |`, `|---|${HEADERS.map(() => '---:').join('|')}|`);
   for (const r of table) out.push(`| ${escapeMarkdown(r.fn)} | ${r.cells.join(' | ')} |`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /** The whole comparison as JSON, rounded to 0.01 points, for other tools. */
 export function formatDiffJson(diff: ProfileDiff, options: { top?: number; violations?: Violation[] } = {}): string {
   const round = (n: number) => Math.round(n * 100) / 100;
-  return (
-    JSON.stringify(
-      {
-        baseSamples: diff.baseSamples,
-        headSamples: diff.headSamples,
-        functions: diff.functions.slice(0, options.top ?? diff.functions.length).map((f) => ({
-          name: f.name,
-          file: f.file,
-          line: f.line,
-          base: { selfPct: round(f.base.selfPct), totalPct: round(f.base.totalPct) },
-          head: { selfPct: round(f.head.selfPct), totalPct: round(f.head.totalPct) },
-          selfDeltaPts: round(f.selfDeltaPts),
-          totalDeltaPts: round(f.totalDeltaPts),
-        })),
-        violations: (options.violations ?? []).map((v) => ({ threshold: v.threshold.text, message: v.message })),
-      },
-      null,
-      2,
-    ) + '\n'
-  );
+  return `${JSON.stringify(
+    {
+      baseSamples: diff.baseSamples,
+      headSamples: diff.headSamples,
+      functions: diff.functions.slice(0, options.top ?? diff.functions.length).map((f) => ({
+        name: f.name,
+        file: f.file,
+        line: f.line,
+        base: { selfPct: round(f.base.selfPct), totalPct: round(f.base.totalPct) },
+        head: { selfPct: round(f.head.selfPct), totalPct: round(f.head.totalPct) },
+        selfDeltaPts: round(f.selfDeltaPts),
+        totalDeltaPts: round(f.totalDeltaPts),
+      })),
+      violations: (options.violations ?? []).map((v) => ({ threshold: v.threshold.text, message: v.message })),
+    },
+    null,
+    2,
+  )}\n`;
 }

@@ -53,7 +53,7 @@ function hslToRgb(hueDeg: number, saturationPct: number, lightnessPct: number): 
   const chroma = (1 - Math.abs(2 * l - 1)) * s;
   const channel = (n: number) => {
     const k = (n + hueDeg / 30) % 12;
-    return Math.round(255 * (l - chroma / 2 * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+    return Math.round(255 * (l - (chroma / 2) * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
   };
   return `rgb(${channel(0)},${channel(8)},${channel(4)})`;
 }

@@ -95,7 +95,12 @@ function renderFrame(frame: FlameFrame, total: number, countName: string, geomet
     ['data-id', frame.id],
     ['data-kind', frame.kind],
     ['data-name', frame.name],
-    ...(frame.kind === 'frame' ? ([['data-file', frame.file], ['data-line', frame.line]] as [string, string | number][]) : []),
+    ...(frame.kind === 'frame'
+      ? ([
+          ['data-file', frame.file],
+          ['data-line', frame.line],
+        ] as [string, string | number][])
+      : []),
     ['data-label', frame.label],
     ['data-samples', frame.samples],
     ['data-start', frame.start],
@@ -145,7 +150,9 @@ export function renderFlamegraph(profile: Profile, options: FlamegraphOptions = 
 
   const body =
     total > 0
-      ? layout.frames.map((frame) => renderFrame(frame, total, countName, geometry, options.frameStyle?.(frame, layout))).join('\n')
+      ? layout.frames
+          .map((frame) => renderFrame(frame, total, countName, geometry, options.frameStyle?.(frame, layout)))
+          .join('\n')
       : '';
   const message =
     total > 0

@@ -1,4 +1,5 @@
-export type { Profile, Frame, ThreadInfo, StackCount, ProfileStats } from './profile.js';
+export type { Profile, Frame, FrameKind, ThreadInfo, StackCount, ProfileStats, StatCounter } from './profile.js';
+export { STAT_COUNTERS, FRAME_KINDS, emptyStats } from './profile.js';
 export { renderCollapsed, foldStacks, frameLabel, threadLabel } from './collapsed.js';
 export type { CollapseOptions } from './collapsed.js';
 export { renderSpeedscope } from './speedscope.js';
@@ -7,8 +8,22 @@ export { renderChromeTrace } from './chrometrace.js';
 export { renderFlamegraph } from './flamegraph.js';
 export type { FlamegraphOptions, FrameStyle } from './flamegraph.js';
 export type { FlameFrame, FlamegraphLayout } from './flamegraph-layout.js';
-export { renderProfileJson, parseProfile, profileFromJson, isProfileJson, ProfileFormatError, PROFILE_FORMAT, PROFILE_FORMAT_VERSION } from './profile-json.js';
-export { loadProfileText, detectProfileKind, parseCollapsedProfile, speedscopeToProfile, parseFrameLabel } from './profile-input.js';
+export {
+  renderProfileJson,
+  parseProfile,
+  profileFromJson,
+  isProfileJson,
+  ProfileFormatError,
+  PROFILE_FORMAT,
+  PROFILE_FORMAT_VERSION,
+} from './profile-json.js';
+export {
+  loadProfileText,
+  detectProfileKind,
+  parseCollapsedProfile,
+  speedscopeToProfile,
+  parseFrameLabel,
+} from './profile-input.js';
 export type { ProfileInputKind } from './profile-input.js';
 export { diffProfiles, normalizeProfile, functionShares, matchFileNames, functionMatches } from './diff.js';
 export type { DiffOptions, DiffGranularity, FunctionShare, FunctionDelta, ProfileDiff } from './diff.js';

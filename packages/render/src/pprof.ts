@@ -7,7 +7,17 @@
  * replaced protobufjs: 4 MB of install for the seven messages pprof needs. Every string is an
  * index into the string table, whose entry 0 is ""; a sample lists location ids leaf first.
  */
-import { Function as PprofFunction, Label, Line, Location, Mapping, Profile as PprofProfile, Sample, StringTable, ValueType } from 'pprof-format';
+import {
+  Function as PprofFunction,
+  Label,
+  Line,
+  Location,
+  Mapping,
+  Profile as PprofProfile,
+  Sample,
+  StringTable,
+  ValueType,
+} from 'pprof-format';
 import type { Profile } from './profile.js';
 
 /**
@@ -43,7 +53,9 @@ export function renderPprof(profile: Profile): Uint8Array {
       return new Sample({
         locationId: [...stack.frames].reverse().map((frame) => frame + 1),
         value: [stack.count, stack.count * intervalNs],
-        label: thread ? [new Label({ key: threadKey, str: strings.dedup(thread.name) }), new Label({ key: threadIdKey, num: thread.id })] : [],
+        label: thread
+          ? [new Label({ key: threadKey, str: strings.dedup(thread.name) }), new Label({ key: threadIdKey, num: thread.id })]
+          : [],
       });
     });
 
@@ -54,7 +66,13 @@ export function renderPprof(profile: Profile): Uint8Array {
     sample: samples,
     // One mapping for the interpreter, flagged symbolized: without one pprof asks for a binary.
     mapping: [
-      new Mapping({ id: 1, filename: strings.dedup(`python${profile.meta.pythonVersion}`), hasFunctions: true, hasFilenames: true, hasLineNumbers: true }),
+      new Mapping({
+        id: 1,
+        filename: strings.dedup(`python${profile.meta.pythonVersion}`),
+        hasFunctions: true,
+        hasFilenames: true,
+        hasLineNumbers: true,
+      }),
     ],
     location: locations,
     function: functions,

@@ -5,7 +5,7 @@
  * by file name: baselines get renamed.
  */
 import { isProfileJson, profileFromJson, ProfileFormatError } from './profile-json.js';
-import type { Frame, Profile, StackCount } from './profile.js';
+import { emptyStats, type Frame, type Profile, type StackCount } from './profile.js';
 
 export type ProfileInputKind = 'pyspy-json' | 'speedscope' | 'collapsed';
 
@@ -38,7 +38,7 @@ class ProfileBuilder {
     return {
       version: 1,
       meta: { pid: 0, pythonVersion: 'unknown', startTime: new Date(0).toISOString() },
-      stats: { samples, ticks: samples, requestedRateHz: 0, achievedRateHz: 0, errors: 0, missed: 0, durationS: 0, profilerCpuS: 0 },
+      stats: { ...emptyStats(), samples, ticks: samples },
       frames: this.frames,
       threads: [{ id: 0, name: 'all threads', pid: 0 }],
       stacks: this.stacks,
@@ -60,8 +60,14 @@ export function parseCollapsedProfile(text: string): Profile {
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const match = /^(.*\S)\s+(\d+)$/.exec(line);
-    if (!match) throw new ProfileFormatError(`line ${i + 1} is not "stack count" collapsed-stack text: ${JSON.stringify(line.slice(0, 80))}`);
-    builder.add(match[1].split(';').map((label) => builder.frame(parseFrameLabel(label))), Number(match[2]));
+    if (!match)
+      throw new ProfileFormatError(
+        `line ${i + 1} is not "stack count" collapsed-stack text: ${JSON.stringify(line.slice(0, 80))}`,
+      );
+    builder.add(
+      match[1].split(';').map((label) => builder.frame(parseFrameLabel(label))),
+      Number(match[2]),
+    );
   });
   return builder.build();
 }
@@ -78,10 +84,15 @@ export function speedscopeToProfile(file: Json): Profile {
   const builder = new ProfileBuilder();
   const frameIds = sharedFrames.map((f: Json, i) => {
     if (typeof f?.name !== 'string') throw new ProfileFormatError(`speedscope shared.frames[${i}].name must be a string`);
-    return builder.frame({ name: f.name, file: typeof f.file === 'string' ? f.file : '', line: typeof f.line === 'number' ? f.line : 0 });
+    return builder.frame({
+      name: f.name,
+      file: typeof f.file === 'string' ? f.file : '',
+      line: typeof f.line === 'number' ? f.line : 0,
+    });
   });
   (file.profiles as Json[]).forEach((p, i) => {
-    if (p.type !== 'sampled') throw new ProfileFormatError(`speedscope profiles[${i}] is "${String(p.type)}": only sampled profiles can be compared`);
+    if (p.type !== 'sampled')
+      throw new ProfileFormatError(`speedscope profiles[${i}] is "${String(p.type)}": only sampled profiles can be compared`);
     const samples = p.samples as number[][];
     const weights = p.weights as number[];
     if (!Array.isArray(samples) || !Array.isArray(weights) || samples.length !== weights.length) {
@@ -90,7 +101,8 @@ export function speedscopeToProfile(file: Json): Profile {
     samples.forEach((stack, j) => {
       const frames = stack.map((index) => {
         const id = frameIds[index];
-        if (id === undefined) throw new ProfileFormatError(`speedscope profiles[${i}].samples[${j}] refers to frame ${index}, which does not exist`);
+        if (id === undefined)
+          throw new ProfileFormatError(`speedscope profiles[${i}].samples[${j}] refers to frame ${index}, which does not exist`);
         return id;
       });
       builder.add(frames, weights[j]);

@@ -9,8 +9,9 @@
  *   "formatVersion": 1,             // bumped on any change a version-1 reader would misread
  *   "exporter": "pyspy-ts",
  *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"? },
- *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS" },
- *   "frames":  [{ "name", "file", "line" }],            // interned; line 0 = unknown
+ *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
+ *                "gilSamples", "idleSamples" (the last two 0 when absent: files written before they were) },
+ *   "frames":  [{ "name", "file", "line", "kind"? }],   // interned; line 0 = unknown; kind: see Frame
  *   "threads": [{ "id", "name", "pid" }],
  *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count" }],
  *   "timeline"?: { "timesUs": [...], "stacks": [...] } // only when recorded with one
@@ -18,7 +19,16 @@
  * ```
  * Readers ignore fields they do not know, so adding an optional field does not bump the version.
  */
-import type { Frame, Profile, StackCount, ThreadInfo } from './profile.js';
+import {
+  FRAME_KINDS,
+  type Frame,
+  type FrameKind,
+  type Profile,
+  STAT_COUNTERS,
+  type StackCount,
+  type StatCounter,
+  type ThreadInfo,
+} from './profile.js';
 
 export const PROFILE_FORMAT = 'pyspy-ts-profile';
 export const PROFILE_FORMAT_VERSION = 1;
@@ -30,12 +40,12 @@ export function renderProfileJson(profile: Profile): string {
     exporter: 'pyspy-ts',
     meta: profile.meta,
     stats: profile.stats,
-    frames: profile.frames.map((f) => ({ name: f.name, file: f.file, line: f.line })),
+    frames: profile.frames.map((f) => ({ name: f.name, file: f.file, line: f.line, ...(f.kind ? { kind: f.kind } : {}) })),
     threads: profile.threads,
     stacks: profile.stacks,
     ...(profile.timeline ? { timeline: profile.timeline } : {}),
   };
-  return JSON.stringify(file) + '\n';
+  return `${JSON.stringify(file)}\n`;
 }
 
 /** A file that is not a profile we can read, with what is wrong and where. */
@@ -111,6 +121,7 @@ export function profileFromJson(value: unknown): Profile {
       name: expectString(frame.name, `frames[${i}].name`),
       file: expectString(frame.file, `frames[${i}].file`),
       line: expectNumber(frame.line, `frames[${i}].line`, { integer: true, min: 0 }),
+      ...(frame.kind !== undefined ? { kind: frameKind(frame.kind, `frames[${i}].kind`) } : {}),
     };
   });
   const threads: ThreadInfo[] = expectArray(root.threads, 'threads').map((t, i) => {
@@ -125,33 +136,35 @@ export function profileFromJson(value: unknown): Profile {
     const stack = expectObject(s, `stacks[${i}]`);
     const frameIndexes = expectArray(stack.frames, `stacks[${i}].frames`).map((index, j) => {
       const n = expectNumber(index, `stacks[${i}].frames[${j}]`, { integer: true, min: 0 });
-      if (n >= frames.length) throw new ProfileFormatError(`stacks[${i}].frames[${j}] = ${n} is not a frame index (${frames.length} frames)`);
+      if (n >= frames.length)
+        throw new ProfileFormatError(`stacks[${i}].frames[${j}] = ${n} is not a frame index (${frames.length} frames)`);
       return n;
     });
     const thread = expectNumber(stack.thread, `stacks[${i}].thread`, { integer: true, min: 0 });
-    if (thread >= threads.length) throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
+    if (thread >= threads.length)
+      throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
     return { frames: frameIndexes, thread, count: expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 }) };
   });
-  const statNumber = (key: string) => expectNumber(stats[key], `stats.${key}`, { min: 0 });
+  // Counters added after the format's first files: absent means none were counted.
+  const addedLater = new Set(['gilSamples', 'idleSamples']);
+  const statNumber = (key: string) =>
+    stats[key] === undefined && addedLater.has(key) ? 0 : expectNumber(stats[key], `stats.${key}`, { min: 0 });
   const profile: Profile = {
     version: 1,
     meta: {
       pid: expectNumber(meta.pid, 'meta.pid', { integer: true }),
       pythonVersion: expectString(meta.pythonVersion, 'meta.pythonVersion'),
       startTime: expectString(meta.startTime, 'meta.startTime'),
-      ...(meta.command !== undefined ? { command: expectArray(meta.command, 'meta.command').map((c, i) => expectString(c, `meta.command[${i}]`)) } : {}),
+      ...(meta.command !== undefined
+        ? { command: expectArray(meta.command, 'meta.command').map((c, i) => expectString(c, `meta.command[${i}]`)) }
+        : {}),
       ...(meta.exitCode !== undefined ? { exitCode: expectNumber(meta.exitCode, 'meta.exitCode', { integer: true }) } : {}),
       ...(meta.stopReason !== undefined ? { stopReason: stopReason(meta.stopReason) } : {}),
     },
     stats: {
-      samples: statNumber('samples'),
-      ticks: statNumber('ticks'),
+      ...(Object.fromEntries(STAT_COUNTERS.map((key) => [key, statNumber(key)])) as Record<StatCounter, number>),
       requestedRateHz: statNumber('requestedRateHz'),
       achievedRateHz: statNumber('achievedRateHz'),
-      errors: statNumber('errors'),
-      missed: statNumber('missed'),
-      durationS: statNumber('durationS'),
-      profilerCpuS: statNumber('profilerCpuS'),
     },
     frames,
     threads,
@@ -165,7 +178,8 @@ export function profileFromJson(value: unknown): Profile {
       if (n >= stacks.length) throw new ProfileFormatError(`timeline.stacks[${i}] = ${n} is not a stack index`);
       return n;
     });
-    if (timesUs.length !== stackIds.length) throw new ProfileFormatError('timeline.timesUs and timeline.stacks must have the same length');
+    if (timesUs.length !== stackIds.length)
+      throw new ProfileFormatError('timeline.timesUs and timeline.stacks must have the same length');
     profile.timeline = { timesUs, stacks: stackIds };
   }
   return profile;
@@ -174,4 +188,9 @@ export function profileFromJson(value: unknown): Profile {
 function stopReason(value: unknown): NonNullable<Profile['meta']['stopReason']> {
   if (value === 'duration' || value === 'stopped' || value === 'target-exited') return value;
   throw new ProfileFormatError(`meta.stopReason must be "duration", "stopped" or "target-exited", got ${JSON.stringify(value)}`);
+}
+
+function frameKind(value: unknown, where: string): FrameKind {
+  if (typeof value === 'string' && (FRAME_KINDS as readonly string[]).includes(value)) return value as FrameKind;
+  throw new ProfileFormatError(`${where} must be one of ${FRAME_KINDS.join(', ')}`);
 }

@@ -5,6 +5,10 @@
  * through the optional timeline.
  */
 
+/** What a frame stands for, when it is not a Python function. */
+export type FrameKind = 'native' | 'task' | 'process' | 'gc';
+export const FRAME_KINDS: readonly FrameKind[] = ['native', 'task', 'process', 'gc'];
+
 /** One source location, interned. */
 export interface Frame {
   /** Function name: the qualified name (`Class.method`) where CPython has one (3.11+), else `co_name`. */
@@ -13,6 +17,11 @@ export interface Frame {
   file: string;
   /** Line number; 0 when unknown or when line numbers are off (`--nolineno`). */
   line: number;
+  /**
+   * Absent for a Python function. `native`: a C/C++/Cython/Rust function (`--native`); `task`: an
+   * asyncio task (`--async`); `process`: a process root (`--subprocesses`); `gc`: the collector.
+   */
+  kind?: FrameKind;
 }
 
 export interface ThreadInfo {
@@ -47,6 +56,37 @@ export interface ProfileStats {
   durationS: number;
   /** CPU time (user + sys) the profiler itself spent sampling. */
   profilerCpuS: number;
+  /** Samples whose thread held the GIL. */
+  gilSamples: number;
+  /** Thread stacks left out as idle; 0 with `idle`, where thread states are not read. */
+  idleSamples: number;
+}
+
+/**
+ * Every field of `ProfileStats` that only grows while a record runs: the one list that empty
+ * statistics, deltas between two snapshots and the JSON reader go by. (The rates are not counters.)
+ */
+export const STAT_COUNTERS = [
+  'samples',
+  'ticks',
+  'errors',
+  'missed',
+  'durationS',
+  'profilerCpuS',
+  'gilSamples',
+  'idleSamples',
+] as const satisfies readonly (keyof ProfileStats)[];
+export type StatCounter = (typeof STAT_COUNTERS)[number];
+// A field added to ProfileStats must be a counter or a rate: this fails to compile otherwise.
+const everyStatIsListed: Exclude<keyof ProfileStats, StatCounter | 'requestedRateHz' | 'achievedRateHz'> extends never
+  ? true
+  : never = true;
+void everyStatIsListed;
+
+/** Statistics of a record that has not sampled anything. */
+export function emptyStats(): ProfileStats {
+  const counters = Object.fromEntries(STAT_COUNTERS.map((key) => [key, 0])) as Record<StatCounter, number>;
+  return { ...counters, requestedRateHz: 0, achievedRateHz: 0 };
 }
 
 export interface Profile {

@@ -32,7 +32,9 @@ export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = 
     name: options.name ?? `pyspy-ts: pid ${profile.meta.pid}`,
     activeProfileIndex: 0,
     shared: {
-      frames: profile.frames.map((f) => (f.line > 0 ? { name: f.name, file: f.file, line: f.line } : { name: f.name, file: f.file })),
+      frames: profile.frames.map((f) =>
+        f.line > 0 ? { name: f.name, file: f.file, line: f.line } : { name: f.name, file: f.file },
+      ),
     },
     profiles,
   };

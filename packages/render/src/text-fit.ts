@@ -42,8 +42,8 @@ export function fitLabel(label: string, widthPx: number, measure: (text: string)
   let high = chars.length - 1;
   while (low < high) {
     const mid = Math.ceil((low + high) / 2);
-    if (measure(chars.slice(0, mid).join('') + '..') <= available) low = mid;
+    if (measure(`${chars.slice(0, mid).join('')}..`) <= available) low = mid;
     else high = mid - 1;
   }
-  return low >= 1 ? chars.slice(0, low).join('') + '..' : '';
+  return low >= 1 ? `${chars.slice(0, low).join('')}..` : '';
 }

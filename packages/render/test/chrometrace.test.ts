@@ -39,7 +39,10 @@ describe('chrome trace output', () => {
   });
 
   it('follows the timeline, keeping common prefixes open between samples', () => {
-    const threads = [{ id: 1, name: 'MainThread', pid: 7 }, { id: 2, name: 'worker', pid: 7 }];
+    const threads = [
+      { id: 1, name: 'MainThread', pid: 7 },
+      { id: 2, name: 'worker', pid: 7 },
+    ];
     const profile = buildProfile(
       [
         { frames: [main, work], count: 2, thread: 0 },

@@ -21,12 +21,18 @@ describe('collapsed stacks', () => {
   });
 
   it('adds up stacks that differ only by thread, unless threads are kept', () => {
-    const threads = [{ id: 1, name: 'MainThread', pid: 9 }, { id: 2, name: 'worker', pid: 9 }];
-    const profile = buildProfile([
-      { frames: [main, work], count: 2, thread: 0 },
-      { frames: [main, work], count: 5, thread: 1 },
-      { frames: [main, parse], count: 1, thread: 1 },
-    ], { threads });
+    const threads = [
+      { id: 1, name: 'MainThread', pid: 9 },
+      { id: 2, name: 'worker', pid: 9 },
+    ];
+    const profile = buildProfile(
+      [
+        { frames: [main, work], count: 2, thread: 0 },
+        { frames: [main, work], count: 5, thread: 1 },
+        { frames: [main, parse], count: 1, thread: 1 },
+      ],
+      { threads },
+    );
     expect([...foldStacks(profile)]).toEqual([
       ['main (app.py:10);work (app.py:20)', 7],
       ['main (app.py:10);parse (app.py:30)', 1],

@@ -29,7 +29,7 @@ function app(work: number, parse: number, root = '/ci/base'): Profile {
 const row = (diff: ReturnType<typeof diffProfiles>, name: string) => diff.functions.find((f) => f.name === name)!;
 
 describe('diffProfiles', () => {
-  it('compares shares of each profile\'s own total, in points', () => {
+  it("compares shares of each profile's own total, in points", () => {
     // 30% -> 60%: twice the samples in head would be 300 -> 600 of different totals; shares decide.
     const diff = diffProfiles(app(30, 70), app(600, 400, '/ci/head'));
     expect(diff.baseSamples).toBe(100);
@@ -48,7 +48,10 @@ describe('diffProfiles', () => {
   });
 
   it('ignores line numbers by default and splits by them with by: line', () => {
-    const base = buildProfile([{ frames: [frame('f', 'a.py', 1)], count: 1 }, { frames: [frame('f', 'a.py', 2)], count: 1 }]);
+    const base = buildProfile([
+      { frames: [frame('f', 'a.py', 1)], count: 1 },
+      { frames: [frame('f', 'a.py', 2)], count: 1 },
+    ]);
     const head = buildProfile([{ frames: [frame('f', 'a.py', 5)], count: 2 }]);
     expect(diffProfiles(base, head).functions).toHaveLength(1);
     expect(row(diffProfiles(base, head), 'f').selfDeltaPts).toBe(0);
@@ -70,8 +73,13 @@ describe('thresholds', () => {
   it('parses the three kinds and rejects anything else', () => {
     expect(parseThreshold('self:+5%')).toMatchObject({ kind: 'self', maxIncreasePts: 5 });
     expect(parseThreshold('total:10')).toMatchObject({ kind: 'total', maxIncreasePts: 10 });
-    expect(parseThreshold('fn:pkg.mod.Class.method:+2.5%')).toMatchObject({ kind: 'fn', pattern: 'pkg.mod.Class.method', maxIncreasePts: 2.5 });
-    for (const bad of ['self', 'self:-5%', 'cpu:+5%', 'fn:+2%', 'self:x:+1%']) expect(() => parseThreshold(bad)).toThrow(/bad threshold/);
+    expect(parseThreshold('fn:pkg.mod.Class.method:+2.5%')).toMatchObject({
+      kind: 'fn',
+      pattern: 'pkg.mod.Class.method',
+      maxIncreasePts: 2.5,
+    });
+    for (const bad of ['self', 'self:-5%', 'cpu:+5%', 'fn:+2%', 'self:x:+1%'])
+      expect(() => parseThreshold(bad)).toThrow(/bad threshold/);
   });
 
   it('flags a function whose share grew past the limit, naming it, and nothing below it', () => {
@@ -86,7 +94,9 @@ describe('thresholds', () => {
     expect(functionMatches('pkg.parse.parse', { name: 'parse', file: 'pkg/parse.py' })).toBe(true);
     expect(functionMatches('other.work', { name: 'work', file: 'app.py' })).toBe(false);
     expect(functionMatches('mod.Class.method', { name: 'Class.method', file: 'src/mod.py' })).toBe(true);
-    expect(evaluateThresholds(diff, [parseThreshold('fn:app.work:+2%')])[0].message).toMatch(/app\.work self share grew \+30\.00 points/);
+    expect(evaluateThresholds(diff, [parseThreshold('fn:app.work:+2%')])[0].message).toMatch(
+      /app\.work self share grew \+30\.00 points/,
+    );
     expect(evaluateThresholds(diff, [parseThreshold('fn:parse:+2%')])).toEqual([]);
   });
 
@@ -115,7 +125,7 @@ describe('reading profiles by content', () => {
 });
 
 describe('renderDiffFlamegraph', () => {
-  it('draws head\'s widths, red where a frame grew, blue where it shrank, the change in the tooltip', () => {
+  it("draws head's widths, red where a frame grew, blue where it shrank, the change in the tooltip", () => {
     const { frames } = parseSvg(renderDiffFlamegraph(app(30, 70), app(60, 40, '/ci/head')));
     const byName = (name: string) => frames.find((f) => f.attributes['data-name'] === name)!;
     const rgb = (fill: string) => fill.match(/\d+/g)!.map(Number);

@@ -47,6 +47,8 @@ export function buildProfile(
       missed: 0,
       durationS: samples / 100,
       profilerCpuS: 0.01,
+      gilSamples: samples,
+      idleSamples: 0,
     },
     frames,
     threads: options.threads ?? DEFAULT_THREADS,

@@ -18,11 +18,19 @@ describe('flame graph layout', () => {
   });
 
   it('merges identical stack prefixes into one frame', () => {
-    const profile = buildProfile([
-      { frames: [main, work], count: 3 },
-      { frames: [main, work, parse], count: 4 },
-      { frames: [main, work], count: 5, thread: 1 },
-    ], { threads: [{ id: 1, name: 'MainThread', pid: 1 }, { id: 2, name: 'worker', pid: 1 }] });
+    const profile = buildProfile(
+      [
+        { frames: [main, work], count: 3 },
+        { frames: [main, work, parse], count: 4 },
+        { frames: [main, work], count: 5, thread: 1 },
+      ],
+      {
+        threads: [
+          { id: 1, name: 'MainThread', pid: 1 },
+          { id: 2, name: 'worker', pid: 1 },
+        ],
+      },
+    );
     const { frames } = layoutOf(profile);
     expect(byLabel(frames, 'main (app.py:10)')).toHaveLength(1);
     expect(byLabel(frames, 'work (app.py:20)')).toHaveLength(1);
@@ -77,11 +85,17 @@ describe('flame graph layout', () => {
   });
 
   it('puts each thread under the root with the threads option', () => {
-    const threads = [{ id: 11, name: 'MainThread', pid: 1 }, { id: 12, name: 'worker', pid: 1 }];
-    const profile = buildProfile([
-      { frames: [main, work], count: 6, thread: 0 },
-      { frames: [main, work], count: 2, thread: 1 },
-    ], { threads });
+    const threads = [
+      { id: 11, name: 'MainThread', pid: 1 },
+      { id: 12, name: 'worker', pid: 1 },
+    ];
+    const profile = buildProfile(
+      [
+        { frames: [main, work], count: 6, thread: 0 },
+        { frames: [main, work], count: 2, thread: 1 },
+      ],
+      { threads },
+    );
     const { frames } = layoutOf(profile, { threads: true });
     const roots = childrenOf(frames, frames[0]);
     expect(roots.map((f) => [f.kind, f.label, f.samples])).toEqual([

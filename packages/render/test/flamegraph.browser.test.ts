@@ -57,7 +57,10 @@ beforeAll(async () => {
   }
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const svgPath = `${ARTIFACTS_DIR}flamegraph.svg`;
-  writeFileSync(svgPath, renderFlamegraph(profile, { width: WIDTH, title: 'Flame Graph: función_ñandú', subtitle: 'python app.py' }));
+  writeFileSync(
+    svgPath,
+    renderFlamegraph(profile, { width: WIDTH, title: 'Flame Graph: función_ñandú', subtitle: 'python app.py' }),
+  );
   svgUrl = pathToFileURL(svgPath).href;
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }, 20_000);
@@ -80,7 +83,7 @@ afterEach(async () => {
 });
 
 describe('flame graph in Chromium', () => {
-  it('shows a frame\'s name, samples and share in the details line on hover', async () => {
+  it("shows a frame's name, samples and share in the details line on hover", async () => {
     expect(await text('details')).toBe(' ');
     await page.hover(`${frameSelector('función_ñandú', 30)} > rect`);
     expect(await text('details')).toBe('Function: función_ñandú (módulo.py:7) (30 samples, 30.00%)');
@@ -106,7 +109,9 @@ describe('flame graph in Chromium', () => {
     await page.click('#search');
     const highlighted = () =>
       page.$$eval('g.frame', (groups) =>
-        groups.filter((g) => g.querySelector('rect')!.getAttribute('fill') === 'rgb(230,0,230)').map((g) => g.getAttribute('data-label')),
+        groups
+          .filter((g) => g.querySelector('rect')!.getAttribute('fill') === 'rgb(230,0,230)')
+          .map((g) => g.getAttribute('data-label')),
       );
     expect(await highlighted()).toEqual(['función_ñandú (módulo.py:7)', 'función_ñandú (módulo.py:7)']);
     const matched = await text('matched');
@@ -149,7 +154,9 @@ describe('flame graph in Chromium', () => {
     expect(await page.$$eval('g.frame > rect', (rects) => rects.map((r) => r.getAttribute('width')))).toEqual(before);
     expect(await page.locator('#unzoom').isVisible()).toBe(false);
 
-    expect(await page.evaluate((id) => (window as any).flamegraph.zoom(id), await page.getAttribute(workSelector, 'data-id'))).toBe(true);
+    expect(
+      await page.evaluate((id) => (window as any).flamegraph.zoom(id), await page.getAttribute(workSelector, 'data-id')),
+    ).toBe(true);
     expect(await page.locator(frameSelector('parse')).isVisible()).toBe(false);
     await page.keyboard.press('Escape');
     expect(await page.locator(frameSelector('parse')).isVisible()).toBe(true);
@@ -160,7 +167,9 @@ describe('flame graph in Chromium', () => {
     const staticPage = await context.newPage();
     await staticPage.goto(svgUrl);
     expect(await staticPage.locator(`${frameSelector('work')} > text`).textContent()).toBe('work (app.py:20)');
-    expect(await staticPage.locator(`${frameSelector('work')} > title`).textContent()).toBe('work (app.py:20) (50 samples, 50.00%)');
+    expect(await staticPage.locator(`${frameSelector('work')} > title`).textContent()).toBe(
+      'work (app.py:20) (50 samples, 50.00%)',
+    );
     expect(await staticPage.locator('#search').isVisible()).toBe(false);
     await context.close();
   });

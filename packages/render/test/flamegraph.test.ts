@@ -64,7 +64,10 @@ describe('renderFlamegraph', () => {
   it('colours frames by function name, deterministically', () => {
     const a = frame('compute', 'a.py', 1);
     const b = frame('compute', 'b.py', 9);
-    const profile = buildProfile([{ frames: [main, a], count: 1 }, { frames: [main, work, b], count: 1 }]);
+    const profile = buildProfile([
+      { frames: [main, a], count: 1 },
+      { frames: [main, work, b], count: 1 },
+    ]);
     const fills = (svg: string) => parseSvg(svg).frames.map((f) => f.rect.fill);
     expect(fills(renderFlamegraph(profile))).toEqual(fills(renderFlamegraph(profile)));
     const computes = frameNamed(parseSvg(renderFlamegraph(profile)).frames, 'compute');
@@ -80,21 +83,36 @@ describe('renderFlamegraph', () => {
     const leafY = (svg: string) => Number(parseSvg(svg).frames.at(-1)!.rect.y);
     const profile = buildProfile([{ frames: [main, work], count: 1 }]);
     expect(rootY(renderFlamegraph(profile))).toBeGreaterThan(leafY(renderFlamegraph(profile)));
-    expect(rootY(renderFlamegraph(profile, { inverted: true }))).toBeLessThan(leafY(renderFlamegraph(profile, { inverted: true })));
+    expect(rootY(renderFlamegraph(profile, { inverted: true }))).toBeLessThan(
+      leafY(renderFlamegraph(profile, { inverted: true })),
+    );
   });
 
   it('uses the width and frame height it is given', () => {
     const profile = buildProfile([{ frames: [main, work], count: 1 }]);
     const { root, frames } = parseSvg(renderFlamegraph(profile, { width: 800, frameHeight: 20 }));
     expect(root.width).toBe('800');
-    expect(frames.map((f) => [f.rect.width, f.rect.height])).toEqual([['780', '19'], ['780', '19'], ['780', '19']]);
+    expect(frames.map((f) => [f.rect.width, f.rect.height])).toEqual([
+      ['780', '19'],
+      ['780', '19'],
+      ['780', '19'],
+    ]);
     expect(() => renderFlamegraph(profile, { width: 10 })).toThrow(RangeError);
     expect(() => renderFlamegraph(profile, { minWidthPx: Number.NaN })).toThrow(RangeError);
   });
 
   it('renders a thread root per thread with the threads option', () => {
-    const threads = [{ id: 7, name: 'MainThread', pid: 1 }, { id: 8, name: 'écrivain', pid: 1 }];
-    const profile = buildProfile([{ frames: [main], count: 1, thread: 0 }, { frames: [main], count: 3, thread: 1 }], { threads });
+    const threads = [
+      { id: 7, name: 'MainThread', pid: 1 },
+      { id: 8, name: 'écrivain', pid: 1 },
+    ];
+    const profile = buildProfile(
+      [
+        { frames: [main], count: 1, thread: 0 },
+        { frames: [main], count: 3, thread: 1 },
+      ],
+      { threads },
+    );
     const { frames } = parseSvg(renderFlamegraph(profile, { threads: true }));
     expect(frames.filter((f) => f.attributes['data-kind'] === 'thread').map((f) => f.attributes['data-label'])).toEqual([
       'thread MainThread (tid 7)',

@@ -31,7 +31,7 @@ function parseValid(json: string): SpeedscopeFile {
 }
 
 describe('speedscope output', () => {
-  it('matches speedscope\'s file format schema', () => {
+  it("matches speedscope's file format schema", () => {
     const file = parseValid(renderSpeedscope(unicodeProfile(), { name: 'función' }));
     expect(file.name).toBe('función');
     expect(file.shared.frames.map((f) => f.name)).toContain('関数');
@@ -45,7 +45,13 @@ describe('speedscope output', () => {
       { id: 2, name: 'idle', pid: 4242 },
       { id: 3, name: 'child', pid: 5000 },
     ];
-    const profile = buildProfile([{ frames: [main], count: 2, thread: 0 }, { frames: [main, work], count: 3, thread: 2 }], { threads });
+    const profile = buildProfile(
+      [
+        { frames: [main], count: 2, thread: 0 },
+        { frames: [main, work], count: 3, thread: 2 },
+      ],
+      { threads },
+    );
     const file = parseValid(renderSpeedscope(profile));
     expect(file.profiles.map((p) => p.name)).toEqual(['MainThread (tid 1)', 'child (tid 3, pid 5000)']);
   });

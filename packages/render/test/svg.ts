@@ -25,7 +25,7 @@ export function parseSvg(svg: string): { root: Element; frames: ParsedFrame[]; t
   const root = parser.parse(svg).svg as Element;
   const framesGroup = (root.g as Element[]).find((g) => g.id === 'frames')!;
   const textOf = (node: unknown): string =>
-    typeof node === 'string' ? node : ((node as Element | undefined)?.['#text'] as string | undefined) ?? '';
+    typeof node === 'string' ? node : (((node as Element | undefined)?.['#text'] as string | undefined) ?? '');
   const frames = ((framesGroup.g as Element[] | undefined) ?? []).map((g) => {
     const { title, rect, text, ...attributes } = g;
     return {

@@ -5,6 +5,9 @@
 //! Each input is read as a dump reads a process: threads, frames, code objects, lines, locals and
 //! thread names, and (3.13+) the layout from the image's own `_Py_DebugOffsets`.
 //!
+//! The images come from `pyspy-testkit`, and are read through pyspy-core's own read pipeline
+//! (`StackReader::read`, as the sampler and `dump` do), so the fuzzer tests what ships.
+//!
 //! Input: `[minor] [flags] [threads and depth] [seed: 2 bytes LE]`, then 12-byte patches
 //! (`[op] [position: 3 bytes LE] [value: 8 bytes LE]`, see `memory::Patch`); a short header reads
 //! as zeros, so every input is valid. Flags: bit 0 puts the image at the very top of the address
@@ -17,24 +20,13 @@
 
 use std::collections::BTreeMap;
 
-pub mod builder;
-pub mod dump;
-pub mod line_tables;
-pub mod memory;
-pub mod program;
-
-use pyspy_core::process::maps::parse_maps;
-use pyspy_core::process::BlockCache;
-use pyspy_core::python::code::CodeCache;
-use pyspy_core::python::layout::Layout;
+use pyspy_core::maps::parse_maps;
+use pyspy_core::memory::BlockCache;
 use pyspy_core::python::thread_names::ThreadNames;
-use pyspy_core::python::version::Version;
-use pyspy_core::python::{debug_offsets, layouts, runtime_scan};
-
-use crate::builder::Planted;
-use crate::dump::{FrameRead, LocalRead, ThreadRead};
-use crate::memory::{Patch, PATCH_LEN};
-use crate::program::{Program, VALUES};
+use pyspy_core::python::{layouts, runtime_scan, StackReader};
+use pyspy_testkit::memory::{Patch, PATCH_LEN};
+use pyspy_testkit::readback;
+use pyspy_testkit::Image;
 
 pub const HEADER_LEN: usize = 5;
 
@@ -51,39 +43,37 @@ pub fn run(data: &[u8]) {
     let header_len = data.len().min(HEADER_LEN);
     header[..header_len].copy_from_slice(&data[..header_len]);
     let [minor, flags, threads_and_depth, seed_low, seed_high] = header;
-    let minor = 8 + minor % 8;
-    let program = program::generate(minor, threads_and_depth, u16::from_le_bytes([seed_low, seed_high]));
-    let (mut memory, planted) = builder::build(&program, flags & AT_THE_TOP != 0);
+    let minor = layouts::MINORS[minor as usize % layouts::MINORS.len()];
+    let Image { program, mut memory, planted } =
+        Image::new(minor, threads_and_depth, u16::from_le_bytes([seed_low, seed_high]), flags & AT_THE_TOP != 0);
     let patches = data[header_len..].chunks_exact(PATCH_LEN);
     let intact = patches.len() == 0;
     for raw in patches {
         memory.apply(&Patch::decode(raw.try_into().unwrap()));
     }
 
-    // PY_VERSION_HEX of 3.minor.2 final, as the builder plants it in _Py_DebugOffsets.
-    let version = Version::from_hex(0x0300_02f0 | u32::from(minor) << 16).unwrap();
-    let static_layout = layouts::static_layout(minor).unwrap();
-    // 3.13+ read their layout from the target, as PythonProcess::open does; one it refuses
-    // still gets walked with the static table, for the fuzzer's sake.
-    let layout = match layouts::debug_offsets_positions(minor) {
-        Some(_) => debug_offsets::read_layout(&memory, planted.runtime, &version, static_layout).unwrap_or_else(|e| {
-            assert!(!intact, "planted _Py_DebugOffsets refused: {e}");
-            *static_layout
-        }),
-        None => *static_layout,
-    };
+    // 3.13+ read their layout from the target, as `python::locate` does; one it refuses still
+    // gets walked with the static table, for the fuzzer's sake.
+    let python = readback::python_of(&memory, &planted, minor).unwrap_or_else(|e| {
+        assert!(!intact, "planted _Py_DebugOffsets refused: {e}");
+        readback::python_with_static_layout(&planted, minor)
+    });
 
-    let mut codes = CodeCache::default();
-    let direct = dump::read_all(&memory, &layout, planted.runtime, &planted.tids, &mut codes);
+    // One reader across every read, as the sampler keeps one: its caches are checked by fingerprint.
+    let mut reader = StackReader::default();
+    let direct = readback::read_back(&memory, &python, &planted.tids, &mut reader);
+    if let Ok(read) = &direct {
+        readback::assert_bounded(read);
+    }
     if intact {
         let direct = direct.as_ref().expect("an intact image is readable");
-        assert_reads_as_planted(direct, &program, &planted, &layout);
+        assert_eq!(direct, &readback::expected(&program, &planted, &python.layout), "3.{minor} read back");
     }
     // Twice, as the sampler reads them again every second: the second read starts from the
     // `_active` dict the first one found.
     let mut thread_names = ThreadNames::default();
     for _ in 0..2 {
-        let names = thread_names.read(&memory, &layout, planted.runtime);
+        let names = thread_names.read(&memory, &python.layout, planted.runtime);
         if intact {
             assert_eq!(names.into_iter().collect::<BTreeMap<_, _>>(), planted.thread_names, "thread names of 3.{minor}");
         }
@@ -93,7 +83,7 @@ pub fn run(data: &[u8]) {
         let mut blocks = BlockCache::default();
         // The second sample starts by reading ahead the blocks the first one touched.
         for _ in 0..2 {
-            let cached = dump::read_all(&blocks.over(&memory), &layout, planted.runtime, &planted.tids, &mut codes);
+            let cached = readback::read_back(&blocks.over(&memory), &python, &planted.tids, &mut reader);
             if intact {
                 assert_eq!(cached.as_ref().ok(), direct.as_ref().ok(), "the block cache changed what was read");
             }
@@ -103,51 +93,11 @@ pub fn run(data: &[u8]) {
     if flags & SEARCH_FOR_THE_RUNTIME != 0 {
         let end = memory.base.saturating_add(memory.mapped_len);
         let maps = parse_maps(&format!("{:x}-{end:x} rw-p 00000000 08:01 7 {BINARY_PATH}\n", memory.base));
-        let detected = (flags & SEARCH_WITHOUT_A_VERSION == 0).then_some(version);
+        let detected = (flags & SEARCH_WITHOUT_A_VERSION == 0).then_some(python.version);
         let found = runtime_scan::find_runtime(&memory, &maps, BINARY_PATH, detected, &planted.tids);
         // Without a version, only 3.13+ can be found: by the cookie, which also tells the version.
         if intact && (detected.is_some() || minor >= 13) {
             assert_eq!(found.map(|(runtime, _)| runtime), Some(planted.runtime), "the scan missed the planted runtime");
         }
-    }
-}
-
-fn assert_reads_as_planted(read: &[ThreadRead], program: &Program, planted: &Planted, layout: &Layout) {
-    assert_eq!(read.len(), program.threads.len(), "threads read");
-    for (i, (thread, spec)) in read.iter().zip(&program.threads).enumerate() {
-        let expected_frames: Vec<FrameRead> = spec
-            .frames
-            .iter()
-            .map(|frame| {
-                let code = &program.codes[frame.code];
-                FrameRead {
-                    code_addr: planted.code_addrs[frame.code],
-                    name: (if layout.code_qualname.is_some() { code.qualname } else { code.name }).to_string(),
-                    filename: code.filename.to_string(),
-                    first_line: code.first_line,
-                    line: line_tables::expected_line(&code.lines, code.first_line, frame.instruction),
-                    locals: Some(
-                        code.varnames
-                            .iter()
-                            .zip(&frame.locals)
-                            .enumerate()
-                            .map(|(slot, (name, &value))| LocalRead {
-                                name: name.to_string(),
-                                repr: VALUES[value].expected_repr(),
-                                is_arg: (slot as u32) < code.argcount,
-                            })
-                            .collect(),
-                    ),
-                }
-            })
-            .collect();
-        let expected = ThreadRead {
-            tstate: planted.tstates[i],
-            native_thread_id: planted.tids[i],
-            frame: planted.innermost_frames[i],
-            owns_gil: i == 0,
-            frames: Some(expected_frames),
-        };
-        assert_eq!(thread, &expected, "thread {i} of 3.{}", layout.minor);
     }
 }

@@ -1,9 +1,10 @@
 //! ELF: the symbols and sections we need from the python binary or libpython, and where the
-//! target loaded them. Files are read through `/proc/PID/root` so targets in containers work.
+//! target loaded them. The file's bytes come from the caller (a live target's files are read
+//! through `/proc/PID/root`, so targets in containers work).
 
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
-use crate::process::MapEntry;
+use crate::maps::MapEntry;
 use crate::{Error, Result};
 
 /// The symbols pyspy looks for; everything else in the symbol tables is ignored.
@@ -24,11 +25,9 @@ pub struct LoadedBinary {
     pub version_strings: Vec<String>,
 }
 
-/// Parses the ELF at `file_path` (a path in our namespace) and relates it to the target's mappings of `target_path`.
-pub fn load(file_path: &std::path::Path, target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
-    let data = std::fs::read(file_path)
-        .map_err(|e| Error::read_failed(format!("could not read {}: {e}", file_path.display())))?;
-    let elf = object::File::parse(&*data)
+/// Parses the ELF file `data` that the target maps as `target_path` and relates it to its mappings.
+pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
+    let elf = object::File::parse(data)
         .map_err(|e| Error::read_failed(format!("{target_path} is not an ELF file we can read: {e}")))?;
 
     let load_bias = load_bias(&elf, target_path, maps)?;

@@ -3,6 +3,36 @@
 
 use rustc_hash::FxHashMap;
 
+/// What a frame of a profile stands for. Pseudo-frames (tasks, processes, the collector) are
+/// frames too, so that every output format and `diff` handle them without special cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FrameKind {
+    /// A Python function.
+    #[default]
+    Python,
+    /// A C, C++, Cython or Rust function (`--native`).
+    Native,
+    /// An asyncio task (`--async`): its awaiting chain sits above the coroutine frames.
+    Task,
+    /// A process root (`--subprocesses`).
+    Process,
+    /// The cyclic garbage collector running.
+    Gc,
+}
+
+impl FrameKind {
+    /// The name JS and the file formats use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameKind::Python => "python",
+            FrameKind::Native => "native",
+            FrameKind::Task => "task",
+            FrameKind::Process => "process",
+            FrameKind::Gc => "gc",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Frame {
     pub name: String,
@@ -10,6 +40,7 @@ pub struct Frame {
     pub file: String,
     /// 0 with `--nolineno`; the function's first line with `--function`.
     pub line: u32,
+    pub kind: FrameKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +181,7 @@ mod tests {
     use super::*;
 
     fn frame(name: &str) -> Frame {
-        Frame { name: name.into(), file: "a.py".into(), line: 1 }
+        Frame { name: name.into(), file: "a.py".into(), line: 1, kind: FrameKind::Python }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, field_i32, field_u64, Memory};
+use crate::memory::{at, field_i32, field_u64, Memory};
 use crate::python::layout::{Layout, LineTable};
 use crate::python::{line_table, strings};
 use crate::Result;
@@ -88,7 +88,8 @@ fn fingerprint(layout: &Layout, header: &[u8]) -> [u64; 3] {
 }
 
 fn decode(memory: &dyn Memory, layout: &Layout, addr: u64, header: &[u8], fingerprint: [u64; 3]) -> Result<CodeInfo> {
-    let name_addr = layout.code_qualname.map(|o| field_u64(header, o)).filter(|&a| a != 0).unwrap_or(field_u64(header, layout.code_name));
+    let name_addr =
+        layout.code_qualname.map(|o| field_u64(header, o)).filter(|&a| a != 0).unwrap_or(field_u64(header, layout.code_name));
     let name = strings::read_unicode(memory, layout, name_addr)?;
     let filename = strings::read_unicode(memory, layout, field_u64(header, layout.code_filename))?;
     let line_table = strings::read_bytes(memory, layout, field_u64(header, layout.code_linetable))?;

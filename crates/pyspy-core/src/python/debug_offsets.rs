@@ -2,7 +2,7 @@
 //! `_PyRuntime`. We read it, check its cookie and version, and let it override the static table,
 //! so a patch release that moves a field (as 3.14.x did) still reads right.
 
-use crate::process::{field_u64, Memory};
+use crate::memory::{field_u64, Memory};
 use crate::python::debug_offsets_positions::DebugOffsetsPositions;
 use crate::python::layout::Layout;
 use crate::python::layouts;

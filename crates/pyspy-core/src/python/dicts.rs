@@ -5,7 +5,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
+use crate::memory::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
 use crate::python::layout::{Layout, ManagedDict};
 use crate::python::strings;
 use crate::{Error, Result};
@@ -156,8 +156,10 @@ impl<'a> DictReader<'a> {
         let entries_addr = at(keys, l.dict_keys_indices).wrapping_add(index_bytes);
         let raw = self.memory.read_vec(entries_addr, nentries as usize * entry_size as usize)?;
         // Both kinds of entry end with me_key, me_value.
-        let pairs =
-            raw.chunks_exact(entry_size as usize).map(|e| (field_u64(e, entry_size - 16), field_u64(e, entry_size - 8))).collect();
+        let pairs = raw
+            .chunks_exact(entry_size as usize)
+            .map(|e| (field_u64(e, entry_size - 16), field_u64(e, entry_size - 8)))
+            .collect();
         Ok(Entries { pairs, addr: entries_addr, entry_size })
     }
 
@@ -236,8 +238,9 @@ impl<'a> DictReader<'a> {
                 let word = self.memory.read_u64(obj.wrapping_sub(u64::from(dict_before)))?;
                 match l.managed_dict {
                     ManagedDict::ValuesOrDict => {
-                        let before =
-                            l.managed_values_before_object.ok_or_else(|| Error::read_failed("no values pointer in this layout"))?;
+                        let before = l
+                            .managed_values_before_object
+                            .ok_or_else(|| Error::read_failed("no values pointer in this layout"))?;
                         match self.memory.read_u64(obj.wrapping_sub(u64::from(before)))? {
                             0 => DictOrValues::Dict(word),
                             values => DictOrValues::Values(values),

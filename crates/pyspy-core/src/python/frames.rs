@@ -1,6 +1,6 @@
 //! Walking one thread's frames, innermost first, for both frame models.
 
-use crate::process::{field_i32, field_u64, field_u8, Memory};
+use crate::memory::{field_i32, field_u64, field_u8, Memory};
 use crate::python::layout::{FrameModel, Layout, LineTable};
 use crate::Result;
 
@@ -13,7 +13,7 @@ pub const MAX_DEPTH: usize = 16_384;
 const FIRST_NON_PYTHON_OWNER: u8 = 3;
 
 /// 3.14+ stores `f_executable` as a `_PyStackRef` whose low bits are tags.
-const STACKREF_TAG_MASK: u64 = 0b11;
+pub const STACKREF_TAG_MASK: u64 = 0b11;
 
 #[derive(Debug, Clone, Copy)]
 pub enum InstructionPosition {
@@ -47,7 +47,13 @@ pub struct WalkScratch {
 }
 
 /// From the thread state's frame pointer (already dereferenced through the cframe on 3.11-3.12).
-pub fn walk(memory: &dyn Memory, layout: &Layout, innermost: u64, out: &mut Vec<RawFrame>, scratch: &mut WalkScratch) -> Result<()> {
+pub fn walk(
+    memory: &dyn Memory,
+    layout: &Layout,
+    innermost: u64,
+    out: &mut Vec<RawFrame>,
+    scratch: &mut WalkScratch,
+) -> Result<()> {
     out.clear();
     let buf = &mut scratch.frame;
     buf.resize(layout.frame_size.max(layout.frame_back + 8) as usize, 0);

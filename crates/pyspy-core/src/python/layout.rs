@@ -220,6 +220,75 @@ pub struct Layout {
     pub managed_dict_before_object: Option<u32>,
     /// 3.11: how many bytes before the object its values pointer sits.
     pub managed_values_before_object: Option<u32>,
+
+    // Added for the builds the walkers do not read yet: free-threaded builds (3.13t+, built with
+    // `--disable-gil`), 2.7, 3.6 and 3.7. The tables of 3.8-3.15 leave them all None, so their
+    // meaning there is the fixed one each comment gives; the tables of the new builds fill every
+    // field that applies to them.
+
+    // Free-threaded builds
+    /// Free-threaded builds: `struct _gil_runtime_state.enabled` (int). Such a build has no GIL
+    /// unless this says it was turned on (PYTHON_GIL=1, or an extension module without
+    /// `Py_mod_gil`); Some(_) is what marks a free-threaded table.
+    pub gil_enabled: Option<u32>,
+    /// 3.13+: `PyThreadState.state` (int): 0 detached, 1 attached (running Python; with a GIL, holding
+    /// it), 2 suspended (stopped by the runtime for a GC or a fork).
+    pub tstate_state: Option<u32>,
+    /// 3.14t+: `co_tlbc` (`_PyCodeArray*`): each thread runs its own copy of the bytecode, so
+    /// `frame_instr` points into `co_tlbc->entries[frame_tlbc_index]`, not into `co_code_adaptive`
+    /// (entry 0 is `co_code_adaptive` itself).
+    pub code_tlbc: Option<u32>,
+    /// 3.14t+: offset of `entries` (char*[]) in `_PyCodeArray`, after its `size` (Py_ssize_t).
+    pub code_array_entries: Option<u32>,
+    /// 3.14t+: `_PyInterpreterFrame.tlbc_index` (int32): which copy of the bytecode the frame runs.
+    pub frame_tlbc_index: Option<u32>,
+
+    // Objects, where the fixed values of 3.8-3.15 do not hold
+    /// The shift of `kind` (3 bits) in the 32-bit word at `unicode_state` (2 when None). 3.14t
+    /// made `interned` a whole byte, which moves `kind` to 8 and the bits below with it.
+    pub unicode_kind_shift: Option<u32>,
+    /// The bit of `compact` in the word at `unicode_state` (5 when None).
+    pub unicode_compact_shift: Option<u32>,
+    /// The bit of `ascii` in the word at `unicode_state` (6 when None).
+    pub unicode_ascii_shift: Option<u32>,
+    /// `PyCellObject.ob_ref` (16 when None): right after the object header, which is 32 bytes in
+    /// free-threaded builds.
+    pub cell_contents: Option<u32>,
+    /// `PyLong_SHIFT`: bits per digit of an int (30 when None).
+    pub long_digit_bits: Option<u32>,
+
+    // 2.7 and 3.6: no `_PyRuntime`
+    /// <= 3.6: the symbol (a static of Python/pystate.c, in `.symtab` only) whose pointer is the
+    /// first interpreter; `runtime_interpreters_head` is then 0, an offset from that symbol.
+    pub interp_head_symbol: Option<&'static str>,
+    /// <= 3.6: the global holding the thread state that holds the GIL (NULL when released);
+    /// `gil_locked`, `gil_last_holder` are then 0 and unused.
+    pub tstate_current_symbol: Option<&'static str>,
+    /// <= 3.9 (`LineTable::Lnotab`): whether `co_lnotab` line deltas are unsigned bytes (2.7)
+    /// rather than signed ones (3.6+; what None means).
+    pub lnotab_unsigned_line_delta: Option<bool>,
+
+    // 2.7: str is bytes
+    /// Whether `str` is the byte string (2.7's `PyStringObject`, read through `bytes_size` and
+    /// `bytes_data`; text is the `unicode` type). Code and file names, module names and most
+    /// dict keys are then byte strings.
+    pub str_is_bytes: Option<bool>,
+    /// 2.7: `PyUnicodeObject.str`, a pointer to `unicode_length` Py_UNICODE units (no PEP 393
+    /// `state`; `unicode_state`, `unicode_ascii_size` and `unicode_compact_size` are 0).
+    pub unicode_str_pointer: Option<u32>,
+    /// 2.7: Py_UNICODE_SIZE, the bytes per unit at `unicode_str_pointer` (2 or 4, a build option).
+    pub unicode_char_size: Option<u32>,
+    /// 2.7: `PyIntObject.ob_ival` (C long) of the `int` type; `long` is PyLongObject.
+    pub int_value: Option<u32>,
+    /// 2.7: `PyDictObject.ma_table`, the entries (`dict_entry_size` bytes each: hash, key, value;
+    /// a NULL key is free) of an open-addressed table of `dict_mask` + 1 slots. There is no keys
+    /// object: `dict_keys`, `dict_values` and the `dict_keys_*` offsets are 0.
+    pub dict_table: Option<u32>,
+    /// 2.7: `PyDictObject.ma_mask` (Py_ssize_t): slots - 1.
+    pub dict_mask: Option<u32>,
+    /// The attribute of a `threading.Thread` that holds its name, from that build's
+    /// Lib/threading.py (`_name` when None; 2.7's `self.__name` is `_Thread__name`).
+    pub thread_name_attr: Option<&'static str>,
 }
 
 #[cfg(test)]

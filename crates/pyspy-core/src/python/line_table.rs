@@ -151,11 +151,19 @@ mod tests {
     #[test]
     fn locations_table_forms() {
         let table = [
-            0x80 | (13 << 3), 2,          // no-column form, 1 unit, line +1 -> 11
-            0x80 | (11 << 3) | 1, 0, 4,   // one-line form code 11 (+1), 2 units -> 12
-            0x80 | (14 << 3), 5, 0, 0, 0, // long form, svarint 5 = -2 -> 10
-            0x80 | (15 << 3) | 2,         // no location, 3 units
-            0x80 | (3 << 3), 7,           // short form: same line (10)
+            0x80 | (13 << 3),
+            2, // no-column form, 1 unit, line +1 -> 11
+            0x80 | (11 << 3) | 1,
+            0,
+            4, // one-line form code 11 (+1), 2 units -> 12
+            0x80 | (14 << 3),
+            5,
+            0,
+            0,
+            0,                    // long form, svarint 5 = -2 -> 10
+            0x80 | (15 << 3) | 2, // no location, 3 units
+            0x80 | (3 << 3),
+            7, // short form: same line (10)
         ];
         let at = |unit: i64| line_for_offset(LineTable::Locations311, &table, 10, unit * 2);
         assert_eq!(at(0), 11);

@@ -1,23 +1,26 @@
 //! Understanding CPython from outside: which version, where its runtime lives, and how to walk
 //! its interpreters, threads, frames and code objects.
 
+pub mod asyncio_layout;
+pub mod asyncio_layouts;
 pub mod code;
 pub mod debug_offsets;
 pub mod debug_offsets_positions;
 pub mod dicts;
-pub mod dump;
 pub mod frames;
-pub mod interpreter;
 pub mod layout;
 pub mod layouts;
 pub mod line_table;
+pub mod locals;
+pub mod locate;
 pub mod objects;
 pub mod runtime_scan;
-pub mod stack;
+pub mod stacks;
 pub mod strings;
 pub mod thread_names;
 pub mod threads;
 pub mod version;
 
-pub use interpreter::PythonProcess;
+pub use locate::{locate, Python};
+pub use stacks::{ReadOptions, StackFrame, StackReader, ThreadStack};
 pub use version::Version;

@@ -1,7 +1,7 @@
 //! Short, safe reprs of objects in the target, for `dump --locals`: the value of simple types,
 //! the type name of anything else. Nothing here follows more than a couple of pointers.
 
-use crate::process::{at, field_f64_bits, field_u64, Memory, MemoryExt};
+use crate::memory::{at, field_f64_bits, field_u64, Memory, MemoryExt};
 use crate::python::layout::Layout;
 use crate::python::strings;
 use crate::Result;
@@ -32,7 +32,13 @@ fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> 
     let type_name = type_name(memory, layout, obj)?;
     Ok(match type_name.as_str() {
         "NoneType" => "None".into(),
-        "bool" => if read_int(memory, layout, obj)?.is_some_and(|v| v != 0) { "True".into() } else { "False".into() },
+        "bool" => {
+            if read_int(memory, layout, obj)?.is_some_and(|v| v != 0) {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         "int" => match read_int(memory, layout, obj)? {
             Some(v) => v.to_string(),
             None => "<int (big)>".into(),
@@ -45,7 +51,8 @@ fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> 
         "str" => truncate(&str_repr(&strings::read_unicode(memory, layout, obj)?)),
         "bytes" => {
             let data = strings::read_bytes(memory, layout, obj)?;
-            let shown: String = data.iter().take(MAX_REPR_CHARS).flat_map(|&b| std::ascii::escape_default(b).map(char::from)).collect();
+            let shown: String =
+                data.iter().take(MAX_REPR_CHARS).flat_map(|&b| std::ascii::escape_default(b).map(char::from)).collect();
             truncate(&format!("b'{shown}'"))
         }
         // Closure variables sit in cells; what people want to see is the value inside.

@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 
-use crate::process::{at, MapEntry, Memory, MemoryExt, ReadRequest};
+use crate::maps::MapEntry;
+use crate::memory::{at, Memory, MemoryExt, ReadRequest};
 use crate::python::debug_offsets::{self, COOKIE};
 use crate::python::layout::Layout;
 use crate::python::layouts;
@@ -111,8 +112,7 @@ fn find_by_cookie(memory: &dyn Memory, regions: &[(u64, u64)]) -> Option<(u64, V
     hits.into_iter().find_map(|runtime| {
         let hex = memory.read_u64(at(runtime, DEBUG_OFFSETS_VERSION)).ok()?;
         let version = Version::from_hex(u32::try_from(hex).ok()?)?;
-        let (Some(fallback), Some(_)) =
-            (layouts::static_layout(version.minor), layouts::debug_offsets_positions(version.minor))
+        let (Some(fallback), Some(_)) = (layouts::static_layout(version.minor), layouts::debug_offsets_positions(version.minor))
         else {
             // A minor we have no layout for: found all the same, so that the caller names it.
             return Some((runtime, version));
@@ -159,8 +159,7 @@ fn find_by_interpreter_pointer(
     let (interps, tstates): (Vec<u64>, Vec<u64>) =
         interps.into_iter().zip(heads).filter_map(|(i, t)| t.filter(|&t| plausible(t)).map(|t| (i, t))).unzip();
     let backs = read_words(memory, tstates.iter().map(|&t| at(t, layout.tstate_interp)));
-    let confirmed: HashSet<u64> =
-        interps.into_iter().zip(backs).filter(|&(i, back)| back == Some(i)).map(|(i, _)| i).collect();
+    let confirmed: HashSet<u64> = interps.into_iter().zip(backs).filter(|&(i, back)| back == Some(i)).map(|(i, _)| i).collect();
 
     // `interpreters.head` comes before `interpreters.main` and everything else in `_PyRuntime` that
     // points at the interpreter, so the lowest word that checks out is the head.
@@ -205,7 +204,7 @@ fn read_words(memory: &dyn Memory, addrs: impl Iterator<Item = u64>) -> Vec<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::maps::parse_maps;
+    use crate::maps::parse_maps;
     use crate::{Error, ErrorKind, Result};
 
     /// Sparse memory: a few writable pages, zeros unless written.
@@ -218,8 +217,7 @@ mod tests {
             Image { pages: ranges.iter().map(|&(start, len)| (start, vec![0u8; len])).collect() }
         }
         fn put(&mut self, addr: u64, value: u64) {
-            let (start, bytes) =
-                self.pages.iter_mut().find(|(s, b)| *s <= addr && addr + 8 <= *s + b.len() as u64).unwrap();
+            let (start, bytes) = self.pages.iter_mut().find(|(s, b)| *s <= addr && addr + 8 <= *s + b.len() as u64).unwrap();
             let o = (addr - *start) as usize;
             bytes[o..o + 8].copy_from_slice(&value.to_le_bytes());
         }
@@ -290,10 +288,7 @@ mod tests {
         let layout = layouts::static_layout(9).unwrap();
         let decoy = DATA + 0x40;
         image.put(decoy, HEAP + 0x100);
-        image.put(
-            at(decoy - u64::from(layout.runtime_interpreters_head), layout.runtime_tstate_current.unwrap()),
-            HEAP + 0x10,
-        );
+        image.put(at(decoy - u64::from(layout.runtime_interpreters_head), layout.runtime_tstate_current.unwrap()), HEAP + 0x10);
         let found = find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("3.9.2"), &[77]);
         assert_eq!(found.map(|f| f.0), Some(runtime));
     }

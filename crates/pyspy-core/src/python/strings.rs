@@ -1,6 +1,6 @@
 //! Reading `str` and `bytes` objects out of the target.
 
-use crate::process::{at, field_i64, field_u32, field_u64, Memory, ReadRequest};
+use crate::memory::{at, field_i64, field_u32, field_u64, Memory, ReadRequest};
 use crate::python::layout::Layout;
 use crate::{Error, Result};
 

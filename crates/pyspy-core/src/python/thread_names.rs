@@ -9,11 +9,10 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::process::{at, Memory, MemoryExt};
+use crate::memory::{at, Memory, MemoryExt};
 use crate::python::dicts::{DictReader, Table};
 use crate::python::layout::Layout;
-use crate::python::threads;
-use crate::python::{strings, PythonProcess};
+use crate::python::strings;
 use crate::{Error, Result};
 
 const MAX_INTERPRETERS: usize = 64;
@@ -84,30 +83,10 @@ pub fn names_in_active_dict(memory: &dyn Memory, layout: &Layout, active: u64) -
     Ok(names)
 }
 
-/// Python thread names by kernel TID, for those of `tids` that the threading module knows.
-pub fn names_by_tid(python: &PythonProcess, tids: &[u32], names: &mut ThreadNames) -> FxHashMap<u32, String> {
-    let memory: &dyn Memory = &python.process;
-    let by_ident = names.read(memory, &python.layout, python.runtime_addr);
-    if by_ident.is_empty() {
-        return FxHashMap::default();
-    }
-    // In a container CPython stores the TIDs of its own PID namespace.
-    let inner: Vec<u32> = if python.other_pid_namespace {
-        tids.iter().map(|&t| python.process.namespace_tid(t).unwrap_or(0)).collect()
-    } else {
-        tids.to_vec()
-    };
-    let Ok(threads) = threads::read_threads(memory, &python.layout, python.runtime_addr, &inner) else {
-        return FxHashMap::default();
-    };
-    threads
-        .into_iter()
-        .filter_map(|thread| {
-            let name = by_ident.get(&thread.python_thread_id)?;
-            let tid = tids[inner.iter().position(|&t| t != 0 && t == thread.native_thread_id)?];
-            Some((tid, name.clone()))
-        })
-        .collect()
+/// The name a thread is shown with: Python's (`threading.Thread.name`) where the threading module
+/// knows the thread, else the kernel's (threads started from C, or not registered yet).
+pub fn display_name(python_name: Option<&str>, kernel_name: Option<&str>) -> Option<String> {
+    python_name.or(kernel_name).map(str::to_string)
 }
 
 fn names_in_active(reader: &mut DictReader, active: &Table, names: &mut FxHashMap<u64, String>) -> Result<()> {

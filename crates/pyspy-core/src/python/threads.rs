@@ -1,6 +1,6 @@
 //! Interpreters -> thread states: ids, the frame each one is in, and who holds the GIL.
 
-use crate::process::{at, field_u64, Memory, MemoryExt};
+use crate::memory::{at, field_u64, Memory, MemoryExt};
 use crate::python::layout::Layout;
 use crate::Result;
 
@@ -108,8 +108,5 @@ fn tid_from_pthread(memory: &dyn Memory, pthread: u64, tids: &[u32]) -> Option<u
     }
     // Another libc (or glibc build) puts it elsewhere: look for a word in the struct that is one of the target's TIDs.
     let block = memory.read_vec(pthread, 2048).ok()?;
-    block
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .find(|v| *v > 1 && tids.contains(v))
+    block.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).find(|v| *v > 1 && tids.contains(v))
 }

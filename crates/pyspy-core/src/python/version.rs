@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::binary::{parse_version_string, LoadedBinary};
-use crate::process::{Memory, MemoryExt};
+use crate::memory::{Memory, MemoryExt};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version {

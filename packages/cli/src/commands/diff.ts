@@ -33,11 +33,15 @@ interface DiffArgs {
 }
 
 export const command = 'diff <base> <head>';
-export const describe = 'Compare two profiles by share of samples per function; fail on thresholds; write a differential flame graph';
+export const describe =
+  'Compare two profiles by share of samples per function; fail on thresholds; write a differential flame graph';
 
 export function builder(yargs: Argv): Argv<DiffArgs> {
   return yargs
-    .positional('base', { type: 'string', describe: 'Baseline profile: .pyspy.json, speedscope JSON or collapsed stacks (told by content)' })
+    .positional('base', {
+      type: 'string',
+      describe: 'Baseline profile: .pyspy.json, speedscope JSON or collapsed stacks (told by content)',
+    })
     .positional('head', { type: 'string', describe: 'Profile to compare with the baseline, in any of the same formats' })
     .option('format', {
       alias: 'f',
@@ -69,14 +73,17 @@ export function builder(yargs: Argv): Argv<DiffArgs> {
       type: 'string',
       requiresArg: true,
       describe:
-        'Exit 1 when a share grew past a limit (repeatable): self:+5% (any function\'s self share, in points), ' +
-        'total:+10% (total share), fn:pkg.module.func:+2% (that function\'s self share). Default: none, report only',
+        "Exit 1 when a share grew past a limit (repeatable): self:+5% (any function's self share, in points), " +
+        "total:+10% (total share), fn:pkg.module.func:+2% (that function's self share). Default: none, report only",
     })
     .option('top', { type: 'number', default: 20, requiresArg: true, describe: 'Rows in the report, largest change first' })
     .example('$0 diff base.pyspy.json head.pyspy.json', 'print the functions whose share changed most')
-    .example('$0 diff base.pyspy.json head.pyspy.json --fail-on self:+5% -o diff.svg', 'fail a CI job on a regression, with a flame graph')
+    .example(
+      '$0 diff base.pyspy.json head.pyspy.json --fail-on self:+5% -o diff.svg',
+      'fail a CI job on a regression, with a flame graph',
+    )
     .epilog(
-      'Shares are percent of each profile\'s own samples, so records of different lengths compare fairly.\n' +
+      "Shares are percent of each profile's own samples, so records of different lengths compare fairly.\n" +
         'Exit codes: 0 no threshold exceeded, 1 a threshold exceeded (one line per threshold on stderr), 2 bad arguments or input.',
     ) as unknown as Argv<DiffArgs>;
 }
@@ -86,7 +93,9 @@ function readProfile(path: string, which: string): Profile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InvalidArgumentError(`cannot read ${which} profile ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new InvalidArgumentError(
+      `cannot read ${which} profile ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   try {
     return loadProfileText(text);
@@ -112,7 +121,8 @@ function parseThresholds(texts: string[]): Threshold[] {
 export async function handler(args: ArgumentsCamelCase<DiffArgs>): Promise<void> {
   let output: AtomicOutput | undefined;
   try {
-    if (!Number.isInteger(args.top) || args.top <= 0) throw new InvalidArgumentError(`--top must be a positive integer, got ${args.top}`);
+    if (!Number.isInteger(args.top) || args.top <= 0)
+      throw new InvalidArgumentError(`--top must be a positive integer, got ${args.top}`);
     const thresholds = parseThresholds(asList(args.failOn));
     const base = readProfile(args.base, 'base');
     const head = readProfile(args.head, 'head');
@@ -130,7 +140,9 @@ export async function handler(args: ArgumentsCamelCase<DiffArgs>): Promise<void>
     process.stdout.write(report);
 
     if (output) {
-      output.commit(renderDiffFlamegraph(base, head, { ...options, title: `Differential flame graph: ${args.base} -> ${args.head}` }));
+      output.commit(
+        renderDiffFlamegraph(base, head, { ...options, title: `Differential flame graph: ${args.base} -> ${args.head}` }),
+      );
       process.stderr.write(`Wrote differential flame graph to ${args.output}\n`);
     }
     if (diff.baseSamples === 0 || diff.headSamples === 0) {

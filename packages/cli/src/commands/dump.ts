@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nonblockingOption, parsePid, pidOption } from '../options.js';
+import { nonblockingOption, pidOption } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -26,8 +26,8 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
 
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
-    const result = await dump(parsePid(args.pid), { locals: args.locals, blocking: !args.nonblocking });
-    process.stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatDump(result, args.fullFilenames));
+    const result = await dump(args.pid as number, { locals: args.locals, nonblocking: args.nonblocking });
+    process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
   }
@@ -58,5 +58,5 @@ export function formatDump(result: ProcessDump, fullFilenames = false): string {
       }
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

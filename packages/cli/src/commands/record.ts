@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
+import { pidOption, samplingOptions } from '../options.js';
 import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
@@ -24,7 +24,8 @@ interface RecordArgs {
 }
 
 export const command = 'record [options] [-- command...]';
-export const describe = 'Sample a Python program and write a flame graph, speedscope, raw, Chrome trace, pyspy-ts JSON or pprof file';
+export const describe =
+  'Sample a Python program and write a flame graph, speedscope, raw, Chrome trace, pyspy-ts JSON or pprof file';
 
 export function builder(yargs: Argv): Argv<RecordArgs> {
   return yargs
@@ -41,7 +42,7 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
       choices: FORMATS,
       describe:
         'Output format (default: from the -o extension: .svg flamegraph, .json speedscope, .trace.json chrometrace, .txt raw, ' +
-        '.pyspy.json json (pyspy-ts\'s own, for diff and baselines), .pb.gz pprof; else flamegraph)',
+        ".pyspy.json json (pyspy-ts's own, for diff and baselines), .pb.gz pprof; else flamegraph)",
     })
     .option('rate', { ...samplingOptions.rate, alias: 'r' })
     .option('duration', {
@@ -54,7 +55,12 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('gil', { ...samplingOptions.gil, alias: 'g' })
     .option('idle', { ...samplingOptions.idle, alias: 'i' })
     .option('threads', { alias: 't', type: 'boolean', default: false, describe: 'Show each thread as the root frame' })
-    .option('function', { alias: 'F', type: 'boolean', default: false, describe: 'Aggregate by function (its first line), not by line' })
+    .option('function', {
+      alias: 'F',
+      type: 'boolean',
+      default: false,
+      describe: 'Aggregate by function (its first line), not by line',
+    })
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
@@ -74,11 +80,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     if ((args.pid === undefined) === (commandLine.length === 0)) {
       throw new InvalidArgumentError('record needs --pid PID or a command after --, and not both');
     }
-    const rateHz = parseRate(args.rate);
-    if (args.duration !== undefined && !(Number.isFinite(args.duration) && args.duration > 0)) {
-      throw new InvalidArgumentError(`--duration must be a positive number of seconds, got ${args.duration}`);
-    }
-    const pid = args.pid === undefined ? undefined : parsePid(args.pid);
+    const pid = args.pid;
     const format: Format = args.format ?? (args.output ? formatFromPath(args.output) : undefined) ?? 'flamegraph';
     const path = args.output ?? defaultOutputName(pid, format);
     // Created now, so a path we cannot write fails before any sampling.
@@ -92,11 +94,10 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     let profile: Profile;
     try {
       profile = await record({
-        pid,
-        command: pid === undefined ? commandLine : undefined,
-        rateHz,
+        ...(pid !== undefined ? { pid } : { command: commandLine }),
+        rateHz: args.rate,
         durationS: args.duration,
-        blocking: !args.nonblocking,
+        nonblocking: args.nonblocking,
         gil: args.gil,
         idle: args.idle,
         function: args.function,
@@ -150,7 +151,7 @@ export function summary(profile: Profile, format: Format, path: string): string 
   );
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** One line on a terminal, rewritten in place; nothing at all when off. */

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { parsePid, parseRate, pidOption, samplingOptions } from '../options.js';
+import { pidOption, samplingOptions } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
@@ -64,15 +64,13 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
     if ((args.pid === undefined) === (commandLine.length === 0)) {
       throw new InvalidArgumentError('top needs --pid PID or a command after --, and not both');
     }
-    const rateHz = parseRate(args.rate);
     const intervalMs = parseInterval(args.interval) * 1000;
-    const pid = args.pid === undefined ? undefined : parsePid(args.pid);
+    const pid = args.pid;
     const interactive = process.stdout.isTTY === true;
     live = await startLive({
-      pid,
-      command: pid === undefined ? commandLine : undefined,
-      rateHz,
-      blocking: !args.nonblocking,
+      ...(pid !== undefined ? { pid } : { command: commandLine }),
+      rateHz: args.rate,
+      nonblocking: args.nonblocking,
       gil: args.gil,
       idle: args.idle,
       subprocesses: args.subprocesses,
@@ -83,7 +81,12 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
     // Should this process die unexpectedly, what it launched must not run on unwatched.
     const launched = live.launched;
     process.on('exit', () => launched?.kill('SIGKILL'));
-    const header = { pid: live.pid, pythonVersion: live.pythonVersion, command: pid === undefined ? commandLine : undefined, idleIncluded: args.idle };
+    const header = {
+      pid: live.pid,
+      pythonVersion: live.pythonVersion,
+      command: pid === undefined ? commandLine : undefined,
+      idleIncluded: args.idle,
+    };
     let end: LiveEnd;
     if (interactive) {
       const tail = new OutputTail();

@@ -110,7 +110,12 @@ type Outcome = { kind: 'quit' } | { kind: 'ended'; end: LiveEnd } | { kind: 'err
  * restored before this returns or throws. On the target's exit the whole run is printed on the
  * normal screen, so it outlives the view.
  */
-export async function runInteractive(live: LiveRecorder, header: HeaderInfo, intervalMs: number, output?: OutputTail): Promise<LiveEnd> {
+export async function runInteractive(
+  live: LiveRecorder,
+  header: HeaderInfo,
+  intervalMs: number,
+  output?: OutputTail,
+): Promise<LiveEnd> {
   const screen = new Screen(process.stdout, process.stdin);
   const state = new TopView(live, header);
   let timer: NodeJS.Timeout | undefined;

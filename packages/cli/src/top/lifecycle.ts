@@ -21,7 +21,10 @@ export function finalSummary(live: LiveRecorder, header: HeaderInfo, view: View,
   const table = buildTable(live.snapshot(), undefined, view);
   let text = formatPlain(header, table, PLAIN_ROWS, 'whole run');
   if (end.reason === 'target-exited') {
-    text += end.exitCode === undefined ? `Process ${live.pid} exited; stopped sampling.\n` : `The program exited with code ${end.exitCode}; stopped sampling.\n`;
+    text +=
+      end.exitCode === undefined
+        ? `Process ${live.pid} exited; stopped sampling.\n`
+        : `The program exited with code ${end.exitCode}; stopped sampling.\n`;
   }
   return text;
 }

@@ -6,7 +6,12 @@ import { buildTable, formatPlain, type HeaderInfo, type View } from './table.js'
 const VIEW: View = { byLine: false, sort: 'own' };
 
 /** Prints until the target exits or a stop signal, then a summary of the whole run. */
-export async function runPlain(live: LiveRecorder, header: HeaderInfo, intervalMs: number, out: NodeJS.WritableStream = process.stdout): Promise<LiveEnd> {
+export async function runPlain(
+  live: LiveRecorder,
+  header: HeaderInfo,
+  intervalMs: number,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<LiveEnd> {
   let previous: LiveSnapshot | undefined;
   let timer: NodeJS.Timeout | undefined;
   let removeSignals = () => {};

@@ -5,14 +5,19 @@
  * Like py-spy's top, the percentages describe the last interval (where time goes now) and the
  * times add up since the start or the last reset (where time went).
  */
-import { snapshotDelta, type LiveSnapshot, type LiveStats } from '@pyspy/core';
+import { snapshotDelta, type LiveSnapshot, type ProfileStats } from '@pyspy/core';
 
 export type SortKey = 'own' | 'total' | 'ownTime' | 'totalTime';
 
 /** The number keys, in column order. */
 export const SORT_KEYS: Record<string, SortKey> = { '1': 'own', '2': 'total', '3': 'ownTime', '4': 'totalTime' };
 
-export const COLUMN_TITLES: Record<SortKey, string> = { own: '%Own', total: '%Total', ownTime: 'OwnTime', totalTime: 'TotalTime' };
+export const COLUMN_TITLES: Record<SortKey, string> = {
+  own: '%Own',
+  total: '%Total',
+  ownTime: 'OwnTime',
+  totalTime: 'TotalTime',
+};
 
 export interface View {
   /** One row per line (`name (file:line)`) instead of per function (`name (file)`). */
@@ -38,9 +43,9 @@ export interface TopTable {
   /** Sorted, only rows with samples since the start or reset. */
   rows: Row[];
   /** Stats of the last interval. */
-  window: LiveStats;
+  window: ProfileStats;
   /** Stats since the start or reset. */
-  overall: LiveStats;
+  overall: ProfileStats;
   /** Distinct threads sampled in the last interval. */
   windowThreads: number;
   /** Seconds one sample stands for: 1 / achieved rate (missed ticks make each sample count for more). */
@@ -110,7 +115,7 @@ export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undef
   };
 }
 
-function secondsPerSample(stats: LiveStats): number {
+function secondsPerSample(stats: ProfileStats): number {
   if (stats.ticks > 0 && stats.durationS > 0) return stats.durationS / stats.ticks;
   return stats.requestedRateHz > 0 ? 1 / stats.requestedRateHz : 0;
 }
@@ -162,12 +167,12 @@ function seconds(s: number): string {
 
 export function formatRow(row: Row, table: TopTable): string {
   const samples = table.window.samples;
-  return [
+  return `${[
     percent(row.ownWindow, samples).padStart(WIDTHS.own),
     percent(row.totalWindow, samples).padStart(WIDTHS.total),
     seconds(row.ownSamples * table.secondsPerSample).padStart(WIDTHS.ownTime),
     seconds(row.totalSamples * table.secondsPerSample).padStart(WIDTHS.totalTime),
-  ].join(' ') + `  ${rowLabel(row)}`;
+  ].join(' ')}  ${rowLabel(row)}`;
 }
 
 export interface HeaderInfo {
@@ -191,7 +196,9 @@ export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
   const idle = info.idleIncluded ? 'n/a (--idle)' : share(w.idleSamples, w.samples + w.idleSamples);
   const o = table.overall;
   return [
-    sanitize(`PID ${info.pid}  Python ${info.pythonVersion}  ${count.format(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`),
+    sanitize(
+      `PID ${info.pid}  Python ${info.pythonVersion}  ${count.format(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`,
+    ),
     `Samples/s: ${w.achievedRateHz.toFixed(1)} (of ${count.format(w.requestedRateHz)})  Threads: ${table.windowThreads}  ` +
       `GIL: ${share(w.gilSamples, w.samples)}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}`,
   ];
@@ -206,8 +213,8 @@ export function formatStatus(view: View, paused: boolean): string {
 export const HELP_LINES = [
   'pyspy-ts top: keys',
   '',
-  '  1   sort by %Own      share of the last interval\'s samples running in the function itself',
-  '  2   sort by %Total    share of the last interval\'s samples with the function anywhere on the stack',
+  "  1   sort by %Own      share of the last interval's samples running in the function itself",
+  "  2   sort by %Total    share of the last interval's samples with the function anywhere on the stack",
   '  3   sort by OwnTime   seconds running in the function itself, since the start or the last reset',
   '  4   sort by TotalTime seconds with the function on the stack, since the start or the last reset',
   '  L   rows by line (function (file:line)) or by function (function (file))',
@@ -232,5 +239,5 @@ export function formatPlain(info: HeaderInfo, table: TopTable, maxRows: number, 
   for (const row of table.rows.slice(0, maxRows)) lines.push(formatRow(row, table));
   if (table.rows.length > maxRows) lines.push(`(${table.rows.length - maxRows} more)`);
   if (table.rows.length === 0) lines.push('(no samples yet)');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

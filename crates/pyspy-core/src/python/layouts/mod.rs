@@ -3,14 +3,21 @@
 use crate::python::debug_offsets_positions::DebugOffsetsPositions;
 use crate::python::layout::Layout;
 
-pub mod v3_8;
-pub mod v3_9;
+pub mod v2_7;
 pub mod v3_10;
 pub mod v3_11;
 pub mod v3_12;
 pub mod v3_13;
+pub mod v3_13t;
 pub mod v3_14;
 pub mod v3_15;
+pub mod v3_6;
+pub mod v3_7;
+pub mod v3_8;
+pub mod v3_9;
+
+/// Every CPython 3 minor pyspy-ts reads, oldest first: the one list of what is supported.
+pub const MINORS: &[u8] = &[8, 9, 10, 11, 12, 13, 14, 15];
 
 /// The layout compiled from headers for 3.`minor`.
 pub fn static_layout(minor: u8) -> Option<&'static Layout> {
@@ -33,6 +40,38 @@ pub fn debug_offsets_positions(minor: u8) -> Option<&'static DebugOffsetsPositio
         13 => Some(&v3_13::DEBUG_OFFSETS),
         14 => Some(&v3_14::DEBUG_OFFSETS),
         15 => Some(&v3_15::DEBUG_OFFSETS),
+        _ => None,
+    }
+}
+
+/// The layout of any build there is a table for: `major.minor`, free-threaded (built with
+/// `--disable-gil`, e.g. 3.13t) or not. `static_layout` serves the builds the walkers read today;
+/// this also reaches 2.7, 3.6, 3.7 and the free-threaded builds.
+pub fn layout_for(major: u8, minor: u8, free_threaded: bool) -> Option<&'static Layout> {
+    match (major, minor, free_threaded) {
+        (2, 7, false) => Some(&v2_7::LAYOUT),
+        (3, 6, false) => Some(&v3_6::LAYOUT),
+        (3, 7, false) => Some(&v3_7::LAYOUT),
+        (3, 8, false) => Some(&v3_8::LAYOUT),
+        (3, 9, false) => Some(&v3_9::LAYOUT),
+        (3, 10, false) => Some(&v3_10::LAYOUT),
+        (3, 11, false) => Some(&v3_11::LAYOUT),
+        (3, 12, false) => Some(&v3_12::LAYOUT),
+        (3, 13, false) => Some(&v3_13::LAYOUT),
+        (3, 13, true) => Some(&v3_13t::LAYOUT),
+        (3, 14, false) => Some(&v3_14::LAYOUT),
+        (3, 15, false) => Some(&v3_15::LAYOUT),
+        _ => None,
+    }
+}
+
+/// `_Py_DebugOffsets` positions for any 3.13+ build there is a table for, free-threaded or not.
+pub fn debug_offsets_positions_for(minor: u8, free_threaded: bool) -> Option<&'static DebugOffsetsPositions> {
+    match (minor, free_threaded) {
+        (13, false) => Some(&v3_13::DEBUG_OFFSETS),
+        (13, true) => Some(&v3_13t::DEBUG_OFFSETS),
+        (14, false) => Some(&v3_14::DEBUG_OFFSETS),
+        (15, false) => Some(&v3_15::DEBUG_OFFSETS),
         _ => None,
     }
 }

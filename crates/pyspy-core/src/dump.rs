@@ -1,0 +1,104 @@
+//! `dump`: every thread's stack of a process at one moment, read from any `ProcessSource`. A live
+//! process is paused around this by `pyspy-live`; a core file is a moment already.
+
+use crate::paths::short_filename;
+use crate::process::{ProcessSource, ThreadEntry, ThreadState, TidMap};
+use crate::python::locals::LocalVariable;
+use crate::python::thread_names::{self, ThreadNames};
+use crate::python::{Python, ReadOptions, StackReader};
+use crate::Result;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DumpOptions {
+    /// Also read each frame's local variables (short reprs of simple values, type names otherwise).
+    pub locals: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameDump {
+    /// Qualified name where CPython has one (3.11+), else the code object's name.
+    pub name: String,
+    /// Path of the source file as the code object has it.
+    pub filename: String,
+    /// The path as people read it: after site-packages or the stdlib directory, or relative to the target's cwd.
+    pub short_filename: String,
+    /// Line number being executed; 0 when unknown.
+    pub line: u32,
+    pub locals: Option<Vec<LocalVariable>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadDump {
+    /// Kernel thread id (TID) as we see it; 0 when it could not be mapped.
+    pub native_thread_id: u64,
+    /// `threading.get_ident()` of the thread (the pthread_t).
+    pub python_thread_id: u64,
+    pub name: Option<String>,
+    /// The OS thread is running or runnable (not sleeping or waiting).
+    pub active: bool,
+    pub owns_gil: bool,
+    /// Innermost frame first.
+    pub frames: Vec<FrameDump>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessDump {
+    pub pid: u32,
+    /// e.g. "3.11.2".
+    pub python_version: String,
+    /// The target's executable, as it sees it.
+    pub executable: String,
+    pub command_line: Vec<String>,
+    pub threads: Vec<ThreadDump>,
+}
+
+/// Reads every thread's stack from `source`. `threads` is the source's thread list, taken before
+/// a live target was paused (a paused thread's state reads as traced, not as what it was doing).
+pub fn read_dump(
+    source: &dyn ProcessSource,
+    python: &Python,
+    threads: &[ThreadEntry],
+    options: DumpOptions,
+) -> Result<ProcessDump> {
+    let memory = source.memory();
+    let tid_map = TidMap::new(threads);
+    let stacks = StackReader::default().read(memory, python, tid_map.inner(), ReadOptions { locals: options.locals })?;
+    let python_names = ThreadNames::default().read(memory, &python.layout, python.runtime_addr);
+    let cwd = source.cwd().unwrap_or_default();
+    let mut dumps = Vec::with_capacity(stacks.len());
+    for stack in stacks {
+        // A thread whose frames cannot be read fails the dump: a dump is a picture of one moment,
+        // and leaving a thread out would misstate it.
+        let frames = stack.frames?;
+        let tid = tid_map.to_outer(stack.thread.native_thread_id);
+        let entry = threads.iter().find(|t| t.tid == tid && tid != 0);
+        let frames = frames
+            .into_iter()
+            .map(|f| FrameDump {
+                name: f.code.name.clone(),
+                filename: f.code.filename.clone(),
+                short_filename: short_filename(&f.code.filename, &cwd),
+                line: f.line,
+                locals: options.locals.then(|| f.locals.unwrap_or_default()),
+            })
+            .collect();
+        dumps.push(ThreadDump {
+            native_thread_id: u64::from(tid),
+            python_thread_id: stack.thread.python_thread_id,
+            name: thread_names::display_name(
+                python_names.get(&stack.thread.python_thread_id).map(String::as_str),
+                entry.and_then(|e| e.kernel_name.as_deref()),
+            ),
+            active: entry.is_some_and(|e| e.state == ThreadState::Running),
+            owns_gil: stack.thread.owns_gil,
+            frames,
+        });
+    }
+    Ok(ProcessDump {
+        pid: source.pid(),
+        python_version: python.version.to_string(),
+        executable: source.executable()?,
+        command_line: source.command_line(),
+        threads: dumps,
+    })
+}

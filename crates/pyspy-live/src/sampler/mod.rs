@@ -1,0 +1,203 @@
+//! The sampling loop: its own thread, a fixed schedule, honest statistics.
+//!
+//! Every tick reads every thread of every target once. A tick that comes too late is not made up
+//! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
+
+mod run;
+mod targets;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pyspy_core::profile::{Aggregator, Profile, Stats};
+use pyspy_core::{Error, ErrorKind, Result};
+
+use crate::python::PythonProcess;
+
+/// py-spy's options, one name each from the command line to here (`--gil` is `gil`).
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub rate_hz: f64,
+    /// Stop after this long; None runs until stopped or the target exits.
+    pub duration: Option<Duration>,
+    /// Read the target while it runs instead of pausing it for each sample (stacks may then be torn).
+    pub nonblocking: bool,
+    /// Only samples from the thread holding the GIL.
+    pub gil: bool,
+    /// Include threads that are not running (sleeping, waiting on I/O or locks).
+    pub idle: bool,
+    /// Aggregate by function (its first line) instead of by current line.
+    pub function: bool,
+    pub nolineno: bool,
+    pub full_filenames: bool,
+    /// Also sample child processes that are Python.
+    pub subprocesses: bool,
+    /// Keep a per-sample timeline (for trace formats).
+    pub timeline: bool,
+    /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
+    pub wait_for_python: Option<Duration>,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            rate_hz: 100.0,
+            duration: None,
+            nonblocking: false,
+            gil: false,
+            idle: false,
+            function: false,
+            nolineno: false,
+            full_filenames: false,
+            subprocesses: false,
+            timeline: false,
+            wait_for_python: None,
+        }
+    }
+}
+
+/// Highest rate we accept; beyond it the schedule is meaningless on any machine.
+pub const MAX_RATE_HZ: f64 = 1_000_000.0;
+
+impl RecordOptions {
+    /// The one check of what a caller may get wrong; the JS side calls it (through the binding)
+    /// before launching a command, so that a bad option never starts a program.
+    pub fn check(&self) -> Result<()> {
+        if !(self.rate_hz > 0.0 && self.rate_hz <= MAX_RATE_HZ) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("--rate must be a number of samples per second between 0 and {MAX_RATE_HZ}, got {}", self.rate_hz),
+            ));
+        }
+        if self.duration.is_some_and(|d| d.is_zero()) {
+            return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    stop: AtomicBool,
+    aggregator: Mutex<Aggregator>,
+    /// Why sampling ended on its own (target exited), for the summary.
+    target_exited: AtomicBool,
+    /// `wait` has taken the profile: there is nothing left to snapshot.
+    taken: AtomicBool,
+}
+
+impl Shared {
+    fn aggregator(&self) -> std::sync::MutexGuard<'_, Aggregator> {
+        self.aggregator.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running record. Its methods take `&self`, so that a caller can wait for the end (`wait`) on
+/// one thread while another stops it or takes snapshots.
+pub struct Sampler {
+    shared: Arc<Shared>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+    python_version: String,
+}
+
+impl Sampler {
+    /// Opens the target on the sampling thread (ptrace binds tracees to the thread that seized them)
+    /// and returns once it is known to be a readable Python process, or with the reason it is not.
+    pub fn start(pid: u32, options: RecordOptions) -> Result<Sampler> {
+        options.check()?;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            aggregator: Mutex::new(Aggregator::new(options.timeline)),
+            target_exited: AtomicBool::new(false),
+            taken: AtomicBool::new(false),
+        });
+        let (opened_tx, opened_rx) = mpsc::channel();
+        let thread_shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("pyspy-sampler".into())
+            .spawn(move || {
+                let python = match open_when_ready(pid, options.wait_for_python, &thread_shared.stop) {
+                    Ok(p) => {
+                        let _ = opened_tx.send(Ok(p.python.version.to_string()));
+                        p
+                    }
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e));
+                        return;
+                    }
+                };
+                run::run(python, &options, &thread_shared);
+            })
+            .map_err(|e| Error::read_failed(format!("could not start the sampling thread: {e}")))?;
+        match opened_rx.recv() {
+            Ok(Ok(python_version)) => Ok(Sampler { shared, handle: Mutex::new(Some(handle)), python_version }),
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                Err(e)
+            }
+            Err(_) => Err(Error::read_failed("the sampling thread stopped before opening the target")),
+        }
+    }
+
+    /// The root target's CPython version, e.g. "3.12.1".
+    pub fn python_version(&self) -> &str {
+        &self.python_version
+    }
+
+    /// Everything aggregated so far; None once `wait` has returned the whole profile.
+    pub fn snapshot(&self) -> Option<Profile> {
+        let aggregator = self.shared.aggregator();
+        (!self.shared.taken.load(Ordering::SeqCst)).then(|| aggregator.snapshot())
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.aggregator().stats_mut().clone()
+    }
+
+    /// Asks the sampler to stop after the current tick; `wait` then returns.
+    pub fn request_stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn target_exited(&self) -> bool {
+        self.shared.target_exited.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until sampling ends (duration, `request_stop`, the target exiting) and returns
+    /// everything collected; None when another call already took it.
+    pub fn wait(&self) -> Option<Profile> {
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let _ = handle.join();
+        let mut aggregator = self.shared.aggregator();
+        self.shared.taken.store(true, Ordering::SeqCst);
+        Some(std::mem::take(&mut *aggregator).finish())
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.request_stop();
+        if let Some(handle) = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn open_when_ready(pid: u32, wait: Option<Duration>, stop: &AtomicBool) -> Result<PythonProcess> {
+    let deadline = wait.map(|w| Instant::now() + w);
+    loop {
+        match PythonProcess::open(pid) {
+            Ok(p) => return Ok(p),
+            // Not (yet) Python: a launched command is still exec'ing or loading libpython.
+            Err(e) if e.kind == ErrorKind::NotPython && deadline.is_some_and(|d| Instant::now() < d) => {
+                if stop.load(Ordering::SeqCst) {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

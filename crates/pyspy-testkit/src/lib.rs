@@ -1,0 +1,35 @@
+//! Well-formed CPython memory images of every minor, planted from a small `Program` (threads,
+//! frames, code objects with line tables, locals, `threading._active`, 3.13+ `_Py_DebugOffsets`),
+//! and what reading one back through pyspy-core must give. pyspy-core's tests check that every
+//! minor's image reads back exactly; the fuzz target patches images and checks that nothing breaks.
+//!
+//! Modules depend one way: `rng` ← `line_tables` ← `program` ← `builder` → `memory`.
+
+pub mod builder;
+pub mod line_tables;
+pub mod memory;
+pub mod program;
+pub mod readback;
+pub mod rng;
+
+pub use builder::{build, Planted};
+pub use memory::PlantedMemory;
+pub use program::{generate, Program};
+pub use readback::{assert_bounded, expected, python_of, read_back, FrameRead, ThreadRead};
+
+/// A planted image with the program it holds.
+pub struct Image {
+    pub program: Program,
+    pub memory: PlantedMemory,
+    pub planted: Planted,
+}
+
+impl Image {
+    /// The image `generate(minor, threads_and_depth, seed)` describes; `at_the_top` maps it at the
+    /// very top of the address space, where any unchecked `addr + offset` overflows.
+    pub fn new(minor: u8, threads_and_depth: u8, seed: u16, at_the_top: bool) -> Image {
+        let program = generate(minor, threads_and_depth, seed);
+        let (memory, planted) = build(&program, at_the_top);
+        Image { program, memory, planted }
+    }
+}

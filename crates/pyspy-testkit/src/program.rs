@@ -1,0 +1,207 @@
+//! What an image plants (for the fuzz target: what its input's header picks): threads, their frames, the code objects those run (with
+//! names of every string width and line tables that decode to known lines) and the values in each
+//! frame's local slots. Derived from four header bytes, so that libFuzzer can move between
+//! programs by flipping a bit, and every program is a valid CPython for the walkers to read.
+
+use pyspy_core::python::layout::LineTable;
+
+use crate::line_tables::{self, Lines};
+use crate::rng::Rng;
+
+/// Instructions per code object: every position a frame is planted at is one of these.
+pub const INSTRUCTIONS: u32 = 64;
+
+pub const MAX_THREADS: usize = 4;
+pub const MAX_FRAMES_PER_THREAD: usize = 32;
+
+/// Kernel TID of the first thread; the next ones count up.
+pub const FIRST_TID: u32 = 4242;
+
+/// glibc keeps the kernel TID at this offset of `struct pthread`: where CPython before 3.11 lets
+/// us find a thread's TID (see pyspy-core's python/threads.rs). Some programs plant it elsewhere.
+pub const GLIBC_PTHREAD_TID_OFFSET: u64 = 0x2d0;
+
+#[derive(Debug, Clone)]
+pub struct CodeSpec {
+    pub name: &'static str,
+    pub qualname: &'static str,
+    pub filename: &'static str,
+    pub first_line: u32,
+    /// Line of each instruction (`None`: no line, where the minor's table can say so).
+    pub lines: Lines,
+    pub line_table: Vec<u8>,
+    pub varnames: Vec<&'static str>,
+    pub argcount: u32,
+}
+
+/// A local variable's value; `Unset` is a NULL slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    Unset,
+    None,
+    Bool(bool),
+    Int(i64),
+    /// Three 30-bit digits: more than the repr decodes.
+    BigInt,
+    Float(f64),
+    Str(&'static str),
+    Bytes(&'static [u8]),
+    Cell(Option<i64>),
+    /// An object of a type the repr only names.
+    Other(&'static str),
+}
+
+impl Value {
+    /// What `objects::short_repr` (through dump's locals) shows for it.
+    pub fn expected_repr(&self) -> String {
+        match *self {
+            Value::Unset => "<unset>".into(),
+            Value::None => "None".into(),
+            Value::Bool(b) => (if b { "True" } else { "False" }).into(),
+            Value::Int(v) | Value::Cell(Some(v)) => v.to_string(),
+            Value::BigInt => "<int (big)>".into(),
+            Value::Float(v) => format!("{v:?}"),
+            Value::Str(s) => format!("'{s}'"),
+            Value::Bytes(b) => format!("b'{}'", b.escape_ascii()),
+            Value::Cell(None) => "<empty cell>".into(),
+            Value::Other(type_name) => format!("<{type_name}>"),
+        }
+    }
+}
+
+/// Values planted in local slots, shared by every frame that holds them.
+pub const VALUES: &[Value] = &[
+    Value::Unset,
+    Value::None,
+    Value::Bool(true),
+    Value::Bool(false),
+    Value::Int(0),
+    Value::Int(7),
+    Value::Int(-12345),
+    // Two digits: the high one shifted past 30 bits.
+    Value::Int(1 << 40),
+    Value::Int(-(1 << 59)),
+    Value::BigInt,
+    Value::Float(1.5),
+    Value::Float(-3.0),
+    Value::Str("hi"),
+    Value::Str("ñandú"),
+    Value::Bytes(b"ab\x00\xff"),
+    Value::Cell(Some(3)),
+    Value::Cell(None),
+    Value::Other("dict"),
+];
+
+#[derive(Debug, Clone)]
+pub struct FrameSpec {
+    pub code: usize,
+    /// Instruction index; `None` is a frame that has not started (f_lasti == -1, 3.8-3.10).
+    pub instruction: Option<u32>,
+    /// Index into `VALUES` of each local slot's value (one slot per varname).
+    pub locals: Vec<usize>,
+}
+
+/// Where a `threading.Thread` keeps its attributes (`_name` among them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attributes {
+    /// A dict at `tp_dictoffset` (every minor; the only way before 3.11).
+    DictAtOffset,
+    /// 3.11+ managed dict: a dict pointer before the object.
+    ManagedDict,
+    /// 3.11+ managed values: no dict yet, values indexed by the type's cached keys (3.11: behind a
+    /// pointer before the object; 3.12: that pointer tagged; 3.13+: inline after the object).
+    ManagedValues,
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreadSpec {
+    /// Innermost first.
+    pub frames: Vec<FrameSpec>,
+    /// 3.8-3.10: where in glibc's `struct pthread` the TID is planted; anything but glibc's own
+    /// offset makes the walker scan the struct for it.
+    pub pthread_tid_offset: u64,
+    /// `threading.Thread.name`; `None`: a thread the threading module does not know (started from C).
+    pub name: Option<&'static str>,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub minor: u8,
+    pub codes: Vec<CodeSpec>,
+    pub threads: Vec<ThreadSpec>,
+}
+
+const NAMES: &[&str] = &[
+    "main",
+    "<module>",
+    // Latin-1, UCS-2 and UCS-4: each of CPython's compact string kinds.
+    "función_ñ",
+    "関数_処理",
+    "𝔣𝔲𝔫𝔠",
+    "",
+    // Past the first read that covers most strings, so the data is read separately.
+    "a_rather_long_function_name_that_goes_on_and_on_well_past_one_hundred_and_sixty_bytes_of_header_and_text_so_that_the_string_reader_must_issue_a_second_read",
+];
+
+const FILENAMES: &[&str] =
+    &["/usr/lib/python3/dist-packages/app/server.py", "/home/üser/prøject/main.py", "<string>", "/srv/関数/𝔣.py"];
+
+const VARNAMES: &[&str] = &["self", "x", "ñ", "関", "𝔣", "a_very_long_local_variable_name_for_good_measure"];
+
+const THREAD_NAMES: &[Option<&str>] =
+    &[Some("worker-1"), Some("ThreadPoolExecutor-0_0"), Some("ñandú"), Some("スレッド"), Some("𝔱𝔥𝔯𝔢𝔞𝔡"), None];
+
+const FIRST_LINES: &[u32] = &[0, 1, 17, 1000, 99_999];
+
+/// The header's last three bytes: `threads_and_depth` low 2 bits are the thread count - 1, the rest
+/// the innermost thread's depth; `seed` drives everything else.
+pub fn generate(minor: u8, threads_and_depth: u8, seed: u16) -> Program {
+    let format = pyspy_core::python::layouts::static_layout(minor).expect("minor in 8..=15").line_table;
+    let mut rng = Rng::new(u64::from(seed) << 8 | u64::from(minor));
+    let codes: Vec<CodeSpec> = (0..1 + rng.below(5)).map(|_| code(&mut rng, format)).collect();
+    let thread_count = 1 + usize::from(threads_and_depth & 3);
+    let first_depth = usize::from(threads_and_depth >> 2) % (MAX_FRAMES_PER_THREAD + 1);
+    let threads = (0..thread_count)
+        .map(|i| {
+            let depth = if i == 0 { first_depth } else { rng.below(MAX_FRAMES_PER_THREAD / 2) };
+            let frames = (0..depth)
+                .map(|_| {
+                    let code = rng.below(codes.len());
+                    let not_started = minor <= 10 && rng.below(8) == 0;
+                    let instruction = (!not_started).then(|| rng.below(INSTRUCTIONS as usize) as u32);
+                    let locals = codes[code].varnames.iter().map(|_| rng.below(VALUES.len())).collect();
+                    FrameSpec { code, instruction, locals }
+                })
+                .collect();
+            let attributes = match minor {
+                8..=10 => Attributes::DictAtOffset,
+                _ => rng.pick(&[Attributes::DictAtOffset, Attributes::ManagedDict, Attributes::ManagedValues]),
+            };
+            ThreadSpec {
+                frames,
+                pthread_tid_offset: rng.pick(&[GLIBC_PTHREAD_TID_OFFSET, GLIBC_PTHREAD_TID_OFFSET, 0x100]),
+                name: if i == 0 { Some("MainThread") } else { rng.pick(THREAD_NAMES) },
+                attributes,
+            }
+        })
+        .collect();
+    Program { minor, codes, threads }
+}
+
+fn code(rng: &mut Rng, format: LineTable) -> CodeSpec {
+    let first_line = rng.pick(FIRST_LINES);
+    let lines = line_tables::random_lines(rng, format, first_line, INSTRUCTIONS);
+    let line_table = line_tables::encode(format, &lines, first_line, rng);
+    let varnames: Vec<&'static str> = (0..rng.below(VARNAMES.len() + 1)).map(|i| VARNAMES[i]).collect();
+    CodeSpec {
+        name: rng.pick(NAMES),
+        qualname: rng.pick(NAMES),
+        filename: rng.pick(FILENAMES),
+        first_line,
+        lines,
+        line_table,
+        argcount: rng.below(varnames.len() + 1) as u32,
+        varnames,
+    }
+}
