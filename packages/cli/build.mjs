@@ -1,6 +1,7 @@
 // Bundles the CLI into dist/: one entry (dist/cli.js) and a chunk per command, loaded on demand,
 // so `pyspy-ts --version` parses a few kilobytes instead of yargs, @pyspy/core and every renderer
 // as hundreds of modules. @pyspy/napi stays outside: its loader picks a platform package at run time.
+// esbuild does not type-check: `pnpm check` runs tsc over src and test (packages/cli/test/tsconfig.json).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
