@@ -23,7 +23,7 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${version}\n`);
 } else {
-  await run(argv);
+  void run(argv);
 }
 
 async function run(argv: string[]): Promise<void> {
