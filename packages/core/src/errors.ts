@@ -12,6 +12,11 @@ export const ERROR_CODES = [
   'PYSPY_PROCESS_EXITED',
   'PYSPY_READ_FAILED',
   'PYSPY_INVALID_ARGUMENT',
+  'PYSPY_EMPTY_CORE',
+  'PYSPY_NOT_A_CORE',
+  'PYSPY_TRUNCATED_CORE',
+  'PYSPY_UNSUPPORTED_ARCHITECTURE',
+  'PYSPY_MISSING_BINARY',
 ] as const;
 export type PyspyErrorCode = (typeof ERROR_CODES)[number];
 
@@ -42,6 +47,11 @@ export class UnsupportedVersionError extends withCode('PYSPY_UNSUPPORTED_VERSION
 export class ProcessExitedError extends withCode('PYSPY_PROCESS_EXITED') {}
 export class ReadFailedError extends withCode('PYSPY_READ_FAILED') {}
 export class InvalidArgumentError extends withCode('PYSPY_INVALID_ARGUMENT') {}
+export class EmptyCoreError extends withCode('PYSPY_EMPTY_CORE') {}
+export class NotACoreError extends withCode('PYSPY_NOT_A_CORE') {}
+export class TruncatedCoreError extends withCode('PYSPY_TRUNCATED_CORE') {}
+export class UnsupportedArchitectureError extends withCode('PYSPY_UNSUPPORTED_ARCHITECTURE') {}
+export class MissingBinaryError extends withCode('PYSPY_MISSING_BINARY') {}
 
 const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptions) => PyspyError> = {
   PYSPY_NO_SUCH_PROCESS: ProcessNotFoundError,
@@ -51,6 +61,11 @@ const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptio
   PYSPY_PROCESS_EXITED: ProcessExitedError,
   PYSPY_READ_FAILED: ReadFailedError,
   PYSPY_INVALID_ARGUMENT: InvalidArgumentError,
+  PYSPY_EMPTY_CORE: EmptyCoreError,
+  PYSPY_NOT_A_CORE: NotACoreError,
+  PYSPY_TRUNCATED_CORE: TruncatedCoreError,
+  PYSPY_UNSUPPORTED_ARCHITECTURE: UnsupportedArchitectureError,
+  PYSPY_MISSING_BINARY: MissingBinaryError,
 };
 
 function isErrorCode(code: string): code is PyspyErrorCode {

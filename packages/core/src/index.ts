@@ -15,6 +15,11 @@ export {
   ProcessExitedError,
   ReadFailedError,
   InvalidArgumentError,
+  EmptyCoreError,
+  NotACoreError,
+  TruncatedCoreError,
+  UnsupportedArchitectureError,
+  MissingBinaryError,
   toPyspyError,
   ERROR_CODES,
 } from './errors.js';
