@@ -218,3 +218,107 @@ fn truncated(name: &str, needed: u64, len: u64) -> Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An x86_64 little-endian ELF header of type `kind` for `machine`, with `phnum` program
+    /// headers right after it.
+    fn header(kind: u16, machine: u16, phnum: u16) -> Vec<u8> {
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(&elf::ELFMAG);
+        h[4] = elf::ELFCLASS64;
+        h[5] = elf::ELFDATA2LSB;
+        h[6] = 1;
+        h[16..18].copy_from_slice(&kind.to_le_bytes());
+        h[18..20].copy_from_slice(&machine.to_le_bytes());
+        h[20..24].copy_from_slice(&1u32.to_le_bytes());
+        h[32..40].copy_from_slice(&64u64.to_le_bytes());
+        h[52..54].copy_from_slice(&64u16.to_le_bytes());
+        h[54..56].copy_from_slice(&56u16.to_le_bytes());
+        h[56..58].copy_from_slice(&phnum.to_le_bytes());
+        h
+    }
+
+    fn program_header(kind: u32, flags: u32, offset: u64, address: u64, file_size: u64, memory_size: u64) -> Vec<u8> {
+        let mut p = Vec::with_capacity(56);
+        p.extend_from_slice(&kind.to_le_bytes());
+        p.extend_from_slice(&flags.to_le_bytes());
+        for word in [offset, address, 0, file_size, memory_size, 4] {
+            p.extend_from_slice(&word.to_le_bytes());
+        }
+        p
+    }
+
+    /// A core with one 4 KiB segment and one note ("CORE", type 1, 8 bytes of desc).
+    fn small_core() -> Vec<u8> {
+        let mut core = header(elf::ET_CORE, elf::EM_X86_64, 2);
+        let notes_at = 64 + 2 * 56;
+        let mut note = Vec::new();
+        note.extend_from_slice(&5u32.to_le_bytes());
+        note.extend_from_slice(&8u32.to_le_bytes());
+        note.extend_from_slice(&1u32.to_le_bytes());
+        note.extend_from_slice(b"CORE\0\0\0\0");
+        note.extend_from_slice(&42u64.to_le_bytes());
+        let load_at = (notes_at + note.len()) as u64;
+        core.extend(program_header(elf::PT_NOTE, 0, notes_at as u64, 0, note.len() as u64, 0));
+        core.extend(program_header(elf::PT_LOAD, elf::PF_R | elf::PF_W, load_at, 0x7f00_0000_0000, 4096, 8192));
+        core.extend(note);
+        core.extend(vec![7u8; 4096]);
+        core
+    }
+
+    fn kind_of(bytes: &[u8]) -> Option<ErrorKind> {
+        read_core_elf(&bytes.to_vec(), "core").err().map(|e| e.kind)
+    }
+
+    #[test]
+    fn a_small_core_gives_its_segment_and_note() {
+        let core = read_core_elf(&small_core(), "core").unwrap();
+        assert_eq!(core.segments.len(), 1);
+        let s = core.segments[0];
+        assert_eq!(
+            (s.address, s.file_size, s.memory_size, s.writable, s.executable),
+            (0x7f00_0000_0000, 4096, 8192, true, false)
+        );
+        assert_eq!(core.notes.len(), 1);
+        assert_eq!((core.notes[0].owner.as_slice(), core.notes[0].kind, core.notes[0].desc.len()), (&b"CORE"[..], 1, 8));
+    }
+
+    #[test]
+    fn each_way_of_not_being_a_readable_core_has_its_own_kind() {
+        assert_eq!(kind_of(b""), Some(ErrorKind::EmptyCore));
+        assert_eq!(kind_of(b"#!/bin/sh\necho hello\n"), Some(ErrorKind::NotACore));
+        assert_eq!(kind_of(&small_core()[..10]), Some(ErrorKind::TruncatedCore));
+        assert_eq!(kind_of(&small_core()[..40]), Some(ErrorKind::TruncatedCore));
+        assert_eq!(kind_of(&small_core()[..200]), Some(ErrorKind::TruncatedCore));
+        assert_eq!(kind_of(&small_core()[..small_core().len() - 1]), Some(ErrorKind::TruncatedCore));
+        assert_eq!(kind_of(&header(elf::ET_EXEC, elf::EM_X86_64, 0)), Some(ErrorKind::NotACore));
+        assert_eq!(kind_of(&header(elf::ET_DYN, elf::EM_AARCH64, 0)), Some(ErrorKind::NotACore));
+        let mut arm = small_core();
+        arm[18..20].copy_from_slice(&elf::EM_AARCH64.to_le_bytes());
+        assert_eq!(kind_of(&arm), Some(ErrorKind::UnsupportedArchitecture));
+        let mut big_endian = header(elf::ET_CORE, elf::EM_X86_64, 0);
+        big_endian[5] = elf::ELFDATA2MSB;
+        big_endian[16..18].copy_from_slice(&elf::ET_CORE.to_be_bytes());
+        big_endian[18..20].copy_from_slice(&elf::EM_S390.to_be_bytes());
+        assert_eq!(kind_of(&big_endian), Some(ErrorKind::UnsupportedArchitecture));
+        let mut x32 = header(elf::ET_CORE, elf::EM_X86_64, 0);
+        x32[4] = elf::ELFCLASS32;
+        assert_eq!(kind_of(&x32), Some(ErrorKind::UnsupportedArchitecture));
+        assert_eq!(kind_of(&header(elf::ET_CORE, elf::EM_X86_64, 0)), Some(ErrorKind::NotACore), "no notes");
+    }
+
+    #[test]
+    fn absurd_headers_fail_without_allocating_for_them() {
+        // PN_XNUM: the real count is in section 0, which is not there.
+        let mut many = header(elf::ET_CORE, elf::EM_X86_64, 0xffff);
+        many.extend(vec![0u8; 4096]);
+        assert!(matches!(kind_of(&many), Some(ErrorKind::NotACore | ErrorKind::TruncatedCore)));
+        // A note segment claiming 2^60 bytes: truncated, before anything is read.
+        let mut huge = small_core();
+        huge[64 + 32..64 + 40].copy_from_slice(&(1u64 << 60).to_le_bytes());
+        assert_eq!(kind_of(&huge), Some(ErrorKind::TruncatedCore));
+    }
+}
