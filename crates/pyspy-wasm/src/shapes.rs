@@ -1,6 +1,7 @@
 //! The dump as JSON, in the napi binding's shape (`@pyspy/napi`'s `ProcessDump`, which the
 //! TypeScript API re-exports): the same fields in the same order, absent options left out, so
-//! that the two backends print byte-identical JSON (tests/core.test.ts checks it).
+//! that the two backends print byte-identical JSON (tests/core.test.ts checks it). napi-rs sets an
+//! object's `Option` fields after all the others, so they come last here too.
 
 use serde::Serialize;
 
@@ -28,11 +29,11 @@ pub struct FrameDump {
 pub struct ThreadDump {
     native_thread_id: u64,
     python_thread_id: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
     active: bool,
     owns_gil: bool,
     frames: Vec<FrameDump>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 #[derive(Serialize)]
