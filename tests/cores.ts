@@ -8,13 +8,34 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { cliPath, type CliResult, waitFor } from './helpers.js';
 
-/** `gcore -o DIR/gcore PID`: the process is stopped for the copy and goes on afterwards. */
+/**
+ * gdb's gcore of a running process: it is stopped for the copy and goes on afterwards.
+ *
+ * glibc 2.42+ guards thread stacks with guard regions (madvise MADV_GUARD_INSTALL, Linux 6.13+),
+ * not separate PROT_NONE mappings. gdb 13 cannot read those pages and writes the rest of their
+ * mapping as zeros, which loses the top of every thread stack, where CPython 3.12+ keeps the
+ * frames that link a thread's Python frames to its first ones. So the guard markers are removed
+ * first (MADV_GUARD_REMOVE, 103, on every anonymous mapping: a no-op where there are none; EINVAL
+ * on older kernels). The sid interpreters run on such a glibc.
+ */
 export function gcore(pid: number, dir: string): string {
-  const r = spawnSync('gcore', ['-o', join(dir, 'gcore'), String(pid)], { encoding: 'utf8', timeout: 120_000 });
   const path = join(dir, `gcore.${pid}`);
+  const anonymous = readFileSync(`/proc/${pid}/maps`, 'utf8')
+    .split('\n')
+    .map((line) => line.split(/\s+/))
+    .filter((f) => f.length >= 5 && f[1].startsWith('rw') && (f[5] ?? '') === '')
+    .map((f) => f[0].split('-').map((x) => BigInt(`0x${x}`)));
+  const unguard = anonymous.flatMap(([start, end]) => ['-ex', `call (int)madvise((void*)${start}, ${end - start}, 103)`]);
+  const r = spawnSync('gdb', ['-nx', '-batch', '-p', String(pid), ...unguard, '-ex', `gcore ${path}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (r.status !== 0 || !existsSync(path)) {
     throw new Error(`gcore of ${pid} failed (is Debian's gdb installed? scripts/system-deps.sh): ${r.stderr}`);
   }
+  const failed = /Memory read failed for corefile section, \d+ bytes at (0x[0-9a-f]+)/g;
+  const holes = [...r.stderr.matchAll(failed)].map((m) => m[1]).filter((a) => a !== '0xffffffffff600000');
+  if (holes.length) throw new Error(`gcore of ${pid} could not read memory at ${holes.join(', ')}: the core has holes`);
   return path;
 }
 
