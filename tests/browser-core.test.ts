@@ -89,7 +89,9 @@ describe('the browser page reads a core with the WASM build', () => {
   it('shows every thread of a 3.14 core as the live dump, from the core alone', async () => {
     const { core, live } = await capture('3.14-sid');
     const { page, errors } = await readInPage(core);
-    expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').toBe('done');
+    expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').toBe(
+      'done',
+    );
     expect(await page.locator('#header').textContent()).toContain(`Python v${live.pythonVersion}`);
     expectLiveStacks(await threadsOnPage(page), live);
     expect(errors).toEqual([]);
@@ -103,7 +105,9 @@ describe('the browser page reads a core with the WASM build', () => {
     expect(status).toMatch(/^PYSPY_MISSING_BINARY: .*python3\.11.*--binary/);
     await without.page.close();
     const { page, errors } = await readInPage(core, files);
-    expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').toBe('done');
+    expect(await page.locator('#status').getAttribute('data-state'), (await page.locator('#status').textContent()) ?? '').toBe(
+      'done',
+    );
     expectLiveStacks(await threadsOnPage(page), live);
     expect(errors).toEqual([]);
     await page.close();
