@@ -84,7 +84,7 @@ pub fn read_core_elf(source: &dyn ByteSource, name: &str) -> Result<CoreElf> {
             // EM_X86_64 in a 32-bit file: the x32 ABI, whose pointers are 4 bytes.
             Err(Error::new(
                 ErrorKind::UnsupportedArchitecture,
-                format!("{name} is a core of an x32 process: pyspy-ts reads x86_64 cores"),
+                format!("{name} is a core of a process on x32: pyspy-ts reads cores of x86_64 processes"),
             ))
         }
         _ => Err(not_a_core(name, "its ELF class is neither 32 nor 64 bit")),
@@ -100,15 +100,18 @@ fn check_kind_and_machine(name: &str, kind: u16, machine: u16, endian: Endiannes
         _ => Some("an ELF file of an unknown type"),
     };
     if let Some(what) = what {
-        return Err(not_a_core(
-            name,
-            &format!("it is {what}, not a core file (pass the core itself; a binary goes to --binary)"),
+        return Err(Error::new(
+            ErrorKind::NotACore,
+            format!("{name} is {what}, not a core file (pass the core itself; a binary goes to --binary)"),
         ));
     }
     if machine != elf::EM_X86_64 || endian != Endianness::Little {
         return Err(Error::new(
             ErrorKind::UnsupportedArchitecture,
-            format!("{name} is a core of a {} process: pyspy-ts reads cores of x86_64 processes", machine_name(machine, endian)),
+            format!(
+                "{name} is a core of a process on {}: pyspy-ts reads cores of x86_64 processes",
+                machine_name(machine, endian)
+            ),
         ));
     }
     Ok(())
