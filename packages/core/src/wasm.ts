@@ -1,7 +1,8 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { ProcessDump } from '@pyspy/napi';
 import type { WasmFile } from '../wasm/pyspy_wasm.js';
-import { InvalidArgumentError } from './errors.js';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError, PyspyError } from './errors.js';
 
 type WasmModule = typeof import('../wasm/pyspy_wasm.js');
 
@@ -69,8 +70,8 @@ function openArgument(path: string, what: string): FdFile {
   }
 }
 
-/** `dumpCore` through WASM: the same Rust core as the addon, with files read by Node. */
-export async function dumpCoreWasm(core: string | Uint8Array, binaries: string[], locals: boolean): Promise<ProcessDump> {
+/** What `dumpCoreWasm` runs on a worker thread: the reading itself, synchronous there. */
+export async function dumpCoreHere(core: string | Uint8Array, binaries: string[], locals: boolean): Promise<ProcessDump> {
   const module = await wasm();
   const opened: FdFile[] = [];
   const track = (file: FdFile) => {
@@ -91,4 +92,28 @@ export async function dumpCoreWasm(core: string | Uint8Array, binaries: string[]
   } finally {
     for (const file of opened) file.close();
   }
+}
+
+/** The outcome a worker posts back: the dump, or the error's code and message. */
+export type WorkerOutcome = { dump: ProcessDump } | { error: { message: string; code?: string } };
+
+/**
+ * `dumpCore` through WASM: the same Rust core as the addon, with files read by Node. The WASM side
+ * reads synchronously, so it runs on a worker thread: a dump of a big core never blocks the event
+ * loop, as the addon's runs on libuv's pool.
+ */
+export function dumpCoreWasm(core: string | Uint8Array, binaries: string[], locals: boolean): Promise<ProcessDump> {
+  return new Promise((resolve, reject) => {
+    // `node --input-type=module -e ...` would pass its flag on to the worker, which Node refuses.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: { core, binaries, locals }, execArgv });
+    worker.once('message', (outcome: WorkerOutcome) => {
+      if ('dump' in outcome) resolve(outcome.dump);
+      else reject(Object.assign(new Error(outcome.error.message), { code: outcome.error.code }));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(new PyspyError('PYSPY_READ_FAILED', `the WASM worker exited (${code}) without a result`)),
+    );
+  });
 }
