@@ -1,7 +1,7 @@
 // The measurements. Each returns plain rows for report.mjs and pushes oddities to `anomalies`.
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TMP, checkNotStopped, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
+import { TMP, checkNotStopped, firstLine, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
 import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } from './tools.mjs';
 
 const DEEP = join(TARGETS, 'deep.py');
@@ -335,14 +335,20 @@ export async function measureCore(interp, cfg, anomalies) {
         const r = await run(argv, { timeoutMs: 120_000, cpu: true, env });
         const frames = r.stdout.split('\n').filter((l) => /^ {4}\S.*\(.*:\d+\)$/.test(l)).length;
         if (r.code !== 0)
-          anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
+          anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${firstLine(r.stderr)}`);
         else if (frames < depth) anomalies.push(`${interp.id} core ${name} run ${i + 1}: ${frames} frames, expected ${depth}`);
         got[name].push({ ...r, ok: r.code === 0 && frames >= depth });
       }
     }
     const side = (name) => {
       const ok = got[name].filter((r) => r.ok);
-      return { ok: ok.length, wallMs: median(ok.map((r) => r.wallS * 1000)), maxRssMb: median(ok.map((r) => r.maxRssKb / 1024)) };
+      const failure = got[name].find((r) => !r.ok);
+      return {
+        ok: ok.length,
+        wallMs: median(ok.map((r) => r.wallS * 1000)),
+        maxRssMb: median(ok.map((r) => r.maxRssKb / 1024)),
+        error: failure && firstLine(failure.stderr),
+      };
     };
     log(`core of ${sizeMiB.toFixed(0)} MiB: ${variants.map(([n]) => `${n} ${side(n).wallMs?.toFixed(0)} ms`).join(', ')}`);
     return { interp: interp.id, sizeMiB, runs: cfg.coreRuns, sides: Object.fromEntries(variants.map(([n]) => [n, side(n)])) };

@@ -138,7 +138,9 @@ function coreSection(rows) {
         r.interp,
         f(r.sizeMiB),
         r.runs,
-        ...names.flatMap((n) => (r.sides[n].ok ? [f(r.sides[n].wallMs), f(r.sides[n].maxRssMb)] : ['failed', '–'])),
+        ...names.flatMap((n) =>
+          r.sides[n].ok ? [f(r.sides[n].wallMs), f(r.sides[n].maxRssMb)] : [`failed: ${r.sides[n].error}`, '–'],
+        ),
       ]),
     ),
   ].join('\n');
