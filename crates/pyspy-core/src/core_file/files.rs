@@ -19,6 +19,9 @@ use crate::{Error, ErrorKind, Result};
 /// The interpreter's binaries are tens of MiB (a debug build ~40); a whole-file read beyond this
 /// is refused rather than allowed to exhaust a 32-bit address space.
 const MAX_WHOLE_FILE_BYTES: u64 = 512 << 20;
+/// Chunks kept per mapped file (64 KiB each): reads there are few (read-only data the core left
+/// out), and a process maps hundreds of files.
+const CHUNKS_PER_FILE: usize = 8;
 
 /// Opens a mapped file by the path the target knew it by; None where there is no such file.
 pub trait FileOpener {
@@ -68,7 +71,7 @@ impl MappedFiles {
         let mut by_path = FxHashMap::default();
         for file in supplied {
             let wanted = file_name(&file.name);
-            let shared: SharedSource = Rc::new(ChunkedSource::new(file.source));
+            let shared: SharedSource = Rc::new(ChunkedSource::with_chunks(file.source, CHUNKS_PER_FILE));
             let mut matched = false;
             for path in least_size.keys().filter(|p| file_name(p) == wanted) {
                 by_path.insert(path.clone(), shared.clone());
@@ -96,7 +99,7 @@ impl MappedFiles {
             .supplied
             .get(path)
             .cloned()
-            .or_else(|| self.opener.open(path).map(|source| Rc::new(ChunkedSource::new(source))))
+            .or_else(|| self.opener.open(path).map(|source| Rc::new(ChunkedSource::with_chunks(source, CHUNKS_PER_FILE))))
             .filter(|f| f.len() >= self.least_size.get(path).copied().unwrap_or(0));
         self.opened.borrow_mut().insert(path.to_string(), file.clone());
         file

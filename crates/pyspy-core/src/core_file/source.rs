@@ -49,11 +49,12 @@ fn past_end(offset: u64, len: usize) -> Error {
 pub struct ChunkedSource<S> {
     source: S,
     chunks: RefCell<Chunks>,
+    max_chunks: usize,
 }
 
 const CHUNK_BYTES: usize = 64 * 1024;
 /// 4 MiB at most, whatever the size of the file.
-const MAX_CHUNKS: usize = 64;
+pub const MAX_CHUNKS: usize = 64;
 
 #[derive(Default)]
 struct Chunks {
@@ -64,7 +65,12 @@ struct Chunks {
 
 impl<S: ByteSource> ChunkedSource<S> {
     pub fn new(source: S) -> Self {
-        ChunkedSource { source, chunks: RefCell::new(Chunks::default()) }
+        Self::with_chunks(source, MAX_CHUNKS)
+    }
+
+    /// Keeps at most `max_chunks` chunks of 64 KiB.
+    pub fn with_chunks(source: S, max_chunks: usize) -> Self {
+        ChunkedSource { source, chunks: RefCell::new(Chunks::default()), max_chunks: max_chunks.max(1) }
     }
 
     pub fn inner(&self) -> &S {
@@ -87,7 +93,7 @@ impl<S: ByteSource> ChunkedSource<S> {
                     let len = (self.source.len().saturating_sub(start)).min(CHUNK_BYTES as u64) as usize;
                     let mut bytes = vec![0u8; len].into_boxed_slice();
                     self.source.read_exact_at(start, &mut bytes)?;
-                    if chunks.kept.len() < MAX_CHUNKS {
+                    if chunks.kept.len() < self.max_chunks {
                         chunks.kept.push((index, bytes, clock));
                         chunks.kept.len() - 1
                     } else {
