@@ -334,8 +334,7 @@ export async function measureCore(interp, cfg, anomalies) {
       for (const [name, argv, env] of i % 2 === 0 ? variants : [...variants].reverse()) {
         const r = await run(argv, { timeoutMs: 120_000, cpu: true, env });
         const frames = r.stdout.split('\n').filter((l) => /^ {4}\S.*\(.*:\d+\)$/.test(l)).length;
-        if (r.code !== 0)
-          anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${firstLine(r.stderr)}`);
+        if (r.code !== 0) anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${firstLine(r.stderr)}`);
         else if (frames < depth) anomalies.push(`${interp.id} core ${name} run ${i + 1}: ${frames} frames, expected ${depth}`);
         got[name].push({ ...r, ok: r.code === 0 && frames >= depth });
       }
