@@ -17,13 +17,14 @@ pub struct FileSource {
 }
 
 impl FileSource {
+    /// Only regular files: checked before opening, since opening a FIFO would block.
     pub fn open(path: &str) -> std::io::Result<FileSource> {
-        let file = File::open(path)?;
-        let metadata = file.metadata()?;
-        if !metadata.is_file() {
+        if !std::fs::metadata(path)?.is_file() {
             return Err(std::io::Error::other("not a regular file"));
         }
-        Ok(FileSource { len: metadata.len(), file, path: path.to_string() })
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource { len, file, path: path.to_string() })
     }
 }
 

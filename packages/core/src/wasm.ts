@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { ProcessDump } from '@pyspy/napi';
 import type { WasmFile } from '../wasm/pyspy_wasm.js';
 import { Worker } from 'node:worker_threads';
@@ -38,7 +38,9 @@ class FdFile implements WasmFile {
     this.size = stat.size;
   }
 
+  /** Only regular files: checked before opening, since opening a FIFO would block. */
   static open(path: string): FdFile {
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
     return new FdFile(path, openSync(path, 'r'));
   }
 
