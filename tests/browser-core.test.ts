@@ -31,7 +31,7 @@ beforeAll(async () => {
   };
   server = await serve(0);
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
