@@ -4,7 +4,7 @@
  * with the WASM build in a worker, and shows the stacks, which must be the live dump's. A 3.13+
  * core alone; a 3.11 core with its binary chosen too, as a user of an older Python would.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, type ProcessDump } from '@pyspy/core';
@@ -23,6 +23,7 @@ interface PageThread {
 
 let browser: Browser;
 let server: { url: string; close: () => void };
+const coreDirs: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: run scripts/system-deps.sh (as root)`);
@@ -36,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   server?.close();
+  for (const d of coreDirs) rmSync(d, { recursive: true, force: true });
 });
 
 async function capture(id: string): Promise<{ core: string; live: ProcessDump; files: string[] }> {
@@ -43,7 +45,9 @@ async function capture(id: string): Promise<{ core: string; live: ProcessDump; f
   try {
     const live = await dump(target.pid);
     const files = interpreterFiles(target.pid);
-    return { core: gcore(target.pid, tempDir('browser-core')), live, files };
+    const dir = tempDir('browser-core');
+    coreDirs.push(dir);
+    return { core: gcore(target.pid, dir), live, files };
   } finally {
     target.child.kill('SIGKILL');
   }

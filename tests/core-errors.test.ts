@@ -3,7 +3,17 @@
  * its own error code and exit code, natively and through WASM alike; none crashes or hangs.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync, closeSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -38,7 +48,10 @@ beforeAll(async () => {
   closeSync(fd);
 }, 120_000);
 
-afterAll(() => sleeper?.kill('SIGKILL'));
+afterAll(() => {
+  sleeper?.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const cases: [string, string, number, RegExp][] = [
   ['empty', 'PYSPY_EMPTY_CORE', 9, /empty/],

@@ -5,9 +5,9 @@
  * cores read through WASM (PYSPY_BACKEND=wasm) must print byte-identical JSON, and read where the
  * interpreter's files do not exist they must still dump on 3.13+, and say what to supply before.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, dumpCore, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { crashCorePath, gcore, interpreterFiles, runCliWithout, waitForCore } from './cores.js';
 import { interpreters, runCli, tempDir } from './helpers.js';
@@ -37,7 +37,8 @@ const minorOf = (minor: string) => Number(minor.split('.')[1]);
 
 for (const interp of interpreters()) {
   describe(`dump --core on ${interp.id} (${interp.version}${interp.debug ? ', debug build' : ''})`, () => {
-    const dir = tempDir('core');
+    // Cores are tens to hundreds of MiB each: none outlives its interpreter's tests.
+    const dirs: string[] = [];
     let gcorePath: string;
     let gcoreLive: ProcessDump;
     let crashPath: string;
@@ -45,6 +46,8 @@ for (const interp of interpreters()) {
     let files: string[];
 
     beforeAll(async () => {
+      const dir = tempDir('core');
+      dirs.push(dir);
       const running = await startParked(interp);
       gcoreLive = await dump(running.target.pid);
       files = interpreterFiles(running.target.pid);
@@ -52,6 +55,7 @@ for (const interp of interpreters()) {
       running.target.child.kill('SIGKILL');
 
       const crashDir = tempDir('crash');
+      dirs.push(crashDir);
       const trigger = join(crashDir, 'abort-now');
       const crashing = await startParked(interp, { cwd: crashDir, abortTrigger: trigger });
       crashLive = await dump(crashing.target.pid);
@@ -59,6 +63,10 @@ for (const interp of interpreters()) {
       writeFileSync(trigger, '');
       crashPath = await waitForCore(expectedPath, crashing.target.child.exited);
     }, 180_000);
+
+    afterAll(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
 
     it("reads gcore's core of the running target as the live dump taken just before: threads, names, frames, states", async () => {
       const core = await dumpCore(gcorePath);
@@ -115,6 +123,7 @@ for (const interp of interpreters()) {
 
     it('reads the cores where the files they name do not exist: from memory on 3.13+, else says what to supply', () => {
       const binariesDir = tempDir('binaries');
+      dirs.push(binariesDir);
       const copies = files.map((f) => {
         const copy = join(binariesDir, basename(f));
         copyFileSync(f, copy);
