@@ -61,3 +61,10 @@ pub trait ModuleProvider {
     /// e.g. `/usr/lib/debug/.build-id/ab/cdef….debug` (see `symbols::debug_file_candidates`).
     fn open_debug_file(&self, path: &str) -> Option<Box<dyn ImageBytes>>;
 }
+
+/// A thread's native stack merged with its Python frames, from whatever holds its registers and
+/// stack (a live process's held threads, a core's notes). `dump --native` asks through this.
+pub trait NativeThreads {
+    /// `tid` as we see it; `python`: its Python frames, innermost first.
+    fn merged(&mut self, tid: u32, python: &[crate::python::frames::RawFrame]) -> MergedStack;
+}
