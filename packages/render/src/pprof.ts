@@ -79,6 +79,10 @@ const PROFILE_PROTO = {
 
 let profileType: protobuf.Type | undefined;
 
+/** The mapping native frames point at, named so that `pprof -mappings`/`-show_from` can pick them. */
+export const NATIVE_MAPPING_ID = 2;
+export const NATIVE_MAPPING_NAME = '[native]';
+
 function pprofProfileType(): protobuf.Type {
   profileType ??= protobuf.Root.fromJSON(PROFILE_PROTO).lookupType('perftools.profiles.Profile');
   return profileType;
@@ -124,7 +128,12 @@ export function renderPprof(profile: Profile): Uint8Array {
         startLine: 0,
       });
     }
-    return { id: index + 1, mappingId: 1, line: [{ functionId, line: frame.line }] };
+    // Native frames (--native) point at a mapping of their own: the flag pprof's model has.
+    return {
+      id: index + 1,
+      mappingId: frame.kind === 'native' ? NATIVE_MAPPING_ID : 1,
+      line: [{ functionId, line: frame.line }],
+    };
   });
 
   const threadKey = strings.id('thread');
@@ -161,6 +170,9 @@ export function renderPprof(profile: Profile): Uint8Array {
         hasFilenames: true,
         hasLineNumbers: true,
       },
+      ...(profile.frames.some((f) => f.kind === 'native')
+        ? [{ id: NATIVE_MAPPING_ID, filename: strings.id(NATIVE_MAPPING_NAME), hasFunctions: true, hasFilenames: true }]
+        : []),
     ],
     location: locations,
     function: functions,

@@ -1,13 +1,15 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nonblockingOption, pidOption } from '../options.js';
+import { nativeOptions, nonblockingOption, pidOption } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
   json: boolean;
   locals: boolean;
   nonblocking: boolean;
+  native: boolean;
+  nativeAll: boolean;
   fullFilenames: boolean;
 }
 
@@ -20,13 +22,20 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?') as unknown as Argv<DumpArgs>;
 }
 
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
-    const result = await dump(args.pid as number, { locals: args.locals, nonblocking: args.nonblocking });
+    const result = await dump(args.pid as number, {
+      locals: args.locals,
+      nonblocking: args.nonblocking,
+      native: args.native,
+      nativeAll: args.nativeAll,
+    });
     process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
@@ -49,7 +58,10 @@ export function formatDump(result: ProcessDump, fullFilenames = false): string {
     lines.push(`Thread ${thread.nativeThreadId} (${threadStatus(thread)})${name}`);
     for (const frame of thread.frames) {
       const file = fullFilenames ? frame.filename : frame.shortFilename;
-      lines.push(`    ${frame.name} (${file}:${frame.line})`);
+      // A native frame without line information is placed by its module: `dgemm_kernel (libopenblas.so)`.
+      lines.push(
+        frame.kind === 'native' && frame.line === 0 ? `    ${frame.name} (${file})` : `    ${frame.name} (${file}:${frame.line})`,
+      );
       if (frame.locals && frame.locals.length > 0) {
         const args = frame.locals.filter((l) => l.isArg);
         const locals = frame.locals.filter((l) => !l.isArg);
