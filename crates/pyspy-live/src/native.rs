@@ -121,8 +121,11 @@ impl LiveNative {
             return NativeReader::<X86_64>::without_native(python.len());
         };
         let mut native = self.unwind(index);
-        if matches!(native.stop, UnwindStop::OutsideModules { .. }) && self.refresh_maps().is_ok() {
-            // Perhaps a module mapped since the last read: the copy is ours, unwind it again.
+        let unknown_code =
+            matches!(native.stop, UnwindStop::OutsideModules { .. }) || native.frames.iter().any(|f| f.module.is_none());
+        if unknown_code && self.refresh_maps().is_ok() {
+            // Perhaps a module mapped since the last read (an import that loaded an extension):
+            // the copy is ours, unwind it again.
             native = self.unwind(index);
         }
         let stack_end = self.captures[index].stack_end;

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use super::arch::Arch;
 use super::merge::{classify, merge_stacks, MergedRef, NativeMergeFrame, NativeRole, PythonFrameEntry};
 use super::modules::{Mapping, ModuleChanges, ModuleId, ModuleMap};
@@ -134,7 +136,13 @@ pub struct NativeReader<A: Arch> {
     /// `--native-all`: keep the interpreter's own frames (the eval loop outside the Python
     /// frames it runs, vectorcall, start-up).
     pub show_interpreter_frames: bool,
+    /// Each symbol's role, by the symbolizer's `Arc` (one per address): classifying looks at
+    /// names, too much to do for every frame of every sample. Entries hold their symbol.
+    roles: FxHashMap<usize, (Arc<SymbolInfo>, NativeRole)>,
 }
+
+/// Past this many remembered roles, start again (as the symbolizer does with addresses).
+const MAX_REMEMBERED_ROLES: usize = 1 << 16;
 
 impl<A: Arch> NativeReader<A> {
     /// `interpreter_paths`: the files of the interpreter as the target names them.
@@ -146,6 +154,7 @@ impl<A: Arch> NativeReader<A> {
             interpreter_paths,
             interpreter_modules: Vec::new(),
             show_interpreter_frames,
+            roles: FxHashMap::default(),
         }
     }
 
@@ -155,6 +164,9 @@ impl<A: Arch> NativeReader<A> {
         let changes = self.modules.sync(mappings);
         self.unwinder.apply(&changes);
         self.symbolizer.apply(&changes);
+        if !changes.is_empty() {
+            self.roles.clear();
+        }
         self.interpreter_modules =
             self.modules.modules().iter().filter(|m| self.interpreter_paths.contains(&m.path)).map(|m| m.id).collect();
         changes
@@ -162,6 +174,14 @@ impl<A: Arch> NativeReader<A> {
 
     pub fn unwind(&mut self, registers: &A::Registers, stack: &StackCopy<'_>, provider: &dyn ModuleProvider) -> NativeStack {
         self.unwinder.unwind(registers, stack, provider)
+    }
+
+    fn role_of(&self, symbol: &SymbolInfo) -> NativeRole {
+        if symbol.signal_trampoline {
+            return NativeRole::Shown;
+        }
+        let in_interpreter = symbol.module.is_some_and(|m| self.interpreter_modules.contains(&m));
+        classify(symbol.physical_function(), in_interpreter, self.show_interpreter_frames)
     }
 
     /// A thread whose registers or stack could not be had: its Python frames, marked.
@@ -192,15 +212,21 @@ impl<A: Arch> NativeReader<A> {
             .collect();
         let symbols: Vec<Arc<SymbolInfo>> =
             native.frames.iter().map(|f| self.symbolizer.symbolize(&self.modules, provider, f)).collect();
+        if self.roles.len() >= MAX_REMEMBERED_ROLES {
+            self.roles.clear();
+        }
         let roles: Vec<NativeMergeFrame> = symbols
             .iter()
             .zip(&native.frames)
             .map(|(s, f)| {
-                let in_interpreter = s.module.is_some_and(|m| self.interpreter_modules.contains(&m));
-                let role = if s.signal_trampoline {
-                    NativeRole::Shown
-                } else {
-                    classify(s.physical_function(), in_interpreter, self.show_interpreter_frames)
+                let key = Arc::as_ptr(s) as usize;
+                let role = match self.roles.get(&key) {
+                    Some((_, role)) => *role,
+                    None => {
+                        let role = self.role_of(s);
+                        self.roles.insert(key, (s.clone(), role));
+                        role
+                    }
                 };
                 NativeMergeFrame { role, sp: f.sp }
             })

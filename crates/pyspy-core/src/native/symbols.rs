@@ -96,6 +96,9 @@ pub fn debug_file_candidates(module_path: &str, build_id: Option<&[u8]>, debugli
 
 /// Demangles C++ (Itanium) and Rust (legacy and v0) names; anything else comes back as it was.
 pub fn demangle(name: &str) -> String {
+    // glibc's DWARF names its internal aliases `__GI_name` (`__GI___clock_gettime`): the name
+    // people know is the one after it.
+    let name = name.strip_prefix("__GI_").filter(|n| !n.is_empty()).unwrap_or(name);
     if let Ok(rust) = rustc_demangle::try_demangle(name) {
         return format!("{rust:#}");
     }
@@ -331,6 +334,7 @@ mod tests {
         assert_eq!(demangle("_ZN4core3ptr13drop_in_place17h0123456789abcdefE"), "core::ptr::drop_in_place");
         assert_eq!(demangle("_RNvCs1234_7mycrate4main"), "mycrate::main");
         assert_eq!(demangle("_PyEval_EvalFrameDefault.cold"), "_PyEval_EvalFrameDefault.cold");
+        assert_eq!(demangle("__GI___clock_gettime"), "__clock_gettime");
     }
 
     #[test]
