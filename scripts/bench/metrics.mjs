@@ -366,7 +366,8 @@ export async function measureNative(interp, cfg, anomalies) {
         const attempted = (r) => (tool === 'pyspy-ts' ? r.ticks : r.samples + (r.errors ?? 0));
         return {
           ok: ok.length,
-          hz: median(ok.map((r) => r.hz)),
+          // Thread stacks per second for both (py-spy's "Hz" is that; pyspy-ts's summary gives ticks).
+          samplesPerS: median(ok.map((r) => (tool === 'pyspy-ts' ? r.samples / r.durationS : r.hz))),
           errorPct: median(ok.map((r) => (100 * (r.errors ?? 0)) / (attempted(r) || 1))),
           unresolvedPct: median(ok.map((r) => (100 * (r.unresolvedSamples ?? 0)) / (r.samples || 1))),
           cpuUs: median(ok.map((r) => perSampleUs(r.treeCpuS, r.samples))),

@@ -258,8 +258,8 @@ function nativeSection(results) {
       return [
         r.interp,
         f(row.rate),
-        f(row.ts.hz),
-        f(row.ps.hz),
+        f(row.ts.samplesPerS),
+        f(row.ps.samplesPerS),
         pct(row.ts.errorPct),
         pct(row.ps.errorPct),
         pct(row.ts.unresolvedPct),
@@ -279,7 +279,8 @@ function nativeSection(results) {
       'unnamed frames attached with `--pid` to `tests/targets/native/native_target.py` (C called from Python, ' +
       'Python called back from C, a thread in the vdso); slowdown launched on `scripts/bench/targets/native_work.py` ' +
       `(${results.map((r) => `${r.interp}: ${r.work}`).join('; ')}). *errors*: pyspy-ts = ticks with a failed read or ` +
-      'an incomplete unwind ÷ ticks; py-spy = its printed errors ÷ (samples + errors). *unnamed*: samples with a ' +
+      'an incomplete unwind ÷ ticks; py-spy = its printed errors ÷ (samples + errors). *samples/s*: thread stacks a ' +
+      'second (py-spy also samples the thread parked in C, which pyspy-ts leaves out as idle). *unnamed*: samples with a ' +
       "frame shown as an address. *slowdown*: the target's own time for the work ÷ unprofiled. *CPU/sample*: " +
       'as in section 1.',
     '',
@@ -287,8 +288,8 @@ function nativeSection(results) {
       [
         'interp',
         'req Hz',
-        'pyspy-ts Hz',
-        'py-spy Hz',
+        'pyspy-ts samples/s',
+        'py-spy samples/s',
         'pyspy-ts errors',
         'py-spy errors',
         'pyspy-ts unnamed',

@@ -9,6 +9,7 @@
 //! only symbols and DWARF; both are kept in step with the target's mappings by `ModuleMap`.
 
 pub mod arch;
+mod cfa_expression;
 mod elf;
 pub mod merge;
 pub mod modules;

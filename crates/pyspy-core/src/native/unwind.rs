@@ -9,6 +9,7 @@ use std::sync::Arc;
 use framehop::{ExplicitModuleSectionInfo, FrameAddress, Unwinder as _};
 
 use super::arch::Arch;
+use super::cfa_expression::{CfiTables, StepRegisters};
 use super::elf;
 use super::modules::{ModuleChanges, ModuleId, ModuleInfo};
 use super::{ImageBytes, ModuleProvider};
@@ -112,6 +113,8 @@ struct UnwindModule {
     has_cfi: bool,
     /// Signal trampolines (FDEs with the 'S' augmentation), as target addresses.
     signal_trampolines: Vec<Range<u64>>,
+    /// For the steps framehop cannot take (a CFA computed by an expression).
+    cfi: Option<Arc<CfiTables>>,
 }
 
 /// Unwind tables for every module of one target, each read once, when a stack first reaches the
@@ -143,6 +146,7 @@ impl<A: Arch> Unwinder<A> {
                 pending: Some(added.clone()),
                 has_cfi: false,
                 signal_trampolines: Vec::new(),
+                cfi: None,
             };
             self.insert(entry);
         }
@@ -169,11 +173,22 @@ impl<A: Arch> Unwinder<A> {
             pending: None,
             has_cfi: false,
             signal_trampolines: Vec::new(),
+            cfi: None,
         };
         let Some(sections) = sections else { return entry };
         let first = &module.mappings[0];
         let Some(bias) = elf::load_bias(&sections.segments, first.start, first.file_offset) else { return entry };
         entry.has_cfi = sections.eh_frame.is_some() || sections.debug_frame.is_some();
+        if let (Some((eh_range, eh)), Some((hdr_range, hdr))) = (&sections.eh_frame, &sections.eh_frame_hdr) {
+            let mut bases = gimli::BaseAddresses::default().set_eh_frame(eh_range.start).set_eh_frame_hdr(hdr_range.start);
+            if let Some(text) = &sections.text_svma {
+                bases = bases.set_text(text.start);
+            }
+            if let Some(got) = &sections.got_svma {
+                bases = bases.set_got(got.start);
+            }
+            entry.cfi = Some(Arc::new(CfiTables { eh_frame: eh.clone(), eh_frame_hdr: hdr.clone(), bases, bias }));
+        }
         if let Some((range, data)) = &sections.eh_frame {
             entry.signal_trampolines = signal_trampolines(data, range.start, &sections)
                 .into_iter()
@@ -215,6 +230,26 @@ impl<A: Arch> Unwinder<A> {
     fn module_at(&self, address: u64) -> Option<&UnwindModule> {
         let i = self.modules.partition_point(|m| m.avma.start <= address);
         self.modules[..i].last().filter(|m| m.avma.contains(&address))
+    }
+
+    /// One step by evaluating the frame's CFI with gimli; the caller's return address.
+    fn expression_step(
+        &self,
+        lookup: u64,
+        regs: &mut A::UnwindRegs,
+        innermost: Option<&A::Registers>,
+        stack: &StackCopy<'_>,
+    ) -> Option<u64> {
+        let cfi = self.module_at(lookup)?.cfi.as_ref()?;
+        let numbers = StepRegisters { return_address: A::DWARF_RETURN_ADDRESS, frame_pointer: A::DWARF_FRAME_POINTER };
+        let known = *regs;
+        let register = |number: u16| A::dwarf_register(&known, innermost, number);
+        let caller = cfi.step(lookup, &numbers, &register, &mut |address| stack.read_u64(address))?;
+        if caller.sp <= A::unwind_regs_sp(regs) {
+            return None; // the stack grows down: a caller's frame is above its callee's
+        }
+        A::set_caller(regs, caller.sp, caller.return_address, caller.fp);
+        Some(caller.return_address)
     }
 
     pub fn unwind(&mut self, registers: &A::Registers, stack: &StackCopy<'_>, provider: &dyn ModuleProvider) -> NativeStack {
@@ -280,10 +315,38 @@ impl<A: Arch> Unwinder<A> {
                         None => break UnwindStop::EndOfStack,
                     };
                 }
-                Err(framehop::Error::CouldNotReadStack(at)) if !stack.contains(at) => {
-                    break UnwindStop::StackCopyEnded { address: at }
+                Err(e) => {
+                    // framehop takes no step whose CFA is a DWARF expression: take it here.
+                    let innermost = (frames.len() == 1).then_some(registers);
+                    match self.expression_step(lookup, &mut regs, innermost, stack) {
+                        Some(return_address) if return_address != 0 => {
+                            let module = self.module_at(return_address.saturating_sub(1)).map(|m| m.id);
+                            let sp = A::unwind_regs_sp(&regs);
+                            let method = FrameMethod::Cfi;
+                            frames.push(NativeFrame {
+                                address: return_address,
+                                is_return_address: true,
+                                method,
+                                module,
+                                sp,
+                                signal_trampoline: false,
+                            });
+                            if module.is_none() {
+                                break UnwindStop::OutsideModules { address: return_address };
+                            }
+                            address = match FrameAddress::from_return_address(return_address) {
+                                Some(a) => a,
+                                None => break UnwindStop::EndOfStack,
+                            };
+                        }
+                        _ => match e {
+                            framehop::Error::CouldNotReadStack(at) if !stack.contains(at) => {
+                                break UnwindStop::StackCopyEnded { address: at }
+                            }
+                            e => break UnwindStop::BadFrame(e.to_string()),
+                        },
+                    }
                 }
-                Err(e) => break UnwindStop::BadFrame(e.to_string()),
             }
         };
         NativeStack { frames, stop }
@@ -373,7 +436,7 @@ mod tests {
         let mut unwinder = unwinder_with_module(0x1000..0x9000);
         // rbp -> [saved rbp, return address] twice, then a saved rbp of 0: the outermost frame.
         let bytes = stack_bytes(&[0, 0, BASE + 32, 0x2222, BASE + 48, 0x3333, 0, 0]);
-        let regs = RegistersX86_64 { rip: 0x1111, rsp: BASE, rbp: BASE + 16 };
+        let regs = RegistersX86_64::new(0x1111, BASE, BASE + 16);
         let stack = unwinder.unwind(&regs, &StackCopy { base: BASE, bytes: &bytes }, &NoImages);
         let addresses: Vec<u64> = stack.frames.iter().map(|f| f.address).collect();
         assert_eq!(addresses, [0x1111, 0x2222, 0x3333]);
@@ -387,7 +450,7 @@ mod tests {
     fn a_stack_copy_that_ends_too_soon_says_so() {
         let mut unwinder = unwinder_with_module(0x1000..0x9000);
         let bytes = stack_bytes(&[0, 0, BASE + 64, 0x2222]);
-        let regs = RegistersX86_64 { rip: 0x1111, rsp: BASE, rbp: BASE + 16 };
+        let regs = RegistersX86_64::new(0x1111, BASE, BASE + 16);
         let stack = unwinder.unwind(&regs, &StackCopy { base: BASE, bytes: &bytes }, &NoImages);
         assert_eq!(stack.frames.len(), 2);
         assert_eq!(stack.stop, UnwindStop::StackCopyEnded { address: BASE + 64 });
@@ -397,7 +460,7 @@ mod tests {
     fn a_return_address_outside_every_module_stops_the_walk() {
         let mut unwinder = unwinder_with_module(0x1000..0x9000);
         let bytes = stack_bytes(&[0, 0, BASE + 32, 0xdead_beef, BASE + 48, 0x3333, 0, 0]);
-        let regs = RegistersX86_64 { rip: 0x1111, rsp: BASE, rbp: BASE + 16 };
+        let regs = RegistersX86_64::new(0x1111, BASE, BASE + 16);
         let stack = unwinder.unwind(&regs, &StackCopy { base: BASE, bytes: &bytes }, &NoImages);
         assert_eq!(stack.frames.last().unwrap().module, None);
         assert_eq!(stack.stop, UnwindStop::OutsideModules { address: 0xdead_beef });
@@ -409,7 +472,7 @@ mod tests {
         let id = unwinder.modules[0].id;
         unwinder.remove_module(id);
         let bytes = stack_bytes(&[0, 0, 0, 0x2222]);
-        let regs = RegistersX86_64 { rip: 0x1111, rsp: BASE, rbp: BASE + 16 };
+        let regs = RegistersX86_64::new(0x1111, BASE, BASE + 16);
         let stack = unwinder.unwind(&regs, &StackCopy { base: BASE, bytes: &bytes }, &NoImages);
         assert_eq!(stack.frames[0].module, None);
     }

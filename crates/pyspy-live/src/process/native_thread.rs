@@ -23,7 +23,11 @@ pub fn thread_registers(tid: u32) -> Result<RegistersX86_64> {
         let e = std::io::Error::last_os_error();
         return Err(Error::read_failed(format!("could not read the registers of thread {tid}: {e}")));
     }
-    Ok(RegistersX86_64 { rip: regs.rip, rsp: regs.rsp, rbp: regs.rbp })
+    let dwarf = [
+        regs.rax, regs.rdx, regs.rcx, regs.rbx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8, regs.r9, regs.r10, regs.r11,
+        regs.r12, regs.r13, regs.r14, regs.r15,
+    ];
+    Ok(RegistersX86_64 { rip: regs.rip, rsp: regs.rsp, rbp: regs.rbp, dwarf })
 }
 
 /// A file read with pread, as the target's mount namespace sees it.

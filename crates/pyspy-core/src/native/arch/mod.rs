@@ -25,4 +25,16 @@ pub trait Arch {
     /// interrupted registers from the signal frame at the trampoline's stack pointer. Returns the
     /// interrupted program counter, which is not a return address (no call put it there).
     fn restore_signal_frame(regs: &mut Self::UnwindRegs, read_stack: &mut dyn FnMut(u64) -> Result<u64, ()>) -> Option<u64>;
+
+    /// DWARF numbers of the return-address column and the frame pointer.
+    const DWARF_RETURN_ADDRESS: u16;
+    const DWARF_FRAME_POINTER: u16;
+
+    /// A DWARF register's value in the frame being unwound: any register of the innermost frame
+    /// (`innermost`, what the thread was stopped with), the ones framehop tracks in the others.
+    fn dwarf_register(regs: &Self::UnwindRegs, innermost: Option<&Self::Registers>, number: u16) -> Option<u64>;
+
+    /// Moves `regs` to the caller's frame: its stack pointer, its program counter (a return
+    /// address) and, when known, its frame pointer.
+    fn set_caller(regs: &mut Self::UnwindRegs, sp: u64, return_address: u64, fp: Option<u64>);
 }
