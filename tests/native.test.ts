@@ -8,7 +8,17 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Interpreter, interpreters, runCli, startPython, targetsDir, tempDir, threadStates, waitFor } from './helpers.js';
+import {
+  type Interpreter,
+  interpreterById,
+  interpreters,
+  runCli,
+  startPython,
+  targetsDir,
+  tempDir,
+  threadStates,
+  waitFor,
+} from './helpers.js';
 
 const source = join(targetsDir, 'native/hotext.c');
 const target = join(targetsDir, 'native/native_target.py');
@@ -33,7 +43,7 @@ export function buildExtension(interp: Interpreter, build: Build): string {
   const so = join(dir, 'hotext.so');
   const gcc = spawnSync(
     'gcc',
-    ['-O2', '-shared', '-fPIC', ...BUILDS[build], ...includeDirs(interp).map((d) => `-I${d}`), '-o', so, source],
+    ['-O2', '-shared', '-fPIC', ...BUILDS[build], ...includeDirs(interp).map((d) => `-I${d}`), '-o', so, source, '-ldl'],
     { encoding: 'utf8' },
   );
   if (gcc.status !== 0) throw new Error(`gcc failed for ${interp.id}: ${gcc.stderr}`);
@@ -228,6 +238,78 @@ describe('dump --native', () => {
       expect(threadStates(t.pid).filter((s) => s === 't' || s === 'T')).toEqual([]);
       t.child.kill('SIGKILL');
     });
+  }
+});
+
+/** Runs gcc (or objcopy) and fails the test with its output when it fails. */
+function tool(command: string, args: string[]): void {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+describe('--native on bad input keeps what it could unwind, marks the rest and counts it', () => {
+  for (const interp of ['3.11-system', '3.12-pyenv', '3.14-sid'].map(interpreterById)) {
+    it(`a library without unwind information, libraries unloaded mid-record, a corrupted stack, on ${interp.id}`, () => {
+      const dir = buildExtension(interp, 'nofp');
+      const noinfo = join(targetsDir, 'native/noinfo.c');
+      const library = join(dir, 'libnoinfo.so');
+      tool('gcc', [
+        '-O2',
+        '-fomit-frame-pointer',
+        '-fno-asynchronous-unwind-tables',
+        '-fno-unwind-tables',
+        '-shared',
+        '-fPIC',
+        '-o',
+        library,
+        noinfo,
+      ]);
+      tool('objcopy', ['--remove-section', '.eh_frame', '--remove-section', '.eh_frame_hdr', library]);
+      tool('gcc', ['-O2', '-g', '-shared', '-fPIC', '-o', join(dir, 'libchurn.so'), noinfo]);
+      const out = join(tempDir('native-bad'), 'profile.pyspy.json');
+      const result = runCli(
+        [
+          'record',
+          '-o',
+          out,
+          '--hide-progress',
+          '--native',
+          '--rate',
+          '200',
+          '--',
+          interp.exe,
+          join(targetsDir, 'native/bad_input.py'),
+          dir,
+          '4',
+        ],
+        { env: interp.env, timeoutMs: 120_000 },
+      );
+      // No crash, no hang: the record ends with the program, which was never left stopped.
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/The program exited with code 0/);
+      const file = JSON.parse(readFileSync(out, 'utf8')) as {
+        frames: JsonFrame[];
+        stacks: { frames: number[]; count: number }[];
+        stats: { errors: number; ticks: number };
+      };
+      const stacks = file.stacks.map((st) => ({ frames: st.frames.map((i) => file.frames[i]), count: st.count }));
+      const marked = (reason: RegExp, thread: string) =>
+        stacks.filter(({ frames }) => {
+          const at = frames.findIndex((f) => f.name === '<native stack incomplete>' && reason.test(f.file));
+          // The marker sits inside the Python frames it could not place, which are all kept.
+          return at > 0 && frames.findIndex((f) => f.name === thread && f.kind === undefined) === at - 1;
+        });
+      // The thread in the library without unwind tables, and the one whose return address is garbage.
+      expect(marked(/could not unwind|outside every module/, 'in_noinfo').length, result.stderr).toBeGreaterThan(0);
+      expect(marked(/outside every module/, 'corrupted').length, result.stderr).toBeGreaterThan(0);
+      // Each such tick is an error of the record.
+      const markedSamples = stacks.filter(({ frames }) => frames.some((f) => f.name === '<native stack incomplete>'));
+      expect(file.stats.errors, result.stderr).toBeGreaterThan(0);
+      expect(file.stats.errors).toBeLessThanOrEqual(markedSamples.reduce((sum, st) => sum + st.count, 0));
+      // Stacks through the library loaded and unloaded all the time unwind whole when they can.
+      const churned = stacks.filter(({ frames }) => frames.some((f) => f.name === 'noinfo_inner' && /noinfo\.c/.test(f.file)));
+      expect(churned.length, result.stderr).toBeGreaterThan(0);
+    }, 120_000);
   }
 });
 

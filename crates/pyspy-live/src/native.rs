@@ -28,6 +28,10 @@ pub const MAX_STACK_COPY_BYTES: usize = 512 << 10;
 /// How often the mappings are read again even when nothing asks for it.
 const MAPS_REFRESH: Duration = Duration::from_secs(1);
 
+/// How soon after a read unknown code may make us read the mappings again: a corrupted stack
+/// or JIT code would otherwise have them read at every sample.
+const MAPS_REFRESH_ON_UNKNOWN_CODE: Duration = Duration::from_millis(20);
+
 struct Capture {
     registers: RegistersX86_64,
     base: u64,
@@ -123,7 +127,8 @@ impl LiveNative {
         let mut native = self.unwind(index);
         let unknown_code =
             matches!(native.stop, UnwindStop::OutsideModules { .. }) || native.frames.iter().any(|f| f.module.is_none());
-        if unknown_code && self.refresh_maps().is_ok() {
+        let may_refresh = self.maps_read_at.is_none_or(|at| at.elapsed() >= MAPS_REFRESH_ON_UNKNOWN_CODE);
+        if unknown_code && may_refresh && self.refresh_maps().is_ok() {
             // Perhaps a module mapped since the last read (an import that loaded an extension):
             // the copy is ours, unwind it again.
             native = self.unwind(index);

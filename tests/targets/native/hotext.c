@@ -5,11 +5,15 @@
  *   signal_spin(ms):  spins in c_wait_loop while a SIGALRM handler (on_alarm -> c_in_handler)
  *                     interrupts it every millisecond: stacks with a signal frame
  *   park():           sleeps forever in c_park_inner, GIL released (for dump --native)
+ *   dl_call(path, n, unload): dlopen path, call its noinfo_work(n), dlclose it if unload
+ *   corrupt_spin(n):  spins in c_corrupted with its own return address overwritten meanwhile
+ *                     (restored before it returns): a corrupted stack, for --native
  * Every C function on those stacks is exported (not static): a build stripped to .dynsym then
  * still names them, so an unnamed frame there is the profiler's fault, not the build's. The
  * nested ones are noinline so that each keeps its own frame at -O2. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -140,12 +144,55 @@ PyObject *park(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+PyObject *dl_call(PyObject *self, PyObject *args) {
+    const char *path;
+    long n;
+    int unload;
+    if (!PyArg_ParseTuple(args, "slp", &path, &n, &unload)) return NULL;
+    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        PyErr_SetString(PyExc_OSError, dlerror());
+        return NULL;
+    }
+    double (*work)(long) = (double (*)(long))dlsym(library, "noinfo_work");
+    double r = work ? work(n) : -1;
+    if (unload) dlclose(library);
+    return PyFloat_FromDouble(r);
+}
+
+/* The return address sits right above the saved frame pointer that __builtin_frame_address
+ * points at; the function keeps a frame pointer because it asks for it. */
+__attribute__((noinline)) double c_corrupted(long n) {
+    void **return_slot = (void **)__builtin_frame_address(0) + 1;
+    void *saved = *return_slot;
+    *(void *volatile *)return_slot = (void *)0x10;
+    double x = 0;
+    for (long i = 0; i < n; i++) {
+        x += (double)i * 0.5;
+        hotext_sink = x;
+    }
+    *(void *volatile *)return_slot = saved;
+    return x;
+}
+
+PyObject *corrupt_spin(PyObject *self, PyObject *arg) {
+    long n = PyLong_AsLong(arg);
+    if (n < 0 && PyErr_Occurred()) return NULL;
+    double r;
+    Py_BEGIN_ALLOW_THREADS
+    r = c_corrupted(n);
+    Py_END_ALLOW_THREADS
+    return PyFloat_FromDouble(r);
+}
+
 static PyMethodDef methods[] = {
     {"burn", burn, METH_O, "c_outer -> c_middle -> c_inner(n)"},
     {"call_back", call_back, METH_VARARGS, "call fn() from C, k times"},
     {"clock_spin", clock_spin, METH_O, "clock_gettime n times, GIL released"},
     {"signal_spin", signal_spin, METH_O, "spin for ms milliseconds under a 1 kHz SIGALRM handler"},
     {"park", park, METH_NOARGS, "sleep forever in C, GIL released"},
+    {"dl_call", dl_call, METH_VARARGS, "dlopen a library, call its noinfo_work(n), dlclose it if asked"},
+    {"corrupt_spin", corrupt_spin, METH_O, "spin with the return address overwritten"},
     {NULL, NULL, 0, NULL},
 };
 
