@@ -15,18 +15,13 @@ pub fn dump(pid: u32, options: DumpOptions, blocking: bool, native: bool, native
     let target = PythonProcess::open(pid)?;
     // Scheduler states first: once we pause the threads they all read as "traced".
     let threads = target.process.threads()?;
-    #[cfg(target_arch = "x86_64")]
     let mut live_native = native.then(|| {
         let mut live = crate::native::LiveNative::new(&target, native_all);
         live.begin();
         live
     });
     let _paused = if blocking { Some(PausedProcess::pause(&target.process)?) } else { None };
-    #[cfg(target_arch = "x86_64")]
     let mut stage = live_native.as_mut().map(|native| crate::native::DumpNative { native });
-    #[cfg(target_arch = "x86_64")]
     let stage = stage.as_mut().map(|s| s as &mut dyn pyspy_core::native::NativeThreads);
-    #[cfg(not(target_arch = "x86_64"))]
-    let stage = None;
     read_dump(&target.process, &target.python, &threads, options, stage)
 }

@@ -2,7 +2,6 @@
 //! part of pyspy-ts (process_vm_readv, /proc, ptrace); what the bytes mean is pyspy-core's.
 
 pub mod dump;
-#[cfg(target_arch = "x86_64")]
 pub mod native;
 pub mod process;
 pub mod python;

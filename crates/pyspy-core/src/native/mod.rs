@@ -21,7 +21,7 @@ pub use arch::x86_64::{RegistersX86_64, X86_64};
 pub use arch::Arch;
 pub use merge::{classify, merge_stacks, MergeOutcome, MergedRef, NativeMergeFrame, NativeRole, PythonFrameEntry};
 pub use modules::{Mapping, ModuleChanges, ModuleId, ModuleInfo, ModuleMap};
-pub use reader::{mappings_from_maps, Incomplete, MergedFrame, MergedStack, NativeFrameDisplay, NativeReader};
+pub use reader::{mappings_from_maps, without_native, Incomplete, MergedFrame, MergedStack, NativeFrameDisplay, NativeReader};
 pub use symbols::{FrameSymbol, SymbolInfo, Symbolizer};
 pub use unwind::{FrameMethod, NativeFrame, NativeStack, StackCopy, UnwindStop, Unwinder};
 

@@ -126,6 +126,13 @@ pub fn mappings_from_maps(maps: &[MapEntry]) -> Vec<Mapping> {
         .collect()
 }
 
+/// A thread whose registers or stack could not be had: its Python frames, marked.
+pub fn without_native(python_frames: usize) -> MergedStack {
+    let mut frames = vec![MergedFrame::Incomplete(Incomplete::NoStack)];
+    frames.extend((0..python_frames).map(MergedFrame::Python));
+    MergedStack { frames, incomplete: Some(Incomplete::NoStack) }
+}
+
 pub struct NativeReader<A: Arch> {
     pub modules: ModuleMap,
     unwinder: Unwinder<A>,
@@ -182,13 +189,6 @@ impl<A: Arch> NativeReader<A> {
         }
         let in_interpreter = symbol.module.is_some_and(|m| self.interpreter_modules.contains(&m));
         classify(symbol.physical_function(), in_interpreter, self.show_interpreter_frames)
-    }
-
-    /// A thread whose registers or stack could not be had: its Python frames, marked.
-    pub fn without_native(python_frames: usize) -> MergedStack {
-        let mut frames = vec![MergedFrame::Incomplete(Incomplete::NoStack)];
-        frames.extend((0..python_frames).map(MergedFrame::Python));
-        MergedStack { frames, incomplete: Some(Incomplete::NoStack) }
     }
 
     /// Names the native frames and puts the Python frames in the place of the eval-loop frames
@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_thread_without_registers_keeps_its_python_frames_outside_a_marker() {
-        let merged = NativeReader::<crate::native::X86_64>::without_native(2);
+        let merged = without_native(2);
         assert!(matches!(merged.frames[0], MergedFrame::Incomplete(Incomplete::NoStack)));
         assert!(matches!(merged.frames[2], MergedFrame::Python(1)));
     }

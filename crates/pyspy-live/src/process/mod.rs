@@ -3,7 +3,6 @@
 //! pausing with ptrace. Nothing here knows CPython; pyspy-core does, through `ProcessSource`.
 
 pub mod linux;
-#[cfg(target_arch = "x86_64")]
 pub mod native_thread;
 pub mod pause;
 pub mod stat;

@@ -8,7 +8,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use pyspy_core::memory::Memory;
-use pyspy_core::native::{ImageBytes, ModuleInfo, ModuleProvider, RegistersX86_64};
+#[cfg(target_arch = "x86_64")]
+use pyspy_core::native::RegistersX86_64;
+use pyspy_core::native::{ImageBytes, ModuleInfo, ModuleProvider};
 use pyspy_core::{Error, Result};
 
 use super::LinuxProcess;

@@ -3,7 +3,6 @@
 //! Every tick reads every thread of every target once. A tick that comes too late is not made up
 //! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
 
-#[cfg(target_arch = "x86_64")]
 mod native;
 mod run;
 mod targets;

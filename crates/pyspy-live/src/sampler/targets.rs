@@ -22,7 +22,6 @@ pub(crate) struct Target {
     pub tids: TidMap,
     pub exited: bool,
     /// `--native`: this process's modules, unwind tables and symbols, made on the first sample.
-    #[cfg(target_arch = "x86_64")]
     pub native: Option<crate::native::LiveNative>,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
@@ -45,7 +44,6 @@ impl Target {
             blocks: BlockCache::default(),
             tids: TidMap::default(),
             exited: false,
-            #[cfg(target_arch = "x86_64")]
             native: None,
             cwd,
             names: FxHashMap::default(),

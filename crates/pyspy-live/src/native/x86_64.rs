@@ -1,17 +1,11 @@
-//! `--native` for a live process: while a thread is held, its registers and the top of its stack
-//! are copied (`capture`); once the target runs again, the copy is unwound and merged with the
-//! thread's Python frames (`merge`), so the target is stopped only for the copy.
-//!
-//! The target's mappings are read again when an unwind reaches code outside every known module
-//! (a `dlopen` since the last read: the same copy is then unwound again), when a stack pointer is
-//! in no known mapping (a new thread), and once a second (a `dlclose`, a library replaced).
+//! `LiveNative` on x86_64: registers from PTRACE_GETREGS, unwound with `native::X86_64`.
 
 use std::time::{Duration, Instant};
 
 use pyspy_core::maps::MapEntry;
 use pyspy_core::memory::Memory;
 use pyspy_core::native::{
-    mappings_from_maps, MergedStack, NativeReader, NativeStack, NativeThreads, RegistersX86_64, StackCopy, UnwindStop, X86_64,
+    mappings_from_maps, without_native, MergedStack, NativeReader, NativeStack, RegistersX86_64, StackCopy, UnwindStop, X86_64,
 };
 use pyspy_core::python::frames::RawFrame;
 use pyspy_core::{Error, Result};
@@ -122,7 +116,7 @@ impl LiveNative {
     /// None: the thread could not be captured, and its Python frames are kept, marked.
     pub fn merge(&mut self, capture: Option<usize>, python: &[RawFrame]) -> MergedStack {
         let Some(index) = capture.filter(|&c| c < self.used) else {
-            return NativeReader::<X86_64>::without_native(python.len());
+            return without_native(python.len());
         };
         let mut native = self.unwind(index);
         let unknown_code =
@@ -141,17 +135,5 @@ impl LiveNative {
         let LiveNative { reader, provider, captures, .. } = self;
         let capture = &captures[index];
         reader.unwind(&capture.registers, &StackCopy { base: capture.base, bytes: &capture.bytes }, provider)
-    }
-}
-
-/// For `dump --native`: every thread is held for the whole read, so each is captured when asked.
-pub struct DumpNative<'a> {
-    pub native: &'a mut LiveNative,
-}
-
-impl NativeThreads for DumpNative<'_> {
-    fn merged(&mut self, tid: u32, python: &[RawFrame]) -> MergedStack {
-        let capture = self.native.capture(tid).ok();
-        self.native.merge(capture, python)
     }
 }
