@@ -94,6 +94,9 @@ pub struct PythonFrameEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NativeMergeFrame {
     pub role: NativeRole,
+    /// In libpython or the executable holding the interpreter: only such a frame can be an eval
+    /// call (named or not), whatever its role.
+    pub in_interpreter: bool,
     /// `NativeFrame::sp`: the frame's locals lie from here up to the next (outer) frame's `sp`.
     pub sp: u64,
 }
@@ -154,7 +157,9 @@ pub fn merge_stacks(
             continue;
         }
         let claimed_before = next_group;
-        if by_anchor {
+        // Only the interpreter's frames can be an eval call: a frame of other code (an extension,
+        // libc) whose stack range seems to hold an anchor was unwound wrong.
+        if by_anchor && (frame.in_interpreter || frame.role == NativeRole::EvalLoop) {
             let upper = match native.get(i + 1) {
                 Some(outer) => outer.sp,
                 None if native_complete => u64::MAX,
@@ -225,7 +230,11 @@ mod tests {
 
     /// Native frames whose stack pointers are 0x100 apart, innermost at 0x1000.
     fn native(roles: &[NativeRole]) -> Vec<NativeMergeFrame> {
-        roles.iter().enumerate().map(|(i, &role)| NativeMergeFrame { role, sp: 0x1000 + 0x100 * i as u64 }).collect()
+        roles
+            .iter()
+            .enumerate()
+            .map(|(i, &role)| NativeMergeFrame { role, in_interpreter: role != S, sp: 0x1000 + 0x100 * i as u64 })
+            .collect()
     }
 
     #[test]
@@ -327,13 +336,23 @@ mod tests {
             PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x9000) },
         ];
         // Native frame 0 holds the first anchor; the unwind stopped at frame 1.
-        let truncated = merge_stacks(&native(&[S, H]), &python, false, false);
+        let truncated = merge_stacks(&native(&[H, H]), &python, false, false);
         assert_eq!(truncated.frames, [P(0), P(1)]);
         assert_eq!(truncated.python_frames_unclaimed, 1);
         // Had it reached the end of the stack, frame 1 would reach to the top and claim the second.
-        let complete = merge_stacks(&native(&[S, H]), &python, true, false);
+        let complete = merge_stacks(&native(&[H, H]), &python, true, false);
         assert_eq!(complete.frames, [P(0), P(1)]);
         assert!(complete.is_exact());
+    }
+
+    #[test]
+    fn a_frame_outside_the_interpreter_never_runs_python_frames_whatever_its_stack_range() {
+        // An unwind through code without unwind tables gave one frame whose range reaches far.
+        let python = [PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x40) }];
+        let merged = merge_stacks(&native(&[S]), &python, true, false);
+        assert_eq!(merged.frames, [N(0), P(0)]);
+        assert_eq!(merged.python_frames_unclaimed, 1);
+        assert!(!merged.is_exact());
     }
 
     #[test]

@@ -228,7 +228,8 @@ impl<A: Arch> NativeReader<A> {
                         role
                     }
                 };
-                NativeMergeFrame { role, sp: f.sp }
+                let in_interpreter = s.module.is_some_and(|m| self.interpreter_modules.contains(&m));
+                NativeMergeFrame { role, in_interpreter, sp: f.sp }
             })
             .collect();
         let complete = native.stop == UnwindStop::EndOfStack;
