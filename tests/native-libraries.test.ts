@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Interpreter, interpreterById, runCli, targetsDir, tempDir } from './helpers.js';
+import { type Interpreter, interpreterById, targetsDir, tempDir } from './helpers.js';
+import { includeDirs, type JsonFrame, type NativeRecord, recordNative, tool } from './native-helpers.js';
 
 /** Built for CPython 3.11, 3.12 and 3.14 (abi3 or per-minor wheels), not for -dbg builds. */
 const WITH_WHEELS = ['3.11-system', '3.12-pyenv', '3.14-sid'].map(interpreterById);
@@ -62,34 +63,8 @@ function cython(): string {
   return dir;
 }
 
-interface JsonFrame {
-  name: string;
-  file: string;
-  line: number;
-  kind?: string;
-}
-
-function recordNative(interp: Interpreter, python: string[], env: Record<string, string>) {
-  const out = join(tempDir('native-lib'), 'profile.pyspy.json');
-  const result = runCli(['record', '-o', out, '--hide-progress', '--native', '--rate', '200', '--', interp.exe, ...python], {
-    env: { ...interp.env, ...env },
-    timeoutMs: 120_000,
-  });
-  expect(result.status, result.stderr).toBe(0);
-  const file = JSON.parse(readFileSync(out, 'utf8')) as {
-    frames: JsonFrame[];
-    stacks: { frames: number[]; count: number }[];
-    stats: { ticks: number; errors: number };
-  };
-  return {
-    stacks: file.stacks.map((s) => ({ frames: s.frames.map((i) => file.frames[i]), count: s.count })),
-    stats: file.stats,
-    stderr: result.stderr,
-  };
-}
-
 /** Samples in Python function `caller`, and those with a native frame inside it that `matches`. */
-function under(record: ReturnType<typeof recordNative>, caller: string, matches: (f: JsonFrame) => boolean) {
+function under(record: NativeRecord, caller: string, matches: (f: JsonFrame) => boolean) {
   let inCaller = 0;
   let withNative = 0;
   const examples: string[] = [];
@@ -112,7 +87,7 @@ for (const interp of WITH_WHEELS) {
     it('numpy: a matrix product shows OpenBLAS frames under the Python line that called it', () => {
       const numpy = wheels(interp, 'numpy');
       const script = join(targetsDir, 'native/numpy_matmul.py');
-      const record = recordNative(interp, [script, '4'], { PYTHONPATH: numpy, OPENBLAS_NUM_THREADS: '1' });
+      const record = recordNative(interp, [script, '4'], { rate: 200, env: { PYTHONPATH: numpy, OPENBLAS_NUM_THREADS: '1' } });
       const line = readFileSync(script, 'utf8').split('\n').indexOf('    return a @ b') + 1;
       const openblas = under(record, 'multiply', (f) => /openblas/i.test(f.file) && named(f));
       // The product is nearly all of multiply's time, and nearly all of that is in OpenBLAS.
@@ -128,7 +103,10 @@ for (const interp of WITH_WHEELS) {
 
     it('cryptography: elliptic-curve signing shows its Rust frames, demangled', () => {
       const crypto = wheels(interp, 'cryptography');
-      const record = recordNative(interp, [join(targetsDir, 'native/crypto_ec.py'), '4'], { PYTHONPATH: crypto });
+      const record = recordNative(interp, [join(targetsDir, 'native/crypto_ec.py'), '4'], {
+        rate: 200,
+        env: { PYTHONPATH: crypto },
+      });
       // Demangled Rust: a path (`cryptography_rust::backend::ec::…`), no `_ZN…E` or `_R…` mangling, no hash suffix.
       const rust = under(record, 'sign', (f) => /_rust\.abi3\.so|\.rs$/.test(f.file) && f.name.includes('::'));
       expect(rust.withNative, `${record.stderr}\n${rust.examples.join('\n')}`).toBeGreaterThan(0.2 * rust.inCaller);
@@ -141,17 +119,10 @@ for (const interp of WITH_WHEELS) {
       const dir = tempDir(`cython-${interp.id}`);
       const pyx = join(targetsDir, 'native/cymod.pyx');
       const c = join(dir, 'cymod.c');
-      const translate = spawnSync('python3', ['-m', 'cython', '-3', pyx, '-o', c], {
-        encoding: 'utf8',
-        env: { ...process.env, PYTHONPATH: cython() },
-      });
-      expect(translate.status, translate.stderr).toBe(0);
-      const include = ((interp as Interpreter & { include?: string[] }).include ?? []).map((d) => `-I${d}`);
-      const gcc = spawnSync('gcc', ['-O2', '-g', '-shared', '-fPIC', ...include, '-o', join(dir, 'cymod.so'), c], {
-        encoding: 'utf8',
-      });
-      expect(gcc.status, gcc.stderr).toBe(0);
-      const record = recordNative(interp, [join(targetsDir, 'native/cython_target.py'), dir, '4'], {});
+      tool('python3', ['-m', 'cython', '-3', pyx, '-o', c], { PYTHONPATH: cython() });
+      const include = includeDirs(interp).map((d) => `-I${d}`);
+      tool('gcc', ['-O2', '-g', '-shared', '-fPIC', ...include, '-o', join(dir, 'cymod.so'), c]);
+      const record = recordNative(interp, [join(targetsDir, 'native/cython_target.py'), dir, '4'], { rate: 200 });
       // Cython names the C function of `cdef c_loop` __pyx_f_5cymod_c_loop (inlined or not: DWARF keeps it).
       const loop = under(record, 'run', (f) => /__pyx_f_5cymod_c_loop/.test(f.name) && /cymod/.test(f.file));
       expect(loop.withNative, `${record.stderr}\n${loop.examples.join('\n')}`).toBeGreaterThan(0.5 * loop.inCaller);

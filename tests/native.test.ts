@@ -4,12 +4,9 @@
  * Thresholds come from what the record counted (ticks, errors) and from the CPU split the target
  * measured itself, never from machine speed.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  type Interpreter,
   interpreterById,
   interpreters,
   runCli,
@@ -18,90 +15,11 @@ import {
   tempDir,
   threadStates,
   waitFor,
+  type Interpreter,
 } from './helpers.js';
+import { BUILDS, type Build, buildExtension, type JsonFrame, type NativeRecord, recordNative, tool } from './native-helpers.js';
 
-const source = join(targetsDir, 'native/hotext.c');
 const target = join(targetsDir, 'native/native_target.py');
-
-type Build = 'fp' | 'nofp' | 'stripped';
-const BUILDS: Record<Build, string[]> = {
-  fp: ['-g', '-fno-omit-frame-pointer'],
-  nofp: ['-g', '-fomit-frame-pointer'],
-  stripped: ['-fomit-frame-pointer'],
-};
-
-/** The include folders of an interpreter, as provisioned (the manifest lists them). */
-function includeDirs(interp: Interpreter): string[] {
-  const dirs = (interp as Interpreter & { include?: string[] }).include;
-  if (!dirs || dirs.length === 0) throw new Error(`${interp.id} has no include folders in the manifest`);
-  return dirs;
-}
-
-/** Builds hotext.so for `interp` into a folder of its own and returns the folder. */
-export function buildExtension(interp: Interpreter, build: Build): string {
-  const dir = tempDir(`hotext-${interp.id}-${build}`);
-  const so = join(dir, 'hotext.so');
-  const gcc = spawnSync(
-    'gcc',
-    ['-O2', '-shared', '-fPIC', ...BUILDS[build], ...includeDirs(interp).map((d) => `-I${d}`), '-o', so, source, '-ldl'],
-    { encoding: 'utf8' },
-  );
-  if (gcc.status !== 0) throw new Error(`gcc failed for ${interp.id}: ${gcc.stderr}`);
-  if (build === 'stripped') {
-    const strip = spawnSync('strip', ['--strip-all', so], { encoding: 'utf8' });
-    if (strip.status !== 0) throw new Error(`strip failed: ${strip.stderr}`);
-  }
-  return dir;
-}
-
-interface JsonFrame {
-  name: string;
-  file: string;
-  line: number;
-  kind?: string;
-}
-
-interface NativeRecord {
-  /** Each stack as its frames, outermost first, with its count. */
-  stacks: { frames: JsonFrame[]; count: number }[];
-  stats: { ticks: number; errors: number; samples: number; achievedRateHz: number };
-  stdout: string;
-  stderr: string;
-}
-
-function recordNative(interp: Interpreter, extDir: string, seconds: number, extra: string[] = []): NativeRecord {
-  const out = join(tempDir('native'), 'profile.pyspy.json');
-  const result = runCli(
-    [
-      'record',
-      '-o',
-      out,
-      '--hide-progress',
-      '--native',
-      '--rate',
-      '1000',
-      ...extra,
-      '--',
-      interp.exe,
-      target,
-      extDir,
-      String(seconds),
-    ],
-    { env: interp.env, timeoutMs: 120_000 },
-  );
-  expect(result.status, result.stderr).toBe(0);
-  const file = JSON.parse(readFileSync(out, 'utf8')) as {
-    frames: JsonFrame[];
-    stacks: { frames: number[]; count: number }[];
-    stats: NativeRecord['stats'];
-  };
-  return {
-    stacks: file.stacks.map((s) => ({ frames: s.frames.map((i) => file.frames[i]), count: s.count })),
-    stats: file.stats,
-    stdout: result.stdout,
-    stderr: result.stderr,
-  };
-}
 
 const C_SIDE = ['<module>', 'c_side', 'burn', 'c_outer', 'c_middle', 'c_inner'];
 const PYTHON_SIDE = ['<module>', 'python_side', 'call_back', 'c_callback_inner', 'py_spin'];
@@ -199,7 +117,7 @@ describe('record --native merges C frames with the Python frames that called the
     it(`on ${interp.id} (${interp.version}), the extension built with frame pointers, without, and stripped`, () => {
       const total: Share = { cLeaf: 0, workload: 0, cCpuS: 0, pyCpuS: 0 };
       for (const build of Object.keys(BUILDS) as Build[]) {
-        const share = checkRecord(interp, recordNative(interp, buildExtension(interp, build), 5));
+        const share = checkRecord(interp, recordNative(interp, [target, buildExtension(interp, build), '5'], { rate: 1000 }));
         total.cLeaf += share.cLeaf;
         total.workload += share.workload;
         total.cCpuS += share.cCpuS;
@@ -241,12 +159,6 @@ describe('dump --native', () => {
   }
 });
 
-/** Runs gcc (or objcopy) and fails the test with its output when it fails. */
-function tool(command: string, args: string[]): void {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
-}
-
 describe('--native on bad input keeps what it could unwind, marks the rest and counts it', () => {
   for (const interp of ['3.11-system', '3.12-pyenv', '3.14-sid'].map(interpreterById)) {
     it(`a library without unwind information, libraries unloaded mid-record, a corrupted stack, on ${interp.id}`, () => {
@@ -266,33 +178,10 @@ describe('--native on bad input keeps what it could unwind, marks the rest and c
       ]);
       tool('objcopy', ['--remove-section', '.eh_frame', '--remove-section', '.eh_frame_hdr', library]);
       tool('gcc', ['-O2', '-g', '-shared', '-fPIC', '-o', join(dir, 'libchurn.so'), noinfo]);
-      const out = join(tempDir('native-bad'), 'profile.pyspy.json');
-      const result = runCli(
-        [
-          'record',
-          '-o',
-          out,
-          '--hide-progress',
-          '--native',
-          '--rate',
-          '200',
-          '--',
-          interp.exe,
-          join(targetsDir, 'native/bad_input.py'),
-          dir,
-          '4',
-        ],
-        { env: interp.env, timeoutMs: 120_000 },
-      );
+      const record = recordNative(interp, [join(targetsDir, 'native/bad_input.py'), dir, '4'], { rate: 200 });
       // No crash, no hang: the record ends with the program, which was never left stopped.
-      expect(result.status, result.stderr).toBe(0);
-      expect(result.stderr).toMatch(/The program exited with code 0/);
-      const file = JSON.parse(readFileSync(out, 'utf8')) as {
-        frames: JsonFrame[];
-        stacks: { frames: number[]; count: number }[];
-        stats: { errors: number; ticks: number };
-      };
-      const stacks = file.stacks.map((st) => ({ frames: st.frames.map((i) => file.frames[i]), count: st.count }));
+      expect(record.stderr).toMatch(/The program exited with code 0/);
+      const { stacks, stats } = record;
       const marked = (reason: RegExp, thread: string) =>
         stacks.filter(({ frames }) => {
           const at = frames.findIndex((f) => f.name === '<native stack incomplete>' && reason.test(f.file));
@@ -300,15 +189,15 @@ describe('--native on bad input keeps what it could unwind, marks the rest and c
           return at > 0 && frames.findIndex((f) => f.name === thread && f.kind === undefined) === at - 1;
         });
       // The thread in the library without unwind tables, and the one whose return address is garbage.
-      expect(marked(/./, 'in_noinfo').length, result.stderr).toBeGreaterThan(0);
-      expect(marked(/outside every module/, 'corrupted').length, result.stderr).toBeGreaterThan(0);
+      expect(marked(/./, 'in_noinfo').length, record.stderr).toBeGreaterThan(0);
+      expect(marked(/outside every module/, 'corrupted').length, record.stderr).toBeGreaterThan(0);
       // Each such tick is an error of the record.
       const markedSamples = stacks.filter(({ frames }) => frames.some((f) => f.name === '<native stack incomplete>'));
-      expect(file.stats.errors, result.stderr).toBeGreaterThan(0);
-      expect(file.stats.errors).toBeLessThanOrEqual(markedSamples.reduce((sum, st) => sum + st.count, 0));
+      expect(stats.errors, record.stderr).toBeGreaterThan(0);
+      expect(stats.errors).toBeLessThanOrEqual(markedSamples.reduce((sum, st) => sum + st.count, 0));
       // Stacks through the library loaded and unloaded all the time unwind whole when they can.
       const churned = stacks.filter(({ frames }) => frames.some((f) => f.name === 'noinfo_inner' && /noinfo\.c/.test(f.file)));
-      expect(churned.length, result.stderr).toBeGreaterThan(0);
+      expect(churned.length, record.stderr).toBeGreaterThan(0);
     }, 120_000);
   }
 });

@@ -294,17 +294,28 @@ impl<A: Arch> Unwinder<A> {
                 }
             }
             let method = if callee.is_some_and(|m| m.has_cfi) { FrameMethod::Cfi } else { FrameMethod::FramePointer };
-            match self.framehop.unwind_frame(address, &mut regs, &mut self.cache, &mut read_stack) {
-                Ok(None) => break UnwindStop::EndOfStack,
-                Ok(Some(0)) => break UnwindStop::EndOfStack,
-                Ok(Some(return_address)) => {
+            let step = match self.framehop.unwind_frame(address, &mut regs, &mut self.cache, &mut read_stack) {
+                Ok(step) => Ok((step, method)),
+                Err(e) => {
+                    // framehop takes no step whose CFA is a DWARF expression: take it here.
+                    let innermost = (frames.len() == 1).then_some(registers);
+                    match self.expression_step(lookup, &mut regs, innermost, stack) {
+                        Some(return_address) => Ok((Some(return_address), FrameMethod::Cfi)),
+                        None => Err(e),
+                    }
+                }
+            };
+            match step {
+                Ok((None | Some(0), _)) => break UnwindStop::EndOfStack,
+                Ok((Some(return_address), method)) => {
                     let module = self.module_at(return_address.saturating_sub(1)).map(|m| m.id);
+                    let sp = A::unwind_regs_sp(&regs);
                     frames.push(NativeFrame {
                         address: return_address,
                         is_return_address: true,
                         method,
                         module,
-                        sp: A::unwind_regs_sp(&regs),
+                        sp,
                         signal_trampoline: false,
                     });
                     if module.is_none() {
@@ -315,38 +326,10 @@ impl<A: Arch> Unwinder<A> {
                         None => break UnwindStop::EndOfStack,
                     };
                 }
-                Err(e) => {
-                    // framehop takes no step whose CFA is a DWARF expression: take it here.
-                    let innermost = (frames.len() == 1).then_some(registers);
-                    match self.expression_step(lookup, &mut regs, innermost, stack) {
-                        Some(return_address) if return_address != 0 => {
-                            let module = self.module_at(return_address.saturating_sub(1)).map(|m| m.id);
-                            let sp = A::unwind_regs_sp(&regs);
-                            let method = FrameMethod::Cfi;
-                            frames.push(NativeFrame {
-                                address: return_address,
-                                is_return_address: true,
-                                method,
-                                module,
-                                sp,
-                                signal_trampoline: false,
-                            });
-                            if module.is_none() {
-                                break UnwindStop::OutsideModules { address: return_address };
-                            }
-                            address = match FrameAddress::from_return_address(return_address) {
-                                Some(a) => a,
-                                None => break UnwindStop::EndOfStack,
-                            };
-                        }
-                        _ => match e {
-                            framehop::Error::CouldNotReadStack(at) if !stack.contains(at) => {
-                                break UnwindStop::StackCopyEnded { address: at }
-                            }
-                            e => break UnwindStop::BadFrame(e.to_string()),
-                        },
-                    }
+                Err(framehop::Error::CouldNotReadStack(at)) if !stack.contains(at) => {
+                    break UnwindStop::StackCopyEnded { address: at }
                 }
+                Err(e) => break UnwindStop::BadFrame(e.to_string()),
             }
         };
         NativeStack { frames, stop }
