@@ -11,12 +11,20 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
-import { measureCore, measureDump, measureDuplicates, measureRates, measureSlowdown, measureSoak } from './metrics.mjs';
+import {
+  measureCore,
+  measureDump,
+  measureDuplicates,
+  measureNative,
+  measureRates,
+  measureSlowdown,
+  measureSoak,
+} from './metrics.mjs';
 import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -155,7 +163,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], native: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -200,6 +208,7 @@ async function main() {
     await step('core', interp, measureCore);
     await step('duplicates', interp, measureDuplicates);
     await step('soak', interp, measureSoak);
+    await step('native', interp, measureNative);
   }
   write();
   log(`wrote ${out} in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${anomalies.length} anomalies`);
