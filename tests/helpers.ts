@@ -87,12 +87,17 @@ export function isRunning(pid: number): boolean {
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+/** `what` may be a function so the message says what the target printed by the time it ran out. */
+export async function waitFor<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -171,6 +176,29 @@ export function startCli(args: string[], options: { env?: Record<string, string>
     child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
   );
   return { child, done };
+}
+
+/**
+ * Resolves once the CLI process `pid` is sampling: its sampler thread ("pyspy-sampler") exists and
+ * has had a moment to open the target. On a busy machine the CLI can take seconds to start, so
+ * tests that act on a running record wait for this rather than sleep a fixed time.
+ */
+export async function samplerRunning(pid: number, settleMs = 500): Promise<void> {
+  const hasSampler = () => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).some((tid) => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'pyspy-sampler';
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(`the record (pid ${pid}) to start sampling`, hasSampler, 60_000);
+  await new Promise((r) => setTimeout(r, settleMs));
 }
 
 const clis = new Set<ChildProcess>();

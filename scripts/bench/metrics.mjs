@@ -1,11 +1,18 @@
 // The measurements. Each returns plain rows for report.mjs and pushes oddities to `anomalies`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkNotStopped, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
+import { TMP, checkNotStopped, firstLine, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
 import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } from './tools.mjs';
 
 const DEEP = join(TARGETS, 'deep.py');
 const FIB = join(TARGETS, 'fib.py');
 const CHURN = join(TARGETS, 'churn.py');
+const BIG_HEAP = join(TARGETS, 'big_heap.py');
+const NATIVE_WORK = join(TARGETS, 'native_work.py');
+const NATIVE_TARGET = join(TARGETS, '../../../tests/targets/native/native_target.py');
+const HOTEXT_C = join(TARGETS, '../../../tests/targets/native/hotext.c');
 const TOOLS = ['pyspy-ts', 'py-spy'];
 const record = (tool, opts) => (tool === 'pyspy-ts' ? recordPyspyTs(opts) : recordPySpy(opts));
 /** Alternate which tool goes first, run by run. */
@@ -305,4 +312,155 @@ export async function measureDuplicates(interp, cfg, anomalies) {
     }
   }
   return rows;
+}
+
+/**
+ * Metric 6: `dump --core` of a core of about `cfg.coreMiB` MiB (gcore of targets/big_heap.py, every
+ * page written, a 50-deep stack): CLI wall time and peak RSS, natively and through WASM
+ * (PYSPY_BACKEND=wasm), and py-spy's `dump --core` of the same file.
+ */
+export async function measureCore(interp, cfg, anomalies) {
+  const depth = 50;
+  const target = await startTarget(interp, BIG_HEAP, [cfg.coreMiB, depth, 600], { readyTimeoutMs: 120_000 });
+  const prefix = join(TMP, 'bench-core');
+  const core = `${prefix}.${target.pid}`;
+  try {
+    const made = await run(['gcore', '-o', prefix, String(target.pid)], { timeoutMs: 600_000 });
+    await target.stop();
+    if (made.code !== 0) throw new Error(`gcore failed: ${made.stderr.trim().split('\n').pop()}`);
+    const sizeMiB = statSync(core).size / 2 ** 20;
+    const variants = [
+      ['pyspy-ts native', [PYSPY_TS, 'dump', '--core', core], {}],
+      ['pyspy-ts WASM', [PYSPY_TS, 'dump', '--core', core], { PYSPY_BACKEND: 'wasm' }],
+      ['py-spy', [PY_SPY, 'dump', '--core', core], {}],
+    ];
+    const got = Object.fromEntries(variants.map(([name]) => [name, []]));
+    for (let i = 0; i < cfg.coreRuns; i++) {
+      for (const [name, argv, env] of i % 2 === 0 ? variants : [...variants].reverse()) {
+        const r = await run(argv, { timeoutMs: 120_000, cpu: true, env });
+        const frames = r.stdout.split('\n').filter((l) => /^ {4}\S.*\(.*:\d+\)$/.test(l)).length;
+        if (r.code !== 0) anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${firstLine(r.stderr)}`);
+        else if (frames < depth) anomalies.push(`${interp.id} core ${name} run ${i + 1}: ${frames} frames, expected ${depth}`);
+        got[name].push({ ...r, ok: r.code === 0 && frames >= depth });
+      }
+    }
+    const side = (name) => {
+      const ok = got[name].filter((r) => r.ok);
+      const failure = got[name].find((r) => !r.ok);
+      return {
+        ok: ok.length,
+        wallMs: median(ok.map((r) => r.wallS * 1000)),
+        maxRssMb: median(ok.map((r) => r.maxRssKb / 1024)),
+        error: failure && firstLine(failure.stderr),
+      };
+    };
+    log(`core of ${sizeMiB.toFixed(0)} MiB: ${variants.map(([n]) => `${n} ${side(n).wallMs?.toFixed(0)} ms`).join(', ')}`);
+    return { interp: interp.id, sizeMiB, runs: cfg.coreRuns, sides: Object.fromEntries(variants.map(([n]) => [n, side(n)])) };
+  } finally {
+    await target.stop();
+    rmSync(core, { force: true });
+  }
+}
+
+/** hotext.so (tests/targets/native/hotext.c) for `interp`, built with -g and without frame pointers. */
+function buildHotext(interp) {
+  const dir = mkdtempSync(join(tmpdir(), `pyspy-bench-hotext-${interp.id}-`));
+  const include = (interp.include ?? []).map((d) => `-I${d}`);
+  if (include.length === 0) throw new Error(`${interp.id}: no include folders in the manifest to build the C extension with`);
+  execFileSync('gcc', [
+    '-O2',
+    '-g',
+    '-fomit-frame-pointer',
+    '-shared',
+    '-fPIC',
+    ...include,
+    '-o',
+    join(dir, 'hotext.so'),
+    HOTEXT_C,
+  ]);
+  return dir;
+}
+
+/**
+ * Metric 7: `--native` side by side. Rates, errors and unnamed frames attached with --pid to the
+ * test extension's target (a thread in C and Python called back from C, a thread in the vdso);
+ * slowdown launched on a fixed amount of the same work. Errors: pyspy-ts's are ticks whose read
+ * or unwind failed (its summary), py-spy's the errors it prints; both as a share of the samples
+ * they attempted. Unnamed: samples with an address-only frame in the raw output.
+ */
+export async function measureNative(interp, cfg, anomalies) {
+  const ext = buildHotext(interp);
+  const rows = [];
+  const target = await longTarget(interp, NATIVE_TARGET, [ext], anomalies);
+  try {
+    for (const rate of [100, 1000]) {
+      const got = { 'pyspy-ts': [], 'py-spy': [] };
+      for (let i = 0; i < cfg.runs; i++) {
+        for (const tool of orderFor(i)) {
+          const label = `${interp.id} native ${rate} Hz ${tool} run ${i + 1}`;
+          const r = await record(tool, {
+            target: { pid: target.pid },
+            rate,
+            durationS: cfg.durationS,
+            native: true,
+            timeoutMs: (cfg.durationS + 60) * 1000,
+          });
+          for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+          await target.check(label);
+          got[tool].push(r);
+        }
+      }
+      const side = (tool) => {
+        const ok = got[tool].filter((r) => r.ok);
+        const attempted = (r) => (tool === 'pyspy-ts' ? r.ticks : r.samples + (r.errors ?? 0));
+        return {
+          ok: ok.length,
+          // Thread stacks per second for both (py-spy's "Hz" is that; pyspy-ts's summary gives ticks).
+          samplesPerS: median(ok.map((r) => (tool === 'pyspy-ts' ? r.samples / r.durationS : r.hz))),
+          errorPct: median(ok.map((r) => (100 * (r.errors ?? 0)) / (attempted(r) || 1))),
+          unresolvedPct: median(ok.map((r) => (100 * (r.unresolvedSamples ?? 0)) / (r.samples || 1))),
+          cpuUs: median(ok.map((r) => perSampleUs(r.treeCpuS, r.samples))),
+          selfUs: median(ok.map((r) => perSampleUs(r.selfCpuS, r.samples))),
+        };
+      };
+      rows.push({ interp: interp.id, rate, kind: 'attached', ts: side('pyspy-ts'), ps: side('py-spy') });
+      log(`native ${interp.id} ${rate} Hz: pyspy-ts ${JSON.stringify(rows.at(-1).ts)} py-spy ${JSON.stringify(rows.at(-1).ps)}`);
+    }
+  } finally {
+    await target.stop();
+  }
+  // Slowdown: the same work unprofiled, then under each profiler with --native, launched.
+  const cal = await run([interp.exe, NATIVE_WORK, ext, 20, 0], { timeoutMs: 120_000, env: interp.env });
+  const per = elapsedOf(cal.stdout);
+  if (!per) throw new Error(`native_work.py calibration failed on ${interp.id}: ${cal.stderr}`);
+  const rounds = Math.max(1, Math.round((cfg.fibSeconds / per) * 20));
+  const command = [interp.exe, NATIVE_WORK, ext, String(rounds), '0.5'];
+  const timeoutMs = (cfg.fibSeconds * 20 + 60) * 1000;
+  const slowdown = [];
+  for (const rate of [100, 1000]) {
+    const got = { base: [], 'pyspy-ts': [], 'py-spy': [] };
+    for (let i = 0; i < cfg.runs; i++) {
+      const b = elapsedOf((await run(command, { timeoutMs, env: interp.env })).stdout);
+      got.base.push(b);
+      for (const tool of orderFor(i)) {
+        const label = `${interp.id} native slowdown ${rate} Hz ${tool} run ${i + 1}`;
+        const r = await record(tool, { target: { command }, rate, native: true, timeoutMs, env: interp.env });
+        for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+        const elapsed = elapsedOf(r.stdout);
+        if (elapsed === undefined) anomalies.push(`${label}: the target printed no elapsed time`);
+        got[tool].push({ ratio: elapsed && b ? elapsed / b : undefined });
+      }
+    }
+    slowdown.push({
+      rate,
+      baseS: median(got.base),
+      ts: median(got['pyspy-ts'].map((r) => r.ratio)),
+      ps: median(got['py-spy'].map((r) => r.ratio)),
+    });
+    log(
+      `native slowdown ${interp.id} ${rate} Hz: pyspy-ts ${slowdown.at(-1).ts?.toFixed(3)}x py-spy ${slowdown.at(-1).ps?.toFixed(3)}x`,
+    );
+  }
+  rmSync(ext, { recursive: true, force: true });
+  return { interp: interp.id, rows, slowdown, work: `native_work.py x ${rounds} rounds` };
 }

@@ -1,4 +1,5 @@
 // Renders the results as BENCHMARKS.md.
+import { startupSection } from './startup.mjs';
 
 const f = (x, d = 0) =>
   x === undefined || x === null || Number.isNaN(x)
@@ -123,8 +124,31 @@ function slowdownSection(results) {
   return parts.join('\n');
 }
 
+function coreSection(rows) {
+  const names = ['pyspy-ts native', 'pyspy-ts WASM', 'py-spy'];
+  return [
+    '## 4b. `dump --core` of a 2 GiB core',
+    '',
+    'A gcore of `targets/big_heap.py` (every page of its heap written, a 50-deep stack), read by the CLI: wall time of the whole ' +
+      'command (Node start-up included for pyspy-ts) and its peak RSS, medians. *WASM* is the same CLI with `PYSPY_BACKEND=wasm`: ' +
+      'the core is read through a JS callback, in pieces. A failed py-spy run is listed under the anomalies.',
+    '',
+    table(
+      ['interp', 'core MiB', 'runs', ...names.flatMap((n) => [`${n} ms`, `${n} RSS MB`])],
+      rows.map((r) => [
+        r.interp,
+        f(r.sizeMiB),
+        r.runs,
+        ...names.flatMap((n) =>
+          r.sides[n].ok ? [f(r.sides[n].wallMs), f(r.sides[n].maxRssMb)] : [`failed: ${r.sides[n].error}`, '–'],
+        ),
+      ]),
+    ),
+  ].join('\n');
+}
+
 function asyncSection(results, durationS) {
-  const parts = ['## 6. `--async` cost (1,000 live asyncio tasks)', ''];
+  const parts = ['## 7. `--async` cost (1,000 live asyncio tasks)', ''];
   for (const r of results) {
     parts.push(
       `\`${r.command.map((a) => a.replace(/.*\/scripts\/bench\//, 'scripts/bench/')).join(' ')}\` (${r.work} in a worker ` +
@@ -297,6 +321,60 @@ function duplicateSection(rows) {
   ].join('\n');
 }
 
+function nativeSection(results) {
+  const rows = results.flatMap((r) =>
+    r.rows.map((row) => {
+      const slow = r.slowdown.find((s) => s.rate === row.rate);
+      return [
+        r.interp,
+        f(row.rate),
+        f(row.ts.samplesPerS),
+        f(row.ps.samplesPerS),
+        pct(row.ts.errorPct),
+        pct(row.ps.errorPct),
+        pct(row.ts.unresolvedPct),
+        pct(row.ps.unresolvedPct),
+        slow?.ts === undefined ? '–' : `${f(slow.ts, 3)}×`,
+        slow?.ps === undefined ? '–' : `${f(slow.ps, 3)}×`,
+        f(row.ts.cpuUs, 1),
+        f(row.ts.selfUs, 1),
+        f(row.ps.cpuUs, 1),
+      ];
+    }),
+  );
+  return [
+    '## 6. `--native`',
+    '',
+    'The test extension (`tests/targets/native/hotext.c`, `-O2 -g -fomit-frame-pointer`): rates, errors and ' +
+      'unnamed frames attached with `--pid` to `tests/targets/native/native_target.py` (C called from Python, ' +
+      'Python called back from C, a thread in the vdso); slowdown launched on `scripts/bench/targets/native_work.py` ' +
+      `(${results.map((r) => `${r.interp}: ${r.work}`).join('; ')}). *errors*: pyspy-ts = ticks with a failed read or ` +
+      'an incomplete unwind ÷ ticks; py-spy = its printed errors ÷ (samples + errors). *samples/s*: thread stacks a ' +
+      'second (py-spy also samples the thread parked in C, which pyspy-ts leaves out as idle). *unnamed*: samples with a ' +
+      "frame shown as an address. *slowdown*: the target's own time for the work ÷ unprofiled. *CPU/sample*: " +
+      'as in section 1.',
+    '',
+    table(
+      [
+        'interp',
+        'req Hz',
+        'pyspy-ts samples/s',
+        'py-spy samples/s',
+        'pyspy-ts errors',
+        'py-spy errors',
+        'pyspy-ts unnamed',
+        'py-spy unnamed',
+        'pyspy-ts slowdown',
+        'py-spy slowdown',
+        'pyspy-ts CPU/sample µs',
+        'sampler µs',
+        'py-spy CPU/sample µs',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
+
 export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod, startedAt, elapsedS }) {
   const out = [
     '# Benchmarks: pyspy-ts vs py-spy',
@@ -336,17 +414,21 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
     './node_modules/.bin/pyspy-ts record [--async] --rate 1000 --format raw -o OUT --hide-progress -- python scripts/bench/targets/tasks.py 1000 25 K 0.5',
+    'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
       'are killed when their measurement ends, and exit on their own after a maximum time.',
     '',
   ];
+  if (results.startup.length) out.push(startupSection(results.startup), '');
   if (results.rates.length) out.push(rateSection(results.rates), '');
   if (results.slowdown.length) out.push(slowdownSection(results.slowdown), '');
   if (results.dump.length) out.push(dumpSection(results.dump), '');
+  if (results.core.length) out.push(coreSection(results.core), '');
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
+  if (results.native.length) out.push(nativeSection(results.native), '');
   if (results.async?.length) out.push(asyncSection(results.async, cfg.durationS), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');

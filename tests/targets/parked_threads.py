@@ -1,6 +1,11 @@
 """A target for dump tests: named threads parked at known lines, plus its own ground truth.
 
-Usage: python parked_threads.py GROUND_TRUTH.json
+Usage: python parked_threads.py GROUND_TRUTH.json [ABORT_TRIGGER]
+
+With ABORT_TRIGGER, the reporter stays (sleeping in report) after writing the truth, and once that
+file exists it calls os.abort() there, with the other threads still parked: a crash that writes a
+core (the core size limit is raised to its hard limit first). The core tests compare that core
+with a live dump taken just before.
 
 Once every thread is parked, a reporter thread writes each thread's stack as CPython itself sees
 it (sys._current_frames), innermost frame first, and its name as the thread itself sees it
@@ -64,7 +69,13 @@ def stack_of(frame):
     return frames
 
 
-def report(path, expected, main_ident):
+def wait_then_abort(trigger):
+    while not os.path.exists(trigger):
+        time.sleep(0.01)
+    os.abort()  # the line the core tests expect the reporter at
+
+
+def report(path, expected, main_ident, trigger=None):
     for _ in range(expected):
         parked.acquire()
     me = threading.get_ident()
@@ -83,6 +94,8 @@ def report(path, expected, main_ident):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(truth, f, ensure_ascii=False)
     os.rename(tmp, path)
+    if trigger is not None:
+        wait_then_abort(trigger)
 
 
 native_ids = {}
@@ -99,6 +112,14 @@ def remember_native_id(target, *args):
 
 def main():
     path = sys.argv[1]
+    trigger = sys.argv[2] if len(sys.argv) > 2 else None
+    if trigger is not None:
+        # Imported here, not at the top: the stripped embedders export no symbols, so they
+        # cannot load extension modules such as `resource`, and they never pass a trigger.
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     native_ids[threading.get_ident()] = threading.get_native_id()
     own_names[threading.get_ident()] = threading.current_thread().name
     threads = [
@@ -110,7 +131,7 @@ def main():
     ]
     for t in threads:
         t.start()
-    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident()), name="reporter")
+    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident(), trigger), name="reporter")
     reporter.start()
     park()
 

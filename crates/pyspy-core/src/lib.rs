@@ -3,10 +3,12 @@
 //! `ProcessSource` traits, so it serves live processes (`pyspy-live`), core files, and WASM.
 
 pub mod binary;
+pub mod core_file;
 pub mod dump;
 pub mod error;
 pub mod maps;
 pub mod memory;
+pub mod native;
 pub mod paths;
 pub mod process;
 pub mod profile;

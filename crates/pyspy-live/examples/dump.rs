@@ -1,13 +1,14 @@
-//! `cargo run -p pyspy-live --example dump -- PID [--locals] [--async]`: the core's dump without
-//! Node, for debugging the walkers.
+//! `cargo run -p pyspy-live --example dump -- PID [--locals] [--async] [--native] [--native-all]`: the core's
+//! dump without Node, for debugging the walkers and the native stage.
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let pid: u32 = args.next().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals] [--async]");
-    let rest: Vec<String> = args.collect();
-    let options =
-        pyspy_core::DumpOptions { locals: rest.iter().any(|a| a == "--locals"), asyncio: rest.iter().any(|a| a == "--async") };
-    match pyspy_live::dump(pid, options, true) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let pid: u32 =
+        args.first().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals] [--async] [--native] [--native-all]");
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let (locals, native_all) = (flag("--locals"), flag("--native-all"));
+    let options = pyspy_core::DumpOptions { locals, asyncio: flag("--async") };
+    match pyspy_live::dump(pid, options, true, flag("--native") || native_all, native_all) {
         Ok(dump) => {
             println!("Python {} ({})", dump.python_version, dump.executable);
             for t in dump.threads {

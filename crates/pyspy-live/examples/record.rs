@@ -1,5 +1,5 @@
-//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--idle] [--async]`:
-//! collapsed stacks on stdout, stats on stderr.
+//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--idle] [--async] [--native]
+//! [--native-all]`: collapsed stacks on stdout, stats on stderr.
 
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ fn main() {
         nonblocking: args.iter().any(|a| a == "--nonblocking"),
         idle: args.iter().any(|a| a == "--idle"),
         asyncio: args.iter().any(|a| a == "--async"),
+        native: args.iter().any(|a| a == "--native" || a == "--native-all"),
+        native_all: args.iter().any(|a| a == "--native-all"),
         ..Default::default()
     };
     let sampler = pyspy_live::Sampler::start(pid, options).unwrap_or_else(|e| {

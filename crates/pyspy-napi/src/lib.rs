@@ -37,6 +37,10 @@ pub struct DumpOptions {
     /// Rust, where `async` is a keyword.)
     #[napi(js_name = "async")]
     pub asyncio: Option<bool>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -60,6 +64,9 @@ pub struct FrameDump {
     pub line: u32,
     /// Present when locals were asked for.
     pub locals: Option<Vec<LocalVariable>>,
+    /// What the frame stands for; absent for a Python function.
+    #[napi(ts_type = "'native'")]
+    pub kind: Option<String>,
 }
 
 #[napi(object)]
@@ -164,6 +171,7 @@ fn frame_dump(f: pyspy_core::FrameDump) -> FrameDump {
         locals: f
             .locals
             .map(|ls| ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()),
+        kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
     }
 }
 
@@ -190,11 +198,11 @@ impl Task for DumpTask {
     type JsValue = ProcessDump;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let options = pyspy_core::DumpOptions {
-            locals: self.options.locals.unwrap_or(false),
-            asyncio: self.options.asyncio.unwrap_or(false),
-        };
-        Ok(pyspy_live::dump(self.pid, options, !self.options.nonblocking.unwrap_or(false)))
+        let o = &self.options;
+        let options = pyspy_core::DumpOptions { locals: o.locals.unwrap_or(false), asyncio: o.asyncio.unwrap_or(false) };
+        let native = o.native.unwrap_or(false);
+        let native_all = o.native_all.unwrap_or(false);
+        Ok(pyspy_live::dump(self.pid, options, !o.nonblocking.unwrap_or(false), native, native_all))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
@@ -205,7 +213,65 @@ impl Task for DumpTask {
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None, asyncio: None }) })
+    AsyncTask::new(DumpTask {
+        pid,
+        options: options.unwrap_or(DumpOptions {
+            locals: None,
+            nonblocking: None,
+            asyncio: None,
+            native: None,
+            native_all: None,
+        }),
+    })
+}
+
+#[napi(object)]
+pub struct CoreDumpOptions {
+    /// Also read each frame's arguments and local variables. Default false.
+    pub locals: Option<bool>,
+    /// Files the core maps (the python executable, libpython) to use instead of what is at the
+    /// paths the core names, matched by file name: for a core read on another machine.
+    pub binaries: Option<Vec<String>>,
+    /// Also read every asyncio event loop and its tasks (`loops`). Default false.
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
+}
+
+pub struct DumpCoreTask {
+    path: String,
+    bytes: Option<Vec<u8>>,
+    binaries: Vec<String>,
+    options: pyspy_core::DumpOptions,
+}
+
+impl Task for DumpCoreTask {
+    type Output = std::result::Result<pyspy_core::ProcessDump, pyspy_core::Error>;
+    type JsValue = ProcessDump;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(pyspy_live::dump_core_file(&self.path, self.bytes.take(), &self.binaries, self.options))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
+        output.map(ProcessDump::from).map_err(|e| to_js_error(env, e))
+    }
+}
+
+/// Every thread's stack of the process an ELF core file (a path, or its bytes) is of, at the
+/// moment it was written.
+#[napi(ts_return_type = "Promise<ProcessDump>")]
+pub fn dump_core(core: Either<String, Uint8Array>, options: Option<CoreDumpOptions>) -> AsyncTask<DumpCoreTask> {
+    let options = options.unwrap_or(CoreDumpOptions { locals: None, binaries: None, asyncio: None });
+    let (path, bytes) = match core {
+        Either::A(path) => (path, None),
+        Either::B(bytes) => ("the core".to_string(), Some(bytes.to_vec())),
+    };
+    AsyncTask::new(DumpCoreTask {
+        path,
+        bytes,
+        binaries: options.binaries.unwrap_or_default(),
+        options: pyspy_core::DumpOptions { locals: options.locals.unwrap_or(false), asyncio: options.asyncio.unwrap_or(false) },
+    })
 }
 
 // ---- record ----
@@ -242,6 +308,11 @@ pub struct RecordOptions {
     pub asyncio: Option<bool>,
     /// With `async`: keep default task names (`Task-123`) instead of folding them to `Task`.
     pub full_task_names: Option<bool>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64; needs the
+    /// target paused, so not with `nonblocking`). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -353,6 +424,8 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
         asyncio: o.asyncio.unwrap_or(d.asyncio),
         full_task_names: o.full_task_names.unwrap_or(d.full_task_names),
+        native: o.native.unwrap_or(d.native),
+        native_all: o.native_all.unwrap_or(d.native_all),
     }
 }
 

@@ -12,14 +12,17 @@ export interface FlameFrame {
   /** 0 for the root ("all"), 1 for outermost Python frames (or threads with `threads`). */
   depth: number;
   kind: FlameFrameKind;
-  /** What a `frame` stands for when it is not a Python function (a task with `--async`, ...). */
-  frameKind?: FrameKind;
   /** What the rectangle shows: `frameLabel` / `threadLabel` / "all". */
   label: string;
   name: string;
   /** Empty for the root and for threads. */
   file: string;
   line: number;
+  /**
+   * The profile frame's kind (`native` for C/C++/Cython/Rust, `task` for an asyncio task of
+   * `--async`); absent for Python and pseudo-rows.
+   */
+  frameKind?: FrameKind;
   /** Samples in this frame and below it. */
   samples: number;
   /** Samples to the left of this frame. */
@@ -47,17 +50,17 @@ export interface LayoutOptions {
 
 interface TreeNode {
   kind: FlameFrameKind;
-  frameKind?: FrameKind;
   label: string;
   name: string;
   file: string;
   line: number;
+  frameKind?: FrameKind;
   samples: number;
   children: Map<string, TreeNode>;
 }
 
-function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0): TreeNode {
-  return { kind, label, name, file, line, samples: 0, children: new Map() };
+function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0, frameKind?: FrameKind): TreeNode {
+  return { kind, label, name, file, line, ...(frameKind ? { frameKind } : {}), samples: 0, children: new Map() };
 }
 
 function childOf(parent: TreeNode, label: string, create: () => TreeNode): TreeNode {
@@ -89,10 +92,7 @@ export function buildFrameTree(profile: Profile, threads: boolean): TreeNode {
     for (const frameIndex of stack.frames) {
       const label = labels[frameIndex];
       const frame = profile.frames[frameIndex];
-      node = childOf(node, label, () => ({
-        ...newNode('frame', label, frame.name, frame.file, frame.line),
-        frameKind: frame.kind,
-      }));
+      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line, frame.kind));
       node.samples += stack.count;
     }
   }
@@ -126,11 +126,11 @@ export function layoutFlamegraph(profile: Profile, options: LayoutOptions): Flam
       parent,
       depth,
       kind: node.kind,
-      ...(node.frameKind ? { frameKind: node.frameKind } : {}),
       label: node.label,
       name: node.name,
       file: node.file,
       line: node.line,
+      ...(node.frameKind ? { frameKind: node.frameKind } : {}),
       samples: node.samples,
       start,
       xPx: start * pxPerSample,

@@ -88,7 +88,12 @@ function renderFrame(frame: FlameFrame, total: number, countName: string, geomet
   const y = rowY(frame.depth, geometry);
   const rectHeight = geometry.frameHeight - 1;
   const textY = y + rectHeight / 2 + geometry.frameFontSizePx * 0.36;
-  const palette = frame.kind !== 'frame' ? 'synthetic' : frame.frameKind === 'task' ? 'task' : paletteForFile(frame.file);
+  const palette =
+    frame.kind !== 'frame'
+      ? 'synthetic'
+      : frame.frameKind === 'task' || frame.frameKind === 'native'
+        ? frame.frameKind
+        : paletteForFile(frame.file);
   const tooltip = `${frame.label} (${formatCount(frame.samples)} ${countName}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
   const shown = fitLabel(frame.label, frame.widthPx, (text) => estimateTextWidth(text, geometry.frameFontSizePx));
   const attributes: [string, string | number][] = [

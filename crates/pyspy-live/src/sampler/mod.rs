@@ -3,6 +3,7 @@
 //! Every tick reads every thread of every target once. A tick that comes too late is not made up
 //! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
 
+mod native;
 mod run;
 mod targets;
 mod tasks;
@@ -45,6 +46,11 @@ pub struct RecordOptions {
     pub asyncio: bool,
     /// With `asyncio`: keep default task names (`Task-123`) instead of folding them to `Task`.
     pub full_task_names: bool,
+    /// Also the C, C++, Cython and Rust frames of each thread, merged with its Python frames.
+    pub native: bool,
+    /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
+    /// hidden otherwise.
+    pub native_all: bool,
 }
 
 impl Default for RecordOptions {
@@ -63,6 +69,8 @@ impl Default for RecordOptions {
             wait_for_python: None,
             asyncio: false,
             full_task_names: false,
+            native: false,
+            native_all: false,
         }
     }
 }
@@ -86,8 +94,25 @@ impl RecordOptions {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
         }
-        Ok(())
+        check_native(self.native, self.native_all, self.nonblocking)
     }
+}
+
+/// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
+pub fn check_native(native: bool, native_all: bool, nonblocking: bool) -> Result<()> {
+    if native_all && !native {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native-all shows more of --native's frames: add --native"));
+    }
+    if native && nonblocking {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "--native needs to pause the target to read its registers: leave out --nonblocking",
+        ));
+    }
+    if native && !cfg!(target_arch = "x86_64") {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native is supported on x86_64 Linux only, for now"));
+    }
+    Ok(())
 }
 
 struct Shared {

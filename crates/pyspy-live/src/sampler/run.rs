@@ -12,6 +12,7 @@ use pyspy_core::python::{ReadOptions, ThreadStack};
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
+use super::native::{sample_frames, NativeMemo, SampleFrame};
 use super::targets::{self, Target};
 use super::tasks::{Above, TaskFrames};
 use super::{RecordOptions, Shared};
@@ -41,6 +42,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let mut targets = vec![Target::new(root, asyncio)];
     let mut memo: FrameMemo = FrameMemo::default();
     let mut task_frames = TaskFrames::new(options.full_task_names);
+    let mut native_memo = NativeMemo::default();
     let mut frame_ids: Vec<u32> = Vec::new();
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
     let mut next_tick = started;
@@ -126,9 +128,19 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                     .push_above(&mut agg, &sample.above, &read.waiting, &mut frame_ids, |agg, f| {
                         intern(agg, &mut memo, &f.code, f.line, options, cwd)
                     })
-                    .unwrap_or(sample.frames.len());
-                for (code, line) in sample.frames[..kept.min(sample.frames.len())].iter().rev() {
-                    frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
+                    .map_or(sample.frames.len(), |keep| merged_len(&sample.frames, keep));
+                for frame in sample.frames[..kept].iter().rev() {
+                    frame_ids.push(match frame {
+                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, cwd),
+                        SampleFrame::Native(symbol, inline) => native_memo.intern(
+                            &mut agg,
+                            symbol,
+                            *inline,
+                            options.nolineno || options.function,
+                            options.full_filenames,
+                        ),
+                        SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
+                    });
                 }
                 agg.add_sample(thread, &mut frame_ids, time_us);
             }
@@ -191,7 +203,7 @@ struct ThreadSample {
     /// `threading.get_ident()`, which names the thread.
     python_thread_id: u64,
     /// Innermost first.
-    frames: Vec<(Arc<CodeInfo>, u32)>,
+    frames: Vec<SampleFrame>,
     owns_gil: bool,
     /// `--async`: what goes above its frames.
     above: Above,
@@ -209,7 +221,10 @@ struct TargetRead {
 fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u64) -> Result<TargetRead> {
     // Scheduler states before pausing: a paused thread reads as traced, not as running.
     let states = target.refresh_threads(!options.idle)?;
-    let Target { python, reader, blocks, tids, tasks, .. } = target;
+    if options.native {
+        target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
+    }
+    let Target { python, reader, blocks, tids, tasks, native, .. } = target;
     let process = &python.process;
     let paused = match (options.nonblocking, options.idle) {
         (true, _) => None,
@@ -225,11 +240,22 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     let memory = blocks.over(process);
     let stacks = reader.read(&memory, &python.python, tids.inner(), ReadOptions::default());
     // Which stacks are samples: not empty, holding the GIL if asked, running unless --idle.
+    // Decided while paused, so that the native stage copies the stacks of those only.
     let sampled = |stack: &ThreadStack| -> (bool, std::result::Result<usize, usize>) {
         let index = tids.outer().binary_search(&tids.to_outer(stack.thread.native_thread_id));
         let empty = stack.frames.as_ref().is_ok_and(Vec::is_empty);
         let running = index.is_ok_and(|i| states.get(i) == Some(&ThreadState::Running));
         (!empty && (!options.gil || stack.thread.owns_gil) && (options.idle || running), index)
+    };
+    let captures: Vec<Option<usize>> = match (&stacks, native.as_mut()) {
+        (Ok(stacks), Some(native)) => stacks
+            .iter()
+            .map(|s| {
+                let tid = tids.to_outer(s.thread.native_thread_id);
+                sampled(s).0.then(|| native.capture(tid).ok()).flatten()
+            })
+            .collect(),
+        _ => Vec::new(),
     };
     // --async: the tasks, read before the target runs on.
     let task_read = match (tasks.as_mut(), &stacks) {
@@ -282,10 +308,12 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
                 above: Above::Waiting(node),
             });
         }
+        let (frames, incomplete) = sample_frames(native.as_mut(), captures.get(i).copied().flatten(), frames);
+        read.errors |= incomplete;
         read.samples.push(ThreadSample {
             tid,
             python_thread_id: stack.thread.python_thread_id,
-            frames: frames.into_iter().map(|f| (f.code, f.line)).collect(),
+            frames,
             owns_gil: stack.thread.owns_gil,
             above: paths.get_mut(i).and_then(Option::take).map_or(Above::Nothing, Above::Running),
         });
@@ -294,4 +322,23 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
         target.forget_threads();
     }
     Ok(read)
+}
+
+/// How many of a sample's merged frames (innermost first) stay under its task path: up to and
+/// including its `keep`-th Python frame, with the native frames it called. The native frames
+/// outside that are the event loop's machinery that the task path replaces.
+fn merged_len(frames: &[SampleFrame], keep: usize) -> usize {
+    if keep == 0 {
+        return 0;
+    }
+    let mut python = 0;
+    for (i, frame) in frames.iter().enumerate() {
+        if matches!(frame, SampleFrame::Python(..)) {
+            python += 1;
+            if python == keep {
+                return i + 1;
+            }
+        }
+    }
+    frames.len()
 }

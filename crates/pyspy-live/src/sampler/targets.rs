@@ -24,6 +24,8 @@ pub(crate) struct Target {
     pub exited: bool,
     /// `--async`: its tasks (None without, or for a child whose build `--async` cannot read).
     pub tasks: Option<TaskSampling>,
+    /// `--native`: this process's modules, unwind tables and symbols, made on the first sample.
+    pub native: Option<crate::native::LiveNative>,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
     /// Each thread's name: Python's where the threading module knows the thread, else the kernel's.
@@ -48,6 +50,7 @@ impl Target {
             blocks: BlockCache::default(),
             tids: TidMap::default(),
             exited: false,
+            native: None,
             cwd,
             names: FxHashMap::default(),
             python_names: ThreadNames::default(),

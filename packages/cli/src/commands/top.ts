@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { pidOption, samplingOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
@@ -16,6 +16,8 @@ interface TopArgs {
   subprocesses: boolean;
   async: boolean;
   fullTaskNames: boolean;
+  native: boolean;
+  nativeAll: boolean;
   '--'?: (string | number)[];
 }
 
@@ -39,6 +41,8 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
     .option('async', samplingOptions.async)
     .option('full-task-names', samplingOptions.fullTaskNames)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .example('$0 top --pid 1234', 'watch a running process')
     .example('$0 top --async --pid 1234', 'with a row per asyncio task: %Total is the time in that task')
     .example('$0 top -- python app.py', 'launch app.py and watch it')
@@ -81,6 +85,8 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       subprocesses: args.subprocesses,
       async: args.async,
       fullTaskNames: args.fullTaskNames,
+      native: args.native,
+      nativeAll: args.nativeAll,
       // On a terminal the program's output would scribble over the table: it is kept and shown after.
       // Its stdin stays away from the keys that drive the view.
       stdio: interactive ? ['ignore', 'pipe', 'pipe'] : 'inherit',
