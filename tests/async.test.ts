@@ -16,10 +16,11 @@
  * and wait_for go by the C state).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, type LoopDump } from '@pyspy/core';
+import { gcore } from './cores.js';
 import {
   interpreterById,
   interpreters,
@@ -198,6 +199,38 @@ for (const base of interpreters()) {
           expect(done.sort(byAddress)).toEqual((want.done_tasks ?? []).map((t) => [t.id, t.name, t.state]).sort(byAddress));
         }
       });
+
+      it.runIf(variant === 'asyncio')(
+        'dump --core --async of a gcore of it reads the same loops and tasks, byte-identical through WASM',
+        async () => {
+          const dir = tempDir('async-core');
+          try {
+            const live = await dump(target.pid, { async: true });
+            const path = gcore(target.pid, dir);
+            const summary = (loops: LoopDump[]) =>
+              loops
+                .map((l) => ({
+                  address: l.address,
+                  thread: l.nativeThreadId,
+                  tasks: l.tasks.map((t) => [t.address, t.name, t.state, [...t.awaitedBy].sort()].join(' ')).sort(),
+                }))
+                .sort((a, b) => a.address - b.address);
+            const native = runCli(['dump', '--core', path, '--async', '--json'], { timeoutMs: 60_000 });
+            expect(native.status, native.stderr).toBe(0);
+            const core = JSON.parse(native.stdout) as { loops?: LoopDump[] };
+            expect(summary(core.loops ?? [])).toEqual(summary(live.loops ?? []));
+            const wasm = runCli(['dump', '--core', path, '--async', '--json'], {
+              env: { PYSPY_BACKEND: 'wasm' },
+              timeoutMs: 120_000,
+            });
+            expect(wasm.status, wasm.stderr).toBe(0);
+            expect(wasm.stdout).toBe(native.stdout);
+          } finally {
+            rmSync(dir, { recursive: true, force: true });
+          }
+        },
+        240_000,
+      );
 
       it.runIf(minor >= 14)('dump --async shows the main loop as asyncio pstree does', () => {
         const pstree = spawnSync(base.exe, ['-m', 'asyncio', 'pstree', String(target.pid)], {
