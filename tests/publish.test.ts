@@ -116,6 +116,11 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
         'uplinks:',
         '  npmjs:',
         '    url: https://registry.npmjs.org/',
+        // A slow answer from the public registry must not mark it down for five minutes (the
+        // defaults: 30 s, two failures), which turns every later third-party dependency into a 404.
+        '    timeout: 120s',
+        '    max_fails: 100',
+        '    fail_timeout: 1s',
         'packages:',
         // Ours come only from what this test publishes, never from the public registry.
         "  '@pyspy/*':",
