@@ -177,7 +177,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
     const { npm_config_store_dir: _store, XDG_CACHE_HOME: _cache, ...userEnvRest } = userEnv;
     const publishEnv = { ...userEnvRest, CARGO_TARGET_DIR: CARGO_TARGET };
     const published = ok(
-      sh(process.execPath, ['scripts/release/publish.mjs', '--host-only'], { cwd: clone, env: publishEnv, timeoutMs: 840_000 }),
+      sh(process.execPath, ['scripts/release/publish.mjs', '--host-only'], { cwd: clone, env: publishEnv, timeoutMs: 1_800_000 }),
       'publishing',
     );
     // publish.mjs times each of its steps.
@@ -187,7 +187,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('publishe
         .filter((line) => /^\$ |^ {2}\(\d/.test(line))
         .map((line) => `    ${line.trim()}`),
     );
-  }, 1_200_000);
+  }, 2_400_000);
 
   afterAll(() => {
     pythonTarget?.kill('SIGKILL');
