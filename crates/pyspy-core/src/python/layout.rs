@@ -221,6 +221,25 @@ pub struct Layout {
     /// 3.11: how many bytes before the object its values pointer sits.
     pub managed_values_before_object: Option<u32>,
 
+    // The cyclic GC's `collecting` flag (C int), set while a collection runs
+    /// 3.7-3.8: `_PyRuntime.gc.collecting`.
+    pub runtime_gc_collecting: Option<u32>,
+    /// 3.9+: `PyInterpreterState.gc.collecting`.
+    pub interp_gc_collecting: Option<u32>,
+
+    // Containers, for `dump --locals` previews
+    /// `PyListObject.ob_item`: a pointer to the items (the count is `var_object_size`).
+    pub list_items: u32,
+    /// `PySetObject.used`: live entries.
+    pub set_used: u32,
+    /// `PySetObject.mask`: slots - 1.
+    pub set_mask: u32,
+    /// `PySetObject.table`: the slots, `set_entry_size` bytes each (a NULL or dummy key is free).
+    pub set_table: u32,
+    pub set_entry_size: u32,
+    /// `setentry.key`.
+    pub set_entry_key: u32,
+
     // Added for the builds the walkers do not read yet: free-threaded builds (3.13t+, built with
     // `--disable-gil`), 2.7, 3.6 and 3.7. The tables of 3.8-3.15 leave them all None, so their
     // meaning there is the fixed one each comment gives; the tables of the new builds fill every
