@@ -24,6 +24,8 @@ function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats 
     profilerCpuS: 0,
     gilSamples: samples,
     idleSamples: 0,
+    cpuAttributedS: 0,
+    cpuKernelS: 0,
     ...more,
   };
 }
@@ -38,13 +40,15 @@ function snapshot(counts: number[], more: Partial<ProfileStats> = {}): LiveSnaps
   ];
   const total = counts.reduce((a, b) => a + b, 0);
   return {
+    unit: 'samples',
     frames: FRAMES,
     threads: [
       { id: 1, name: 'MainThread', pid: 1 },
       { id: 2, name: 'worker', pid: 1 },
     ],
-    stacks: counts.map((count, i) => ({ ...stacks[i], count })),
+    stacks: counts.map((count, i) => ({ ...stacks[i], count, weight: count })),
     stats: stats(total, more),
+    notes: [],
   };
 }
 

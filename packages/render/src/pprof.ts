@@ -8,6 +8,7 @@
  * index into `string_table`, whose entry 0 must be "". A sample lists location ids leaf first.
  */
 import protobuf from 'protobufjs/light.js';
+import { processRootOf } from './process-roots.js';
 import type { Profile } from './profile.js';
 
 const int64 = (id: number) => ({ type: 'int64', id });
@@ -100,13 +101,17 @@ class StringTable {
 
 /**
  * One pprof sample per distinct stack and thread, with two values: the sample count and the CPU
- * time it stands for (count × the sampling interval, in nanoseconds), so `pprof -top` shows either.
- * Each frame (function + line) is one location; functions are shared by name and file.
+ * time it stands for, so `pprof -top` shows either. With `--cpu` that time is the CPU time the
+ * kernel counted (the stack's weight); otherwise it is count × the sampling interval. Each frame
+ * (function + line) is one location; functions are shared by name and file. Threads and processes
+ * are labels (`thread`, `thread id`, `pid`, and with `--subprocesses` `process`, the process root's
+ * name), not frames: pprof filters by label (`-tagfocus`).
  */
 export function renderPprof(profile: Profile): Uint8Array {
   const strings = new StringTable();
   const rateHz = profile.stats.requestedRateHz > 0 ? profile.stats.requestedRateHz : 100;
   const intervalNs = Math.round(1e9 / rateHz);
+  const cpu = profile.unit === 'cpu-nanoseconds';
 
   const functionIds = new Map<string, number>();
   const functions: object[] = [];
@@ -129,17 +134,23 @@ export function renderPprof(profile: Profile): Uint8Array {
 
   const threadKey = strings.id('thread');
   const threadIdKey = strings.id('thread id');
+  const pidKey = strings.id('pid');
+  const processKey = strings.id('process');
   const samples = profile.stacks
     .filter((stack) => stack.count > 0)
     .map((stack) => {
       const thread = profile.threads[stack.thread];
+      const root = processRootOf(profile, stack);
+      const frames = root === undefined ? stack.frames : stack.frames.slice(1);
       return {
-        locationId: [...stack.frames].reverse().map((frame) => frame + 1),
-        value: [stack.count, stack.count * intervalNs],
+        locationId: [...frames].reverse().map((frame) => frame + 1),
+        value: [stack.count, cpu ? stack.weight : stack.count * intervalNs],
         label: thread
           ? [
               { key: threadKey, str: strings.id(thread.name) },
               { key: threadIdKey, num: thread.id },
+              { key: pidKey, num: thread.pid },
+              ...(root === undefined ? [] : [{ key: processKey, str: strings.id(profile.frames[root].name) }]),
             ]
           : [],
       };
