@@ -6,6 +6,6 @@ pub mod process;
 pub mod python;
 pub mod sampler;
 
-pub use dump::dump;
+pub use dump::{dump, dump_filtered, dump_tree};
 pub use python::PythonProcess;
 pub use sampler::{RecordOptions, Sampler};

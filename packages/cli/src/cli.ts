@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as convertCommand from './commands/convert.js';
 import * as diffCommand from './commands/diff.js';
 import * as dumpCommand from './commands/dump.js';
 import * as recordCommand from './commands/record.js';
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(topCommand)
   .command(dumpCommand)
   .command(diffCommand)
+  .command(convertCommand)
   .demandCommand(1, 'Say which command to run: see the list above.')
   .strict()
   .epilog(EXIT_CODES_HELP)

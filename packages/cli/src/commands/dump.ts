@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nonblockingOption, pidOption } from '../options.js';
+import { nonblockingOption, pidOption, threadOptions } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -9,10 +9,13 @@ interface DumpArgs {
   locals: boolean;
   nonblocking: boolean;
   fullFilenames: boolean;
+  subprocesses: boolean;
+  threadName?: string;
+  tid?: number[];
 }
 
 export const command = 'dump';
-export const describe = "Print every thread's Python stack of a running process, now";
+export const describe = "Print every thread's Python stack of a running process (and its Python children), now";
 
 export function builder(yargs: Argv): Argv<DumpArgs> {
   return yargs
@@ -21,12 +24,30 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
-    .example('$0 dump --pid 1234', 'why is process 1234 stuck?') as unknown as Argv<DumpArgs>;
+    .option('subprocesses', {
+      alias: 's',
+      type: 'boolean',
+      default: false,
+      describe: 'Also dump every Python process descended from it (multiprocessing workers, subprocesses)',
+    })
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
+    .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
+    .example(
+      '$0 dump --pid 1234 --subprocesses',
+      'the parent and every worker of a multiprocessing pool',
+    ) as unknown as Argv<DumpArgs>;
 }
 
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
-    const result = await dump(args.pid as number, { locals: args.locals, nonblocking: args.nonblocking });
+    const result = await dump(args.pid as number, {
+      locals: args.locals,
+      nonblocking: args.nonblocking,
+      subprocesses: args.subprocesses,
+      threadName: args.threadName,
+      tid: args.tid,
+    });
     process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
@@ -37,8 +58,15 @@ function threadStatus(thread: ThreadDump): string {
   return (thread.active ? 'active' : 'idle') + (thread.ownsGil ? '+gil' : '');
 }
 
-/** py-spy's layout: a process header, then each thread and its frames, innermost first. */
+/**
+ * py-spy's layout: a process header, then each thread and its frames, innermost first; then the
+ * same for each of its Python descendants (`--subprocesses`).
+ */
 export function formatDump(result: ProcessDump, fullFilenames = false): string {
+  return [result, ...(result.subprocesses ?? [])].map((p) => formatProcess(p, fullFilenames)).join('\n');
+}
+
+function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
   const lines = [
     `Process ${result.pid}: ${result.commandLine.join(' ')}`,
     `Python v${result.pythonVersion} (${result.executable})`,

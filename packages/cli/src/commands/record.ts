@@ -1,17 +1,9 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
-import { gzipSync } from 'node:zlib';
-import {
-  renderChromeTrace,
-  renderCollapsed,
-  renderFlamegraph,
-  renderPprof,
-  renderProfileJson,
-  renderSpeedscope,
-} from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { pidOption, samplingOptions } from '../options.js';
+import { pidOption, samplingOptions, threadOptions } from '../options.js';
+import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
   pid?: number;
@@ -27,6 +19,10 @@ interface RecordArgs {
   nolineno: boolean;
   fullFilenames: boolean;
   subprocesses: boolean;
+  cpu: boolean;
+  gc: boolean;
+  threadName?: string;
+  tid?: number[];
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -72,9 +68,14 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('cpu', samplingOptions.cpu)
+    .option('gc', samplingOptions.gc)
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
+    .example('$0 record --cpu -o profile.svg --pid 1234', 'where CPU time goes, even on a machine busy with other work')
     .epilog(
       'Ctrl-C stops the record and still writes the file. When the launched program exits on its own\n' +
         'with a nonzero code, pyspy-ts exits with that code after writing the file.',
@@ -112,7 +113,12 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         nolineno: args.nolineno,
         fullFilenames: args.fullFilenames,
         subprocesses: args.subprocesses,
-        timeline: format === 'chrometrace',
+        cpu: args.cpu,
+        gc: args.gc,
+        threadName: args.threadName,
+        tid: args.tid,
+        // Our JSON keeps the timeline too, so that `convert` can make any format of it later.
+        timeline: format === 'chrometrace' || format === 'json',
         signal: controller.signal,
         onProgress: (stats) => progress.update(stats),
       });
@@ -122,7 +128,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
       process.off('SIGTERM', onSignal);
     }
 
-    output.commit(render(profile, format, args.threads));
+    output.commit(renderOutput(profile, format, { threads: args.threads }));
     process.stderr.write(summary(profile, format, path));
     const exitCode = profile.meta.exitCode;
     if (exitCode !== undefined && exitCode !== 0) process.exitCode = exitCode;
@@ -130,29 +136,6 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     output?.discard();
     fail(error);
   }
-}
-
-function render(profile: Profile, format: Format, threads: boolean): string | Uint8Array {
-  switch (format) {
-    case 'flamegraph':
-      return renderFlamegraph(profile, { threads, title: flamegraphTitle(profile) });
-    case 'speedscope':
-      return renderSpeedscope(profile);
-    case 'raw':
-      return renderCollapsed(profile, { threads });
-    case 'chrometrace':
-      return renderChromeTrace(profile);
-    case 'json':
-      return renderProfileJson(profile);
-    case 'pprof':
-      // profile.proto readers expect it gzipped (they also take it raw, but pprof files are .pb.gz).
-      return gzipSync(renderPprof(profile));
-  }
-}
-
-function flamegraphTitle(profile: Profile): string {
-  const what = profile.meta.command ? profile.meta.command.join(' ') : `process ${profile.meta.pid}`;
-  return `${what} (Python ${profile.meta.pythonVersion})`;
 }
 
 function defaultOutputName(pid: number | undefined, format: Format): string {
@@ -166,6 +149,7 @@ const number = new Intl.NumberFormat('en-US');
 export function summary(profile: Profile, format: Format, path: string): string {
   const s = profile.stats;
   const lines: string[] = [];
+  for (const note of profile.meta.notes ?? []) lines.push(note);
   if (profile.meta.stopReason === 'target-exited') {
     const code = profile.meta.exitCode;
     lines.push(`The program exited${code === undefined ? '' : ` with code ${code}`}; stopped sampling.`);
@@ -175,9 +159,19 @@ export function summary(profile: Profile, format: Format, path: string): string 
       `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
       `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s.`,
   );
+  if (profile.unit === 'cpu-nanoseconds') lines.push(cpuLine(s));
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `--cpu`: the CPU time put on stacks against what the kernel counted for the threads read. Less
+ * is attributed when samples could not be read or were left out (`--gil`), never more.
+ */
+function cpuLine(s: ProfileStats): string {
+  const share = s.cpuKernelS > 0 ? ` (${((100 * s.cpuAttributedS) / s.cpuKernelS).toFixed(1)}%)` : '';
+  return `CPU: ${s.cpuAttributedS.toFixed(2)} s attributed to stacks, of ${s.cpuKernelS.toFixed(2)} s the kernel counted for the threads sampled${share}.`;
 }
 
 /** One line on a terminal, rewritten in place; nothing at all when off. */
