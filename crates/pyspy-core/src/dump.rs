@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DumpOptions {
-    /// Also read each frame's local variables (short reprs of simple values, type names otherwise).
+    /// Also read each frame's local variables (short previews: see `python::objects`).
     pub locals: bool,
 }
 

@@ -44,7 +44,9 @@ pub struct DumpOptions {
 #[napi(object)]
 pub struct LocalVariable {
     pub name: String,
-    /// Short repr of None/bool/int/float/str/bytes; `<TypeName>` for anything else.
+    /// A short preview, reprlib-style: values of None, bools, ints, floats, str and bytes; the
+    /// first items of tuples, lists, sets and dicts with the count of the rest (`[1, 2, ...+8]`);
+    /// the class name and address of other objects (`<Foo object at 0x7f...>`). At most 120 characters.
     pub repr: String,
     /// One of the function's parameters.
     pub is_arg: bool,

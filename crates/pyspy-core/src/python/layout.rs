@@ -42,10 +42,7 @@ impl LongModel {
     /// The value of an int of at most two 30-bit digits, from the word at `long_size_or_tag` and
     /// the bytes at `long_digits`; None for bigger ones (we do no bignum arithmetic).
     pub fn small_value(self, size_or_tag: u64, digits: &[u8]) -> Option<i64> {
-        let (ndigits, negative) = match self {
-            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
-            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
-        };
+        let (ndigits, negative) = self.digits_and_sign(size_or_tag);
         if ndigits > 2 || digits.len() < ndigits as usize * 4 {
             return None;
         }
@@ -55,6 +52,14 @@ impl LongModel {
             .rev()
             .fold(0i64, |value, d| (value << 30) | i64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & 0x3fff_ffff));
         Some(if negative { -value } else { value })
+    }
+
+    /// How many digits an int has and whether it is negative, from the word at `long_size_or_tag`.
+    pub fn digits_and_sign(self, size_or_tag: u64) -> (u64, bool) {
+        match self {
+            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
+            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
+        }
     }
 }
 
