@@ -83,16 +83,44 @@ impl StackReader {
         keep: &dyn Fn(&PyThread) -> bool,
     ) -> Result<Vec<ThreadStack>> {
         let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, tids)?;
+        Ok(self.stacks_of(memory, python, threads.into_iter().filter(|thread| keep(thread)), options))
+    }
+
+    /// `read_filtered` of the threads `known` (from an earlier read), each read again from its own
+    /// thread state, without walking the others' at all: a sample of a few threads of many costs
+    /// what the few cost. A thread whose state is no longer its own (it ended) is left out, and
+    /// the `bool` says so: list the threads again.
+    pub fn read_known(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        tids: &[u32],
+        options: ReadOptions,
+        known: &[PyThread],
+        keep: &dyn Fn(&PyThread) -> bool,
+    ) -> Result<(Vec<ThreadStack>, bool)> {
+        let threads = threads::read_known_threads(memory, &python.layout, python.runtime_addr, known, tids)?;
+        let stale = threads.iter().any(Option::is_none);
+        let kept = threads.into_iter().flatten().filter(|thread| keep(thread));
+        Ok((self.stacks_of(memory, python, kept, options), stale))
+    }
+
+    /// The frames of each thread, and whether the collector runs on it.
+    fn stacks_of(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        threads: impl Iterator<Item = PyThread>,
+        options: ReadOptions,
+    ) -> Vec<ThreadStack> {
         self.checked.clear();
-        Ok(threads
-            .into_iter()
-            .filter(|thread| keep(thread))
+        threads
             .map(|thread| {
                 let frames = self.read_frames(memory, python, thread.frame, options);
                 let gc_collecting = thread.owns_gil && gc::collecting(memory, &python.layout, python.runtime_addr, thread.interp);
                 ThreadStack { thread, frames, gc_collecting }
             })
-            .collect())
+            .collect()
     }
 
     fn read_frames(

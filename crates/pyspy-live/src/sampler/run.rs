@@ -321,7 +321,7 @@ fn sample_target(
     tick: &mut Tick,
 ) -> Result<TargetRead> {
     let selection = select_threads(target, options, filter, tick)?;
-    let Target { python, reader, blocks, tids, .. } = &mut *target;
+    let Target { python, reader, blocks, tids, scope_threads, .. } = &mut *target;
     let process = &python.process;
     let paused = match (options.nonblocking, &selection.pause) {
         (true, _) => None,
@@ -345,9 +345,24 @@ fn sample_target(
         }
         read && wanted
     };
-    let stacks = reader.read_filtered(&blocks.over(process), &python.python, tids.inner(), ReadOptions::default(), &keep);
+    let memory = blocks.over(process);
+    let (options_read, inner) = (ReadOptions::default(), tids.inner());
+    // With a thread filter only the threads kept are read again; without, every thread state is walked.
+    let (stacks, scope_stale) = match filter {
+        Some(_) => match reader.read_known(&memory, &python.python, inner, options_read, scope_threads, &keep) {
+            Ok((stacks, stale)) => (Ok(stacks), stale),
+            Err(e) => (Err(e), true),
+        },
+        None => (reader.read_filtered(&memory, &python.python, inner, options_read, &keep), false),
+    };
     drop(paused);
-    let stacks = stacks?;
+    let stacks = match stacks {
+        Ok(stacks) => stacks,
+        Err(e) => {
+            target.forget_scope();
+            return Err(e);
+        }
+    };
     tick.idle_seen += idle.get();
     let mut read = TargetRead { samples: Vec::with_capacity(stacks.len()), errors: false };
     for stack in stacks {
@@ -372,6 +387,9 @@ fn sample_target(
     }
     if stale.get() {
         target.forget_threads();
+    }
+    if scope_stale {
+        target.forget_scope();
     }
     Ok(read)
 }

@@ -7,7 +7,8 @@ use pyspy_core::memory::BlockCache;
 use pyspy_core::process::{ThreadState, TidMap};
 use pyspy_core::python::thread_filter::ThreadFilter;
 use pyspy_core::python::thread_names::{self, ThreadNames};
-use pyspy_core::python::{threads, StackReader};
+use pyspy_core::python::threads::{self, PyThread};
+use pyspy_core::python::StackReader;
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
@@ -37,6 +38,9 @@ pub(crate) struct Target {
     pub cpu: Option<CpuClock>,
     /// `--thread-name`, `--tid`: the threads kept (our ids, sorted); None keeps every thread.
     scope: Option<Vec<u32>>,
+    /// Their thread states as last listed, read again each sample instead of walking every
+    /// thread state of the process.
+    pub scope_threads: Vec<PyThread>,
     /// When `scope` was worked out; None: to be worked out (again) before the next sample.
     scope_read_at: Option<Instant>,
     /// `--subprocesses`: the id of this process's root frame, once interned.
@@ -65,6 +69,7 @@ impl Target {
             stat_files: StatFiles::new(pid),
             cpu: cpu.then(|| CpuClock::new(pid)),
             scope: None,
+            scope_threads: Vec::new(),
             scope_read_at: None,
             process_frame: None,
             image: super::exec::image_of(pid),
@@ -137,28 +142,34 @@ impl Target {
         if self.scope.is_some() && !due {
             return;
         }
-        let outer = self.tids.outer();
-        let mut scope: Vec<u32> = if filter.needs_names() {
-            let (process, python) = (&self.python.process, &self.python.python);
-            let threads =
-                threads::read_threads(process, &python.layout, python.runtime_addr, self.tids.inner()).unwrap_or_default();
-            let names = self.python_names.read(process, &python.layout, python.runtime_addr);
-            threads
-                .iter()
-                .filter_map(|t| {
-                    let tid = self.tids.to_outer(t.native_thread_id);
-                    let kernel_name = if names.contains_key(&t.python_thread_id) { None } else { process.thread_name(tid) };
-                    let name = names.get(&t.python_thread_id).map(String::as_str).or(kernel_name.as_deref());
-                    (tid != 0 && filter.keeps(tid, name)).then_some(tid)
-                })
-                .collect()
+        let (process, python) = (&self.python.process, &self.python.python);
+        let threads = threads::read_threads(process, &python.layout, python.runtime_addr, self.tids.inner()).unwrap_or_default();
+        let names = if filter.needs_names() {
+            self.python_names.read(process, &python.layout, python.runtime_addr)
         } else {
-            outer.iter().copied().filter(|&tid| filter.keeps(tid, None)).collect()
+            FxHashMap::default()
         };
+        let kept: Vec<PyThread> = threads
+            .into_iter()
+            .filter(|t| {
+                let tid = self.tids.to_outer(t.native_thread_id);
+                let python_name = names.get(&t.python_thread_id).map(String::as_str);
+                let kernel_name = if python_name.is_none() && filter.needs_names() { process.thread_name(tid) } else { None };
+                tid != 0 && filter.keeps(tid, python_name.or(kernel_name.as_deref()))
+            })
+            .collect();
+        let mut scope: Vec<u32> = kept.iter().map(|t| self.tids.to_outer(t.native_thread_id)).collect();
         scope.sort_unstable();
         scope.dedup();
         self.scope = Some(scope);
+        self.scope_threads = kept;
         self.scope_read_at = Some(Instant::now());
+    }
+
+    /// The kept threads' states changed under us (one ended): work the scope out again before the
+    /// next sample.
+    pub fn forget_scope(&mut self) {
+        self.scope_read_at = None;
     }
 
     /// Lists the threads again on the next tick.
