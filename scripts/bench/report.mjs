@@ -251,6 +251,22 @@ function duplicateSection(rows) {
   ].join('\n');
 }
 
+function threadSection(rows) {
+  return [
+    '## Thread filters: cost of a tick by threads kept',
+    '',
+    '`targets/parked.py 200`: 200 threads parked on an event; `--thread-name` keeps some; 100 Hz. *µs/tick*: ' +
+      'the sampler\'s own CPU ("Profiler CPU") ÷ ticks, median of the runs. Without `--idle` a parked thread is only ' +
+      'looked at (its scheduler state; its thread state when kept); with `--idle` each kept thread is also paused and ' +
+      'its frames walked. Threads left out are not read at all. py-spy has no thread filter.',
+    '',
+    table(
+      ['interp', 'threads', 'kept', 'mode', 'runs', 'Hz', 'µs/tick'],
+      rows.map((r) => [r.interp, r.threads, r.kept, r.mode, r.runs, f(r.hz), f(r.tickUs, 1)]),
+    ),
+  ].join('\n');
+}
+
 export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod, startedAt, elapsedS }) {
   const out = [
     '# Benchmarks: pyspy-ts vs py-spy',
@@ -289,6 +305,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     '.cache/bench/venv/bin/py-spy record --rate R --format raw -o OUT [--nonblocking] -- python scripts/bench/targets/fib.py 27 K 0.5',
     './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
+    'python scripts/bench/targets/parked.py 200 MAX_S &   # then ./node_modules/.bin/pyspy-ts record --pid $PID --rate 100 --thread-name PATTERN [--idle] ...',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
@@ -300,6 +317,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.dump.length) out.push(dumpSection(results.dump), '');
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
+  if (results.threads?.length) out.push(threadSection(results.threads), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');
   else {

@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,soak,duplicates] [--out FILE]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,soak,duplicates,threads] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -11,11 +11,11 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
-import { measureDump, measureDuplicates, measureRates, measureSlowdown, measureSoak } from './metrics.mjs';
+import { measureDump, measureDuplicates, measureRates, measureSlowdown, measureSoak, measureThreads } from './metrics.mjs';
 import { renderReport } from './report.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['rates', 'slowdown', 'dump', 'soak', 'duplicates'];
+const METRICS = ['rates', 'slowdown', 'dump', 'soak', 'duplicates', 'threads'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -151,7 +151,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { rates: [], slowdown: [], dump: [], soak: [], duplicates: [] };
+  const results = { rates: [], slowdown: [], dump: [], soak: [], duplicates: [], threads: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -193,6 +193,7 @@ async function main() {
     await step('slowdown', interp, measureSlowdown);
     await step('dump', interp, measureDump);
     await step('duplicates', interp, measureDuplicates);
+    await step('threads', interp, measureThreads);
     await step('soak', interp, measureSoak);
   }
   write();

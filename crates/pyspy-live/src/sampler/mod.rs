@@ -235,3 +235,21 @@ fn open_when_ready(pid: u32, wait: Option<Duration>, stop: &AtomicBool) -> Resul
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_that_cannot_go_together_or_do_not_parse_are_refused_before_anything_starts() {
+        let cpu_idle = RecordOptions { cpu: true, idle: true, ..Default::default() };
+        assert!(cpu_idle.check().unwrap_err().message.starts_with("--cpu and --idle do not go together"));
+        let pattern = RecordOptions { thread_name: Some("(".into()), ..Default::default() };
+        assert_eq!(pattern.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let tid = RecordOptions { tid: vec![0], ..Default::default() };
+        assert_eq!(tid.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let fine = RecordOptions { cpu: true, thread_name: Some("^worker-".into()), tid: vec![7], ..Default::default() };
+        assert!(fine.check().is_ok() && fine.thread_filter().unwrap().is_some());
+        assert!(RecordOptions::default().gc, "<GC> is shown unless asked not to");
+    }
+}
