@@ -1,4 +1,5 @@
 // Renders the results as BENCHMARKS.md.
+import { startupSection } from './startup.mjs';
 
 const f = (x, d = 0) =>
   x === undefined || x === null || Number.isNaN(x)
@@ -312,6 +313,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
       'are killed when their measurement ends, and exit on their own after a maximum time.',
     '',
   ];
+  if (results.startup.length) out.push(startupSection(results.startup), '');
   if (results.rates.length) out.push(rateSection(results.rates), '');
   if (results.slowdown.length) out.push(slowdownSection(results.slowdown), '');
   if (results.dump.length) out.push(dumpSection(results.dump), '');

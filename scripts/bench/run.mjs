@@ -13,9 +13,10 @@ import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
 import { measureDump, measureDuplicates, measureRates, measureSlowdown, measureSoak, measureThreads } from './metrics.mjs';
 import { renderReport } from './report.mjs';
+import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['rates', 'slowdown', 'dump', 'soak', 'duplicates', 'threads'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'soak', 'duplicates', 'threads'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -76,6 +77,7 @@ function parseCli() {
       dumpRuns: q ? 3 : 10,
       apiDumpCalls: q ? 20 : 200,
       dupSeconds: q ? 2 : 5,
+      startupRuns: q ? 7 : 21,
     },
   };
 }
@@ -151,7 +153,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { rates: [], slowdown: [], dump: [], soak: [], duplicates: [], threads: [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], soak: [], duplicates: [], threads: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -189,6 +191,7 @@ async function main() {
     write(); // partial results survive an interrupted run
   };
   for (const interp of interpreters) {
+    await step('startup', interp, measureStartup);
     await step('rates', interp, measureRates);
     await step('slowdown', interp, measureSlowdown);
     await step('dump', interp, measureDump);

@@ -12,6 +12,7 @@ export const EXIT_CODES: Record<PyspyErrorCode, { exitCode: number; meaning: str
   PYSPY_UNSUPPORTED_VERSION: { exitCode: 6, meaning: 'unsupported Python version' },
   PYSPY_PROCESS_EXITED: { exitCode: 7, meaning: 'process exited' },
   PYSPY_READ_FAILED: { exitCode: 8, meaning: 'could not read the process' },
+  PYSPY_NO_NATIVE_ADDON: { exitCode: 9, meaning: 'the native addon cannot load here' },
 };
 
 /** Exit code of anything unexpected (a bug, or an error from outside pyspy-ts). */

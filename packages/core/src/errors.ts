@@ -13,7 +13,9 @@ export const ERROR_CODES = [
   'PYSPY_READ_FAILED',
   'PYSPY_INVALID_ARGUMENT',
 ] as const;
-export type PyspyErrorCode = (typeof ERROR_CODES)[number];
+/** Codes raised in JS, where the native core is not reached. */
+export const JS_ERROR_CODES = ['PYSPY_NO_NATIVE_ADDON'] as const;
+export type PyspyErrorCode = (typeof ERROR_CODES)[number] | (typeof JS_ERROR_CODES)[number];
 
 export class PyspyError extends Error {
   readonly code: PyspyErrorCode;
@@ -42,6 +44,8 @@ export class UnsupportedVersionError extends withCode('PYSPY_UNSUPPORTED_VERSION
 export class ProcessExitedError extends withCode('PYSPY_PROCESS_EXITED') {}
 export class ReadFailedError extends withCode('PYSPY_READ_FAILED') {}
 export class InvalidArgumentError extends withCode('PYSPY_INVALID_ARGUMENT') {}
+/** The native addon cannot load here: another platform, too old a glibc, its package left out. */
+export class NativeAddonError extends withCode('PYSPY_NO_NATIVE_ADDON') {}
 
 const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptions) => PyspyError> = {
   PYSPY_NO_SUCH_PROCESS: ProcessNotFoundError,
@@ -51,6 +55,7 @@ const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptio
   PYSPY_PROCESS_EXITED: ProcessExitedError,
   PYSPY_READ_FAILED: ReadFailedError,
   PYSPY_INVALID_ARGUMENT: InvalidArgumentError,
+  PYSPY_NO_NATIVE_ADDON: NativeAddonError,
 };
 
 function isErrorCode(code: string): code is PyspyErrorCode {

@@ -15,6 +15,7 @@ export {
   ProcessExitedError,
   ReadFailedError,
   InvalidArgumentError,
+  NativeAddonError,
   toPyspyError,
   ERROR_CODES,
 } from './errors.js';

@@ -128,7 +128,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
       process.off('SIGTERM', onSignal);
     }
 
-    output.commit(renderOutput(profile, format, { threads: args.threads }));
+    output.commit(await renderOutput(profile, format, { threads: args.threads }));
     process.stderr.write(summary(profile, format, path));
     const exitCode = profile.meta.exitCode;
     if (exitCode !== undefined && exitCode !== 0) process.exitCode = exitCode;
