@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderOutput } from '../packages/cli/dist/render-output.js';
+import { renderOutput } from '../packages/cli/src/render-output.js';
 import { parseProfile } from '../packages/render/dist/index.js';
 import { interpreterById, killAll, runCli, targetsDir, tempDir } from './helpers.js';
 
@@ -26,7 +26,7 @@ describe('record -o a.pyspy.json, then convert', () => {
   const dir = tempDir('convert');
   const json = join(dir, 'a.pyspy.json');
 
-  it('gives, in every format, the file record -o would have given from the same samples', () => {
+  it('gives, in every format, the file record -o would have given from the same samples', async () => {
     const result = runCli(
       ['record', '-o', json, '--hide-progress', '--cpu', '--', interp.exe, join(targetsDir, 'split_70_30.py'), '2'],
       {
@@ -41,7 +41,7 @@ describe('record -o a.pyspy.json, then convert', () => {
       const out = join(dir, `b.${extension}`);
       const converted = runCli(['convert', json, '-o', out]);
       expect(converted.status, converted.stderr).toBe(0);
-      const expected = Buffer.from(renderOutput(profile, format as keyof typeof EXTENSIONS));
+      const expected = Buffer.from(await renderOutput(profile, format as keyof typeof EXTENSIONS));
       expect(readFileSync(out).equals(expected), format).toBe(true);
     }
     // Our JSON read back and written again is the same file.

@@ -56,13 +56,13 @@ function recorded(): Profile {
 }
 
 describe('convert', () => {
-  it('writes from a saved profile, in every format, exactly what record wrote from the same samples', () => {
+  it('writes from a saved profile, in every format, exactly what record wrote from the same samples', async () => {
     const profile = recorded();
     const saved = parseProfile(renderProfileJson(profile));
     for (const format of FORMATS) {
       for (const threads of [false, true]) {
-        const direct = renderOutput(profile, format, { threads });
-        const again = renderOutput(saved, format, { threads });
+        const direct = await renderOutput(profile, format, { threads });
+        const again = await renderOutput(saved, format, { threads });
         expect(Buffer.from(again).equals(Buffer.from(direct)), `${format}, threads ${threads}`).toBe(true);
       }
     }

@@ -42,7 +42,7 @@ export async function handler(args: ArgumentsCamelCase<ConvertArgs>): Promise<vo
     const profile = readProfileFile(args.input, 'profile');
     const format: Format = args.format ?? formatFromPath(args.output) ?? 'flamegraph';
     output = new AtomicOutput(args.output);
-    output.commit(renderOutput(profile, format, { threads: args.threads }));
+    output.commit(await renderOutput(profile, format, { threads: args.threads }));
     process.stderr.write(`Wrote ${format} to ${args.output}\n`);
   } catch (error) {
     output?.discard();
