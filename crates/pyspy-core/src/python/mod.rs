@@ -16,6 +16,7 @@ pub mod locals;
 pub mod locate;
 pub mod objects;
 pub mod runtime_scan;
+pub mod scalar_reprs;
 pub mod stacks;
 pub mod strings;
 pub mod thread_filter;
