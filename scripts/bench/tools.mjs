@@ -65,7 +65,7 @@ export function parsePyspyTsSummary(stderr) {
 }
 
 // Lines either tool prints on every normal run: anything else on stderr is worth a look.
-const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/];
+const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/, /^No samples were collected/];
 const PY_SPY_NORMAL = [
   /^py-spy> Sampling process/,
   /^py-spy> Wrote /,
