@@ -6,20 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EXTENSIONS } from '../packages/cli/src/output.js';
 import { renderOutput } from '../packages/cli/src/render-output.js';
 import { parseProfile } from '../packages/render/dist/index.js';
 import { interpreterById, killAll, runCli, targetsDir, tempDir } from './helpers.js';
 
 afterAll(killAll);
-
-const EXTENSIONS = {
-  flamegraph: 'svg',
-  speedscope: 'speedscope.json',
-  raw: 'txt',
-  chrometrace: 'trace.json',
-  json: 'pyspy.json',
-  pprof: 'pb.gz',
-} as const;
 
 describe('record -o a.pyspy.json, then convert', () => {
   const interp = interpreterById('3.12-pyenv');
