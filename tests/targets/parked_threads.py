@@ -1,6 +1,11 @@
 """A target for dump tests: named threads parked at known lines, plus its own ground truth.
 
-Usage: python parked_threads.py GROUND_TRUTH.json
+Usage: python parked_threads.py GROUND_TRUTH.json [ABORT_TRIGGER]
+
+With ABORT_TRIGGER, the reporter stays (sleeping in report) after writing the truth, and once that
+file exists it calls os.abort() there, with the other threads still parked: a crash that writes a
+core (the core size limit is raised to its hard limit first). The core tests compare that core
+with a live dump taken just before.
 
 The truth also holds, for the thread parked in `with_previews`, the preview `dump --locals` must
 show of each of its locals, as the target itself makes it with `Preview` (reprlib's machinery,
@@ -16,6 +21,7 @@ from Python's own objects match.
 import json
 import os
 import reprlib
+import resource
 import sys
 import threading
 import time
@@ -169,7 +175,13 @@ def stack_of(frame):
     return frames
 
 
-def report(path, expected, main_ident):
+def wait_then_abort(trigger):
+    while not os.path.exists(trigger):
+        time.sleep(0.01)
+    os.abort()  # the line the core tests expect the reporter at
+
+
+def report(path, expected, main_ident, trigger=None):
     for _ in range(expected):
         parked.acquire()
     me = threading.get_ident()
@@ -190,6 +202,8 @@ def report(path, expected, main_ident):
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(truth, f, ensure_ascii=False)
     os.rename(tmp, path)
+    if trigger is not None:
+        wait_then_abort(trigger)
 
 
 def previews_of(frames):
@@ -216,6 +230,10 @@ def remember_native_id(target, *args):
 
 def main():
     path = sys.argv[1]
+    trigger = sys.argv[2] if len(sys.argv) > 2 else None
+    if trigger is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     native_ids[threading.get_ident()] = threading.get_native_id()
     own_names[threading.get_ident()] = threading.current_thread().name
     threads = [
@@ -228,7 +246,7 @@ def main():
     ]
     for t in threads:
         t.start()
-    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident()), name="reporter")
+    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident(), trigger), name="reporter")
     reporter.start()
     park()
 

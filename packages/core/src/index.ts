@@ -1,4 +1,6 @@
 export { dump } from './dump.js';
+export { dumpCore } from './core-dump.js';
+export type { CoreDumpOptions } from './core-dump.js';
 export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable } from './dump.js';
 export { record } from './record.js';
 export { launch } from './launch.js';
@@ -16,6 +18,11 @@ export {
   ReadFailedError,
   InvalidArgumentError,
   NativeAddonError,
+  EmptyCoreError,
+  NotACoreError,
+  TruncatedCoreError,
+  UnsupportedArchitectureError,
+  MissingBinaryError,
   toPyspyError,
   ERROR_CODES,
 } from './errors.js';

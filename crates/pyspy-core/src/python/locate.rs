@@ -3,6 +3,7 @@
 
 use crate::binary::{self, LoadedBinary};
 use crate::maps::MapEntry;
+use crate::memory::Memory;
 use crate::process::ProcessSource;
 use crate::python::layout::Layout;
 use crate::python::version::{self, Version};
@@ -32,6 +33,12 @@ pub fn locate(source: &dyn ProcessSource) -> Result<Python> {
         Some((addr, _)) => (addr, detected.ok_or_else(|| unknown_version(&binary.path))?),
         None => scan_for_runtime(source, &exe, &maps, &binary, detected)?,
     };
+    python_at(memory, runtime_addr, version, binary.path)
+}
+
+/// The CPython whose `_PyRuntime` is at `runtime_addr`, once its version is known: its layout
+/// (3.13+: the target's own `_Py_DebugOffsets`, checked against ours).
+pub fn python_at(memory: &dyn Memory, runtime_addr: u64, version: Version, runtime_binary: String) -> Result<Python> {
     check_supported(version.minor, &version.to_string())?;
     let static_layout = layouts::static_layout(version.minor).ok_or_else(|| unsupported(&version.to_string()))?;
     let layout = if layouts::debug_offsets_positions(version.minor).is_some() {
@@ -39,7 +46,7 @@ pub fn locate(source: &dyn ProcessSource) -> Result<Python> {
     } else {
         *static_layout
     };
-    Ok(Python { version, layout, runtime_addr, runtime_binary: binary.path })
+    Ok(Python { version, layout, runtime_addr, runtime_binary })
 }
 
 fn unsupported(version: &str) -> Error {
@@ -92,15 +99,7 @@ fn scan_for_runtime(
 /// then the executable itself (static builds, like Debian's). When none names `_PyRuntime`, the
 /// first that still looks like CPython is returned without it, for `scan_for_runtime`.
 fn find_runtime_binary(source: &dyn ProcessSource, exe: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
-    let mut candidates: Vec<&str> = Vec::new();
-    for path in maps.iter().filter_map(|m| m.path.as_deref()) {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if name.starts_with("libpython") && name.contains(".so") && !candidates.contains(&path) {
-            candidates.push(path);
-        }
-    }
-    candidates.push(exe);
-
+    let candidates = runtime_candidates(exe, maps);
     let mut to_scan = None;
     for path in &candidates {
         let name = path.rsplit('/').next().unwrap_or(path);
@@ -133,6 +132,19 @@ fn find_runtime_binary(source: &dyn ProcessSource, exe: &str, maps: &[MapEntry])
         return Ok(binary);
     }
     Err(Error::new(ErrorKind::NotPython, format!("process {} ({exe}) is not a Python process", source.pid())))
+}
+
+/// The files that may hold the runtime, in the order they are tried: every libpython mapped, then the executable.
+pub fn runtime_candidates<'a>(exe: &'a str, maps: &'a [MapEntry]) -> Vec<&'a str> {
+    let mut candidates: Vec<&str> = Vec::new();
+    for path in maps.iter().filter_map(|m| m.path.as_deref()) {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name.starts_with("libpython") && name.contains(".so") && !candidates.contains(&path) {
+            candidates.push(path);
+        }
+    }
+    candidates.push(exe);
+    candidates
 }
 
 /// Cheap signs, from the file alone, that searching its memory for a runtime is worth it.

@@ -1,10 +1,12 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
+import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { nonblockingOption, pidOption, threadOptions } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
+  core?: string;
+  binary?: string[];
   json: boolean;
   locals: boolean;
   nonblocking: boolean;
@@ -15,11 +17,24 @@ interface DumpArgs {
 }
 
 export const command = 'dump';
-export const describe = "Print every thread's Python stack of a running process (and its Python children), now";
+export const describe =
+  "Print every thread's Python stack of a running process (and its Python children), now, or of a core file";
 
 export function builder(yargs: Argv): Argv<DumpArgs> {
   return yargs
-    .option('pid', { ...pidOption, demandOption: true })
+    .option('pid', pidOption)
+    .option('core', {
+      type: 'string',
+      requiresArg: true,
+      describe: "An ELF core file (a crash's, or gcore's) to read instead of a running process",
+    })
+    .option('binary', {
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      describe:
+        'With --core: the python executable or libpython the core was made with, for a core read where the paths it names do not exist (repeatable)',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
@@ -33,25 +48,40 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('thread-name', threadOptions['thread-name'])
     .option('tid', threadOptions.tid)
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
+    .example('$0 dump --pid 1234 --subprocesses', 'the parent and every worker of a multiprocessing pool')
     .example(
-      '$0 dump --pid 1234 --subprocesses',
-      'the parent and every worker of a multiprocessing pool',
+      '$0 dump --core core.1234 --binary ./python3.11',
+      'where was each thread when it crashed?',
     ) as unknown as Argv<DumpArgs>;
 }
 
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
-    const result = await dump(args.pid as number, {
-      locals: args.locals,
-      nonblocking: args.nonblocking,
-      subprocesses: args.subprocesses,
-      threadName: args.threadName,
-      tid: args.tid,
-    });
+    const result = await dumpOf(args);
     process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
   }
+}
+
+function dumpOf(args: DumpArgs): Promise<ProcessDump> {
+  if (args.core !== undefined) {
+    if (args.pid !== undefined) throw new InvalidArgumentError('dump reads either --pid or --core, not both');
+    if (args.nonblocking) throw new InvalidArgumentError('--nonblocking is for a running process: a core is not paused');
+    if (args.subprocesses || args.threadName !== undefined || args.tid !== undefined) {
+      throw new InvalidArgumentError('--subprocesses, --thread-name and --tid are for a running process, not a core');
+    }
+    return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
+  }
+  if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
+  if (args.pid === undefined) throw new InvalidArgumentError('dump needs --pid PID or --core FILE');
+  return dump(args.pid, {
+    locals: args.locals,
+    nonblocking: args.nonblocking,
+    subprocesses: args.subprocesses,
+    threadName: args.threadName,
+    tid: args.tid,
+  });
 }
 
 function threadStatus(thread: ThreadDump): string {
