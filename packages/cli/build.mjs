@@ -3,12 +3,15 @@
 //   dist/yargs.js             yargs, for every command (not for --version)
 //   dist/commands/<name>.js   one command with the parts of @pyspy/core and @pyspy/render it uses
 //   dist/render/<format>.js   one renderer, for the format a record writes
+//   dist/commands/wasm-worker.js, dist/wasm/  @pyspy/core's WASM build and the worker thread that
+//                             runs it (dump --core without the addon); found beside the bundle
+//                             file that uses them, as in @pyspy/core itself
 // CommonJS because Node 20 loads it some 30 ms faster than the same code as ES modules, and
 // esbuild splits only ES modules: hence the explicit parts. @pyspy/napi stays outside: its loader
 // picks a platform package at run time.
 // esbuild does not type-check: `pnpm check` runs tsc over src and test (packages/cli/test/tsconfig.json).
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -61,6 +64,7 @@ await build({
     yargs: 'src/yargs.cjs',
     ...Object.fromEntries(COMMANDS.map((name) => [`commands/${name}`, `src/commands/${name}.ts`])),
     ...Object.fromEntries(RENDERERS.map((name) => [`render/${name}`, `@pyspy/render/${name}`])),
+    'commands/wasm-worker': '../core/src/wasm-worker.ts',
   },
   outdir: 'dist',
   bundle: true,
@@ -84,3 +88,5 @@ await build({
 // The package is ESM ("type": "module"); its bundle is not.
 mkdirSync(new URL('./dist', import.meta.url), { recursive: true });
 writeFileSync(new URL('./dist/package.json', import.meta.url), '{ "type": "commonjs" }\n');
+mkdirSync(new URL('./dist/wasm', import.meta.url), { recursive: true });
+copyFileSync(new URL('../core/wasm/pyspy_wasm_bg.wasm', import.meta.url), new URL('./dist/wasm/pyspy_wasm_bg.wasm', import.meta.url));

@@ -3,11 +3,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { dumpCoreHere, type WorkerOutcome } from './wasm.js';
 
 const { core, binaries, locals } = workerData as { core: string | Uint8Array; binaries: string[]; locals: boolean };
-let outcome: WorkerOutcome;
-try {
-  outcome = { dump: await dumpCoreHere(core, binaries, locals) };
-} catch (error) {
-  const e = error as Error & { code?: unknown };
-  outcome = { error: { message: e.message ?? String(error), code: typeof e.code === 'string' ? e.code : undefined } };
+// In a function, not at the top level: the CLI bundles this file as CommonJS, which has no
+// top-level await.
+async function run(): Promise<WorkerOutcome> {
+  try {
+    return { dump: await dumpCoreHere(core, binaries, locals) };
+  } catch (error) {
+    const e = error as Error & { code?: unknown };
+    return { error: { message: e.message ?? String(error), code: typeof e.code === 'string' ? e.code : undefined } };
+  }
 }
-parentPort?.postMessage(outcome);
+void run().then((outcome) => parentPort?.postMessage(outcome));
