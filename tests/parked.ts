@@ -37,8 +37,9 @@ export async function startParked(
   const truthPath = join(tempDir('truth'), 'truth.json');
   const args = [join(targetsDir, 'parked_threads.py'), truthPath, ...(options.abortTrigger ? [options.abortTrigger] : [])];
   const target = await startPython(interp, args, { cwd: options.cwd });
-  const truth = await waitFor(`ground truth from ${interp.id} (output so far: ${target.output()})`, () =>
-    existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+  const truth = await waitFor(
+    () => `ground truth from ${interp.id} (output so far: ${target.output()})`,
+    () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
   );
   const reporters = options.abortTrigger ? 1 : 0;
   await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length + reporters);

@@ -118,8 +118,9 @@ for (const id of EMBEDDED) {
         join(targetsDir, 'parked_threads.py'),
         truthPath,
       ]);
-      truth = await waitFor(`ground truth from the ${id} embedder (output so far: ${target.output()})`, () =>
-        existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+      truth = await waitFor(
+        () => `ground truth from the ${id} embedder (output so far: ${target.output()})`,
+        () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
       );
       await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
     }, 120_000);

@@ -15,6 +15,7 @@ import {
   measureCore,
   measureDump,
   measureDuplicates,
+  measureNative,
   measureRates,
   measureSlowdown,
   measureSoak,
@@ -24,7 +25,7 @@ import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'threads'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'threads', 'native'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -163,7 +164,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], threads: [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], threads: [], native: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -209,6 +210,7 @@ async function main() {
     await step('duplicates', interp, measureDuplicates);
     await step('threads', interp, measureThreads);
     await step('soak', interp, measureSoak);
+    await step('native', interp, measureNative);
   }
   write();
   log(`wrote ${out} in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${anomalies.length} anomalies`);

@@ -21,7 +21,6 @@ from Python's own objects match.
 import json
 import os
 import reprlib
-import resource
 import sys
 import threading
 import time
@@ -232,6 +231,10 @@ def main():
     path = sys.argv[1]
     trigger = sys.argv[2] if len(sys.argv) > 2 else None
     if trigger is not None:
+        # Imported here, not at the top: the stripped embedders export no symbols, so they
+        # cannot load extension modules such as `resource`, and they never pass a trigger.
+        import resource
+
         _, hard = resource.getrlimit(resource.RLIMIT_CORE)
         resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     native_ids[threading.get_ident()] = threading.get_native_id()

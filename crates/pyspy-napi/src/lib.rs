@@ -39,6 +39,10 @@ pub struct DumpOptions {
     pub thread_name: Option<String>,
     /// Only these threads (kernel thread ids).
     pub tid: Option<Vec<u32>>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -64,6 +68,9 @@ pub struct FrameDump {
     pub line: u32,
     /// Present when locals were asked for.
     pub locals: Option<Vec<LocalVariable>>,
+    /// What the frame stands for; absent for a Python function.
+    #[napi(ts_type = "'native'")]
+    pub kind: Option<String>,
 }
 
 #[napi(object)]
@@ -126,6 +133,7 @@ impl From<pyspy_core::ThreadDump> for ThreadDump {
                     locals: f.locals.map(|ls| {
                         ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
                     }),
+                    kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
                 })
                 .collect(),
         }
@@ -146,6 +154,8 @@ impl Task for DumpTask {
         let o = &self.options;
         let options = pyspy_core::DumpOptions { locals: o.locals.unwrap_or(false) };
         let blocking = !o.nonblocking.unwrap_or(false);
+        let native = o.native.unwrap_or(false);
+        let native_all = o.native_all.unwrap_or(false);
         let filter =
             match pyspy_core::python::thread_filter::ThreadFilter::new(o.thread_name.as_deref(), o.tid.as_deref().unwrap_or(&[]))
             {
@@ -153,9 +163,9 @@ impl Task for DumpTask {
                 Err(e) => return Ok(Err(e)),
             };
         Ok(if o.subprocesses.unwrap_or(false) {
-            pyspy_live::dump_tree(self.pid, options, blocking, filter.as_ref())
+            pyspy_live::dump_tree(self.pid, options, blocking, native, native_all, filter.as_ref())
         } else {
-            pyspy_live::dump_filtered(self.pid, options, blocking, filter.as_ref()).map(|d| vec![d])
+            pyspy_live::dump_filtered(self.pid, options, blocking, native, native_all, filter.as_ref()).map(|d| vec![d])
         })
     }
 
@@ -172,7 +182,15 @@ impl Task for DumpTask {
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    let none = DumpOptions { locals: None, nonblocking: None, subprocesses: None, thread_name: None, tid: None };
+    let none = DumpOptions {
+        locals: None,
+        nonblocking: None,
+        subprocesses: None,
+        thread_name: None,
+        tid: None,
+        native: None,
+        native_all: None,
+    };
     AsyncTask::new(DumpTask { pid, options: options.unwrap_or(none) })
 }
 
@@ -258,6 +276,11 @@ pub struct RecordOptions {
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
     pub wait_for_python_s: Option<f64>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64; needs the
+    /// target paused, so not with `nonblocking`). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -395,6 +418,8 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         tid: o.tid.unwrap_or_default(),
         timeline: o.timeline.unwrap_or(d.timeline),
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
+        native: o.native.unwrap_or(d.native),
+        native_all: o.native_all.unwrap_or(d.native_all),
     }
 }
 

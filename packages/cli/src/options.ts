@@ -31,6 +31,21 @@ export const threadOptions = {
   },
 } as const satisfies Record<string, Options>;
 
+/** `--native` and `--native-all`, for `record`, `top` and `dump`. */
+export const nativeOptions = {
+  native: {
+    alias: 'n',
+    type: 'boolean',
+    default: false,
+    describe: 'Also show C, C++, Cython and Rust frames, between the Python frames that called them (x86_64)',
+  },
+  'native-all': {
+    type: 'boolean',
+    default: false,
+    describe: "With --native: also show the interpreter's own frames (eval loop, call plumbing), hidden by default",
+  },
+} as const satisfies Record<string, Options>;
+
 /** Sampling options that `record` and `top` share, as py-spy users know them. */
 export const samplingOptions = {
   rate: {

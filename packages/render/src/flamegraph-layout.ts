@@ -1,5 +1,5 @@
 import { frameLabel, threadLabel } from './collapsed.js';
-import type { Profile } from './profile.js';
+import type { FrameKind, Profile } from './profile.js';
 
 export type FlameFrameKind = 'root' | 'thread' | 'frame';
 
@@ -21,6 +21,8 @@ export interface FlameFrame {
   /** Empty for the root and for threads. */
   file: string;
   line: number;
+  /** The profile frame's kind (`native` for C/C++/Cython/Rust); absent for Python and pseudo-rows. */
+  frameKind?: FrameKind;
   /** Weight (samples, or CPU ns) in this frame and below it. */
   samples: number;
   /** Weight to the left of this frame. */
@@ -52,12 +54,13 @@ interface TreeNode {
   name: string;
   file: string;
   line: number;
+  frameKind?: FrameKind;
   samples: number;
   children: Map<string, TreeNode>;
 }
 
-function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0): TreeNode {
-  return { kind, label, name, file, line, samples: 0, children: new Map() };
+function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0, frameKind?: FrameKind): TreeNode {
+  return { kind, label, name, file, line, ...(frameKind ? { frameKind } : {}), samples: 0, children: new Map() };
 }
 
 function childOf(parent: TreeNode, label: string, create: () => TreeNode): TreeNode {
@@ -86,7 +89,7 @@ export function buildFrameTree(profile: Profile, threads: boolean): TreeNode {
       if (depth === threadAt) node = threadNode(node, profile, stack.thread, stack.weight);
       const label = labels[frameIndex];
       const frame = profile.frames[frameIndex];
-      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line));
+      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line, frame.kind));
       node.samples += stack.weight;
     });
     if (threadAt >= stack.frames.length) threadNode(node, profile, stack.thread, stack.weight);
@@ -133,6 +136,7 @@ export function layoutFlamegraph(profile: Profile, options: LayoutOptions): Flam
       name: node.name,
       file: node.file,
       line: node.line,
+      ...(node.frameKind ? { frameKind: node.frameKind } : {}),
       samples: node.samples,
       start,
       xPx: start * pxPerSample,

@@ -88,13 +88,21 @@ function renderFrame(frame: FlameFrame, total: number, geometry: Geometry, style
   const rectHeight = geometry.frameHeight - 1;
   const textY = y + rectHeight / 2 + geometry.frameFontSizePx * 0.36;
   // Pseudo-frames (a process root, <GC>) have no file: coloured like threads and the root.
-  const palette = frame.kind === 'frame' && frame.file !== '' ? paletteForFile(frame.file) : 'synthetic';
+  const palette =
+    frame.kind !== 'frame'
+      ? 'synthetic'
+      : frame.frameKind === 'native'
+        ? 'native'
+        : frame.file === ''
+          ? 'synthetic'
+          : paletteForFile(frame.file);
   const amount = formatWeight(frame.samples, geometry.unit, geometry.countName);
   const tooltip = `${frame.label} (${amount}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
   const shown = fitLabel(frame.label, frame.widthPx, (text) => estimateTextWidth(text, geometry.frameFontSizePx));
   const attributes: [string, string | number][] = [
     ['data-id', frame.id],
     ['data-kind', frame.kind],
+    ...(frame.frameKind ? ([['data-frame-kind', frame.frameKind]] as [string, string][]) : []),
     ['data-name', frame.name],
     ...(frame.kind === 'frame'
       ? ([

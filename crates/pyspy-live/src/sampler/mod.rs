@@ -5,6 +5,7 @@
 
 mod cpu;
 mod exec;
+mod native;
 mod run;
 mod targets;
 
@@ -51,6 +52,11 @@ pub struct RecordOptions {
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
     pub wait_for_python: Option<Duration>,
+    /// Also the C, C++, Cython and Rust frames of each thread, merged with its Python frames.
+    pub native: bool,
+    /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
+    /// hidden otherwise.
+    pub native_all: bool,
 }
 
 impl Default for RecordOptions {
@@ -71,6 +77,8 @@ impl Default for RecordOptions {
             tid: Vec::new(),
             timeline: false,
             wait_for_python: None,
+            native: false,
+            native_all: false,
         }
     }
 }
@@ -98,13 +106,30 @@ impl RecordOptions {
             ));
         }
         self.thread_filter()?;
-        Ok(())
+        check_native(self.native, self.native_all, self.nonblocking)
     }
 
     /// `--thread-name` and `--tid` as a filter; None when neither was given.
     pub fn thread_filter(&self) -> Result<Option<ThreadFilter>> {
         ThreadFilter::new(self.thread_name.as_deref(), &self.tid)
     }
+}
+
+/// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
+pub fn check_native(native: bool, native_all: bool, nonblocking: bool) -> Result<()> {
+    if native_all && !native {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native-all shows more of --native's frames: add --native"));
+    }
+    if native && nonblocking {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "--native needs to pause the target to read its registers: leave out --nonblocking",
+        ));
+    }
+    if native && !cfg!(target_arch = "x86_64") {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native is supported on x86_64 Linux only, for now"));
+    }
+    Ok(())
 }
 
 struct Shared {

@@ -15,6 +15,7 @@ use pyspy_core::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::exec::Phase;
+use super::native::{sample_frames, NativeMemo, SampleFrame};
 use super::targets::{self, Target};
 use super::{RecordOptions, Shared};
 use crate::process::PausedProcess;
@@ -43,6 +44,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let filter = options.thread_filter().ok().flatten();
     let mut targets = vec![Target::new(root, options.cpu)];
     let mut memo: FrameMemo = FrameMemo::default();
+    let mut native_memo = NativeMemo::default();
     let mut frame_ids: Vec<u32> = Vec::new();
     let mut gc_frame: Option<u32> = None;
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
@@ -144,8 +146,18 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
                 frame_ids.extend(process_frame);
-                for (code, line) in sample.frames.iter().rev() {
-                    frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
+                for frame in sample.frames.iter().rev() {
+                    frame_ids.push(match frame {
+                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, &target.cwd),
+                        SampleFrame::Native(symbol, inline) => native_memo.intern(
+                            &mut agg,
+                            symbol,
+                            *inline,
+                            options.nolineno || options.function,
+                            options.full_filenames,
+                        ),
+                        SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
+                    });
                 }
                 if sample.gc && options.gc {
                     frame_ids.push(*gc_frame.get_or_insert_with(|| agg.intern_frame(gc_pseudo_frame())));
@@ -244,7 +256,7 @@ struct ThreadSample {
     /// `threading.get_ident()`, which names the thread.
     python_thread_id: u64,
     /// Innermost first.
-    frames: Vec<(Arc<CodeInfo>, u32)>,
+    frames: Vec<SampleFrame>,
     owns_gil: bool,
     /// The collector is running on this thread.
     gc: bool,
@@ -293,8 +305,9 @@ fn select_threads(
             }
             selection.read.push((*tid, delta));
             // One that ran and now sleeps is read as it is: stopping it would interrupt its system
-            // call, and waking up to restart that costs it CPU time we would then measure.
-            if *state == ThreadState::Running {
+            // call, and waking up to restart that costs it CPU time we would then measure. With
+            // `--native` it is stopped all the same: its registers can only be read while it is.
+            if *state == ThreadState::Running || options.native {
                 selection.pause.get_or_insert_default().push(*tid);
             }
         }
@@ -321,7 +334,10 @@ fn sample_target(
     tick: &mut Tick,
 ) -> Result<TargetRead> {
     let selection = select_threads(target, options, filter, tick)?;
-    let Target { python, reader, blocks, tids, scope_threads, .. } = &mut *target;
+    if options.native {
+        target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
+    }
+    let Target { python, reader, blocks, tids, scope_threads, native, .. } = &mut *target;
     let process = &python.process;
     let paused = match (options.nonblocking, &selection.pause) {
         (true, _) => None,
@@ -355,6 +371,18 @@ fn sample_target(
         },
         None => (reader.read_filtered(&memory, &python.python, inner, options_read, &keep), false),
     };
+    // The read pipeline returned the threads to sample only: their registers and stacks are
+    // copied for the native stage while they are still held.
+    let captures: Vec<Option<usize>> = match (&stacks, native.as_mut()) {
+        (Ok(stacks), Some(native)) => stacks
+            .iter()
+            .map(|s| {
+                let has_frames = s.frames.as_ref().is_ok_and(|f| !f.is_empty());
+                has_frames.then(|| tids.to_outer(s.thread.native_thread_id)).and_then(|tid| native.capture(tid).ok())
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     drop(paused);
     let stacks = match stacks {
         Ok(stacks) => stacks,
@@ -365,7 +393,7 @@ fn sample_target(
     };
     tick.idle_seen += idle.get();
     let mut read = TargetRead { samples: Vec::with_capacity(stacks.len()), errors: false };
-    for stack in stacks {
+    for (i, stack) in stacks.into_iter().enumerate() {
         let tid = tids.to_outer(stack.thread.native_thread_id);
         let weight = selection.read.binary_search_by_key(&tid, |(t, _)| *t).map_or(1, |i| selection.read[i].1);
         let frames = match stack.frames {
@@ -376,10 +404,12 @@ fn sample_target(
                 continue;
             }
         };
+        let (frames, incomplete) = sample_frames(native.as_mut(), captures.get(i).copied().flatten(), frames);
+        read.errors |= incomplete;
         read.samples.push(ThreadSample {
             tid,
             python_thread_id: stack.thread.python_thread_id,
-            frames: frames.into_iter().map(|f| (f.code, f.line)).collect(),
+            frames,
             owns_gil: stack.thread.owns_gil,
             gc: stack.gc_collecting,
             weight,

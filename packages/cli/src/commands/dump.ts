@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nonblockingOption, pidOption, threadOptions } from '../options.js';
+import { nativeOptions, nonblockingOption, pidOption, threadOptions } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -10,6 +10,8 @@ interface DumpArgs {
   json: boolean;
   locals: boolean;
   nonblocking: boolean;
+  native: boolean;
+  nativeAll: boolean;
   fullFilenames: boolean;
   subprocesses: boolean;
   threadName?: string;
@@ -38,6 +40,8 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', {
       alias: 's',
@@ -71,6 +75,8 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
     if (args.subprocesses || args.threadName !== undefined || args.tid !== undefined) {
       throw new InvalidArgumentError('--subprocesses, --thread-name and --tid are for a running process, not a core');
     }
+    if (args.native)
+      throw new InvalidArgumentError('--native reads a running process; a core is dumped with its Python frames only');
     return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
   }
   if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
@@ -78,6 +84,8 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
   return dump(args.pid, {
     locals: args.locals,
     nonblocking: args.nonblocking,
+    native: args.native,
+    nativeAll: args.nativeAll,
     subprocesses: args.subprocesses,
     threadName: args.threadName,
     tid: args.tid,
@@ -107,7 +115,10 @@ function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
     lines.push(`Thread ${thread.nativeThreadId} (${threadStatus(thread)})${name}`);
     for (const frame of thread.frames) {
       const file = fullFilenames ? frame.filename : frame.shortFilename;
-      lines.push(`    ${frame.name} (${file}:${frame.line})`);
+      // A native frame without line information is placed by its module: `dgemm_kernel (libopenblas.so)`.
+      lines.push(
+        frame.kind === 'native' && frame.line === 0 ? `    ${frame.name} (${file})` : `    ${frame.name} (${file}:${frame.line})`,
+      );
       if (frame.locals && frame.locals.length > 0) {
         const args = frame.locals.filter((l) => l.isArg);
         const locals = frame.locals.filter((l) => !l.isArg);

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { pidOption, samplingOptions, threadOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
 import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
@@ -23,6 +23,8 @@ interface RecordArgs {
   gc: boolean;
   threadName?: string;
   tid?: number[];
+  native: boolean;
+  nativeAll: boolean;
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -72,6 +74,8 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('gc', samplingOptions.gc)
     .option('thread-name', threadOptions['thread-name'])
     .option('tid', threadOptions.tid)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
@@ -115,6 +119,8 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         subprocesses: args.subprocesses,
         cpu: args.cpu,
         gc: args.gc,
+        native: args.native,
+        nativeAll: args.nativeAll,
         threadName: args.threadName,
         tid: args.tid,
         // Our JSON keeps the timeline too, so that `convert` can make any format of it later.

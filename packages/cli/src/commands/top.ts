@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { pidOption, samplingOptions, threadOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
@@ -18,6 +18,8 @@ interface TopArgs {
   gc: boolean;
   threadName?: string;
   tid?: number[];
+  native: boolean;
+  nativeAll: boolean;
   '--'?: (string | number)[];
 }
 
@@ -43,6 +45,8 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('gc', samplingOptions.gc)
     .option('thread-name', threadOptions['thread-name'])
     .option('tid', threadOptions.tid)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .example('$0 top --pid 1234', 'watch a running process')
     .example('$0 top -- python app.py', 'launch app.py and watch it')
     .example('$0 top --pid 1234 --interval 10 > top.log', 'a table every 10 s, for a log')
@@ -87,6 +91,8 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       gc: args.gc,
       threadName: args.threadName,
       tid: args.tid,
+      native: args.native,
+      nativeAll: args.nativeAll,
       // On a terminal the program's output would scribble over the table: it is kept and shown after.
       // Its stdin stays away from the keys that drive the view.
       stdio: interactive ? ['ignore', 'pipe', 'pipe'] : 'inherit',
