@@ -50,7 +50,7 @@ for (const interp of interpreters()) {
       expect(files.some((f) => f.endsWith('paquete_ü/archivo_🐍.py'))).toBe(true);
     });
 
-    it('shows locals with short reprs of simple values and type names of the rest', async () => {
+    it('shows locals with short reprs of simple values and previews of containers', async () => {
       const result = await dump(target.pid, { locals: true });
       const frame = result.threads.flatMap((t) => t.frames).find((f) => f.name === 'with_locals')!;
       const locals = Object.fromEntries(frame.locals!.map((l) => [l.name, l.repr]));
@@ -63,9 +63,17 @@ for (const interp of interpreters()) {
         ratio: '2.5',
         flag: 'True',
         nothing: 'None',
-        items: '<list>',
+        items: '[1, 2]',
       });
       expect(frame.locals!.filter((l) => l.isArg).map((l) => l.name)).toEqual(['count', 'label']);
+    });
+
+    it("previews containers, big ints and objects as the target's own reprlib-style previews do", async () => {
+      const result = await dump(target.pid, { locals: true });
+      const frame = result.threads.flatMap((t) => t.frames).find((f) => f.name === 'with_previews')!;
+      const shown = Object.fromEntries(frame.locals!.map((l) => [l.name, l.repr]));
+      expect(Object.keys(truth.previews).length).toBeGreaterThan(15);
+      for (const [name, preview] of Object.entries(truth.previews)) expect(shown[name], name).toBe(preview);
     });
 
     it('leaves the target running, not stopped', async () => {

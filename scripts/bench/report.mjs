@@ -275,6 +275,22 @@ function duplicateSection(rows) {
   ].join('\n');
 }
 
+function threadSection(rows) {
+  return [
+    '## Thread filters: cost of a tick by threads kept',
+    '',
+    '`targets/parked.py 200`: 200 threads parked on an event; `--thread-name` keeps some; 100 Hz. *µs/tick*: ' +
+      'the sampler\'s own CPU ("Profiler CPU") ÷ ticks, median of the runs. Without `--idle` a parked thread is only ' +
+      'looked at (its scheduler state; its thread state when kept); with `--idle` each kept thread is also paused and ' +
+      'its frames walked. Threads left out are not read at all. py-spy has no thread filter.',
+    '',
+    table(
+      ['interp', 'threads', 'kept', 'mode', 'runs', 'Hz', 'µs/tick'],
+      rows.map((r) => [r.interp, r.threads, r.kept, r.mode, r.runs, f(r.hz), f(r.tickUs, 1)]),
+    ),
+  ].join('\n');
+}
+
 function nativeSection(results) {
   const rows = results.flatMap((r) =>
     r.rows.map((row) => {
@@ -368,6 +384,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
     'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
+    'python scripts/bench/targets/parked.py 200 MAX_S &   # then ./node_modules/.bin/pyspy-ts record --pid $PID --rate 100 --thread-name PATTERN [--idle] ...',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
@@ -381,6 +398,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.core.length) out.push(coreSection(results.core), '');
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
+  if (results.threads?.length) out.push(threadSection(results.threads), '');
   if (results.native.length) out.push(nativeSection(results.native), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');

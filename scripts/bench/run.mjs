@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates] [--out FILE]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -19,12 +19,13 @@ import {
   measureRates,
   measureSlowdown,
   measureSoak,
+  measureThreads,
 } from './metrics.mjs';
 import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'threads', 'native'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -163,7 +164,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], native: [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], threads: [], native: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -207,6 +208,7 @@ async function main() {
     await step('dump', interp, measureDump);
     await step('core', interp, measureCore);
     await step('duplicates', interp, measureDuplicates);
+    await step('threads', interp, measureThreads);
     await step('soak', interp, measureSoak);
     await step('native', interp, measureNative);
   }

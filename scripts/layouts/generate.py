@@ -67,7 +67,7 @@ OPTIONAL = {
     "tstate_native_thread_id", "tstate_datastack_chunk", "frame_owner", "frame_is_entry", "code_qualname",
     "code_code", "code_code_adaptive", "dict_keys_log2_index_bytes", "dict_keys_kind", "dict_unicode_entry_size",
     "dict_values_capacity", "dict_values_valid", "tpflag_managed_dict", "tpflag_inline_values",
-    "managed_dict_before_object", "managed_values_before_object",
+    "managed_dict_before_object", "managed_values_before_object", "runtime_gc_collecting", "interp_gc_collecting",
 }
 # Fields added for the builds the walkers do not read yet (free-threaded, 2.7, 3.6, 3.7); all
 # Option, None in the WALKED tables. Numeric ones come from the compiler like the rest; the
@@ -203,6 +203,19 @@ def fields(b):
     managed_dict_accessor = "_PyObject_DictOrValuesPointer" if v == (3, 12) else "_PyObject_ManagedDictPointer"
     f["managed_dict_before_object"] = f"(char *)fake - (char *){managed_dict_accessor}(fake)" if v >= (3, 11) else None
     f["managed_values_before_object"] = "(char *)fake - (char *)_PyObject_ValuesPointer(fake)" if v == (3, 11) else None
+    # The cyclic GC's "collecting" flag (an int), set while a collection runs (callbacks included):
+    # 3.7-3.8 in _PyRuntime.gc, 3.9 moved the GC state into each interpreter. 2.7 and 3.6 keep it
+    # in a static of Modules/gcmodule.c.
+    f["runtime_gc_collecting"] = off("_PyRuntimeState", "gc.collecting") if (3, 7) <= v <= (3, 8) else None
+    f["interp_gc_collecting"] = off("PyInterpreterState", "gc.collecting") if v >= (3, 9) else None
+    # Containers, for dump --locals previews.
+    f["list_items"] = off("PyListObject", "ob_item")
+    f["set_used"] = off("PySetObject", "used")
+    f["set_mask"] = off("PySetObject", "mask")
+    f["set_table"] = off("PySetObject", "table")
+    f["set_entry_size"] = "sizeof(setentry)"
+    # 2.7's setentry is {hash, key}; 3.x put the key first.
+    f["set_entry_key"] = off("setentry", "key")
 
     # NEW_FIELDS. Free-threaded builds (Py_GIL_DISABLED) keep a GIL that is off unless PYTHON_GIL=1
     # or an extension module without Py_mod_gil turned it on: `enabled` says which.
@@ -329,6 +342,12 @@ def debug_positions(minor):
         "type_tp_basicsize": "type_object.tp_basicsize",
         "type_tp_dictoffset": "type_object.tp_dictoffset",
         "heap_type_ht_cached_keys": "heap_type_object.ht_cached_keys",
+        "interp_gc": "interpreter_state.gc",
+        "gc_collecting": "gc.collecting",
+        "list_ob_item": "list_object.ob_item",
+        "set_used": "set_object.used",
+        "set_table": "set_object.table",
+        "set_mask": "set_object.mask",
     }
     return p
 
@@ -337,7 +356,8 @@ DEBUG_OPTIONAL = {
     "free_threaded", "interp_imports_modules", "interp_gil_runtime_state", "interp_gil_runtime_state_locked",
     "interp_gil_runtime_state_holder", "tstate_datastack_chunk", "type_tp_flags", "tuple_ob_size", "long_lv_tag",
     "long_ob_digit", "float_ob_fval", "bytes_ob_size", "bytes_ob_sval", "dict_ma_keys", "dict_ma_values",
-    "type_tp_basicsize", "type_tp_dictoffset", "heap_type_ht_cached_keys",
+    "type_tp_basicsize", "type_tp_dictoffset", "heap_type_ht_cached_keys", "interp_gc", "gc_collecting", "list_ob_item",
+    "set_used", "set_table", "set_mask",
 }
 
 ENUMS = {

@@ -3,7 +3,7 @@
 //! and what reading one back through pyspy-core must give. pyspy-core's tests check that every
 //! minor's image reads back exactly; the fuzz target patches images and checks that nothing breaks.
 //!
-//! Modules depend one way: `rng` ← `line_tables` ← `program` ← `builder` → `memory`.
+//! Modules depend one way: `rng` ← `line_tables` ← `program` (← `values`) ← `builder` → `memory`.
 
 pub mod builder;
 pub mod line_tables;
@@ -11,6 +11,7 @@ pub mod memory;
 pub mod program;
 pub mod readback;
 pub mod rng;
+pub mod values;
 
 pub use builder::{build, Planted};
 pub use memory::PlantedMemory;

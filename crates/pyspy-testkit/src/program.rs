@@ -7,6 +7,7 @@ use pyspy_core::python::layout::LineTable;
 
 use crate::line_tables::{self, Lines};
 use crate::rng::Rng;
+pub use crate::values::{Value, VALUES};
 
 /// Instructions per code object: every position a frame is planted at is one of these.
 pub const INSTRUCTIONS: u32 = 64;
@@ -33,64 +34,6 @@ pub struct CodeSpec {
     pub varnames: Vec<&'static str>,
     pub argcount: u32,
 }
-
-/// A local variable's value; `Unset` is a NULL slot.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    Unset,
-    None,
-    Bool(bool),
-    Int(i64),
-    /// Three 30-bit digits: more than the repr decodes.
-    BigInt,
-    Float(f64),
-    Str(&'static str),
-    Bytes(&'static [u8]),
-    Cell(Option<i64>),
-    /// An object of a type the repr only names.
-    Other(&'static str),
-}
-
-impl Value {
-    /// What `objects::short_repr` (through dump's locals) shows for it.
-    pub fn expected_repr(&self) -> String {
-        match *self {
-            Value::Unset => "<unset>".into(),
-            Value::None => "None".into(),
-            Value::Bool(b) => (if b { "True" } else { "False" }).into(),
-            Value::Int(v) | Value::Cell(Some(v)) => v.to_string(),
-            Value::BigInt => "<int (big)>".into(),
-            Value::Float(v) => format!("{v:?}"),
-            Value::Str(s) => format!("'{s}'"),
-            Value::Bytes(b) => format!("b'{}'", b.escape_ascii()),
-            Value::Cell(None) => "<empty cell>".into(),
-            Value::Other(type_name) => format!("<{type_name}>"),
-        }
-    }
-}
-
-/// Values planted in local slots, shared by every frame that holds them.
-pub const VALUES: &[Value] = &[
-    Value::Unset,
-    Value::None,
-    Value::Bool(true),
-    Value::Bool(false),
-    Value::Int(0),
-    Value::Int(7),
-    Value::Int(-12345),
-    // Two digits: the high one shifted past 30 bits.
-    Value::Int(1 << 40),
-    Value::Int(-(1 << 59)),
-    Value::BigInt,
-    Value::Float(1.5),
-    Value::Float(-3.0),
-    Value::Str("hi"),
-    Value::Str("ñandú"),
-    Value::Bytes(b"ab\x00\xff"),
-    Value::Cell(Some(3)),
-    Value::Cell(None),
-    Value::Other("dict"),
-];
 
 #[derive(Debug, Clone)]
 pub struct FrameSpec {

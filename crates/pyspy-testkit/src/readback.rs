@@ -3,6 +3,7 @@
 use pyspy_core::memory::Memory;
 use pyspy_core::python::frames::MAX_DEPTH;
 use pyspy_core::python::layout::Layout;
+use pyspy_core::python::objects::MAX_REPR_CHARS;
 use pyspy_core::python::strings::MAX_STRING_BYTES;
 use pyspy_core::python::version::Version;
 use pyspy_core::python::{debug_offsets, layouts, Python, ReadOptions, StackReader};
@@ -11,9 +12,6 @@ use pyspy_core::{LocalVariable, Result};
 use crate::builder::Planted;
 use crate::line_tables;
 use crate::program::{Program, VALUES};
-
-/// Reprs are capped at 80 characters (floats, in Python's shortest form, take at most 24).
-const MAX_REPR_CHARS: usize = 80;
 
 /// One frame as read, with what identifies its code object.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +122,7 @@ pub fn expected(program: &Program, planted: &Planted, layout: &Layout) -> Vec<Th
                                 .enumerate()
                                 .map(|(slot, (name, &value))| LocalVariable {
                                     name: name.to_string(),
-                                    repr: VALUES[value].expected_repr(),
+                                    repr: VALUES[value].expected_repr(&planted.values[value]),
                                     is_arg: (slot as u32) < code.argcount,
                                 })
                                 .collect(),

@@ -7,7 +7,10 @@ import { native } from './native.js';
 // index.d.ts): written once, never cast.
 export type { DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump } from '@pyspy/napi';
 
-/** Every thread's Python stack of process `pid`, now. Nothing runs in the target. */
+/**
+ * Every thread's stack of process `pid`, now (with `native`, its native frames merged in; with `subprocesses`, of its Python
+ * descendants too; with `threadName`/`tid`, of the threads kept only). Nothing runs in the target.
+ */
 export async function dump(pid: number, options: DumpOptions = {}): Promise<ProcessDump> {
   validatePid(pid);
   warnIfOwnChild(pid, options.nonblocking ?? false);

@@ -1,4 +1,12 @@
-import { emptyStats, type Frame, type ProfileStats, STAT_COUNTERS, type StackCount, type ThreadInfo } from '@pyspy/render';
+import {
+  emptyStats,
+  type Frame,
+  type ProfileStats,
+  type ProfileUnit,
+  STAT_COUNTERS,
+  type StackCount,
+  type ThreadInfo,
+} from '@pyspy/render';
 import { type LaunchedProcess, settleLaunched } from './launch.js';
 import type { Native } from './native.js';
 import { type SamplingOptions, type SamplingTarget, startSampler } from './sampling.js';
@@ -8,6 +16,8 @@ export type LiveOptions = SamplingTarget & SamplingOptions;
 
 /** Counts since the start, or since the last `reset()`. */
 export interface LiveSnapshot {
+  /** What `stacks[i].weight` counts: samples, or with `cpu` CPU nanoseconds. */
+  unit: ProfileUnit;
   frames: Frame[];
   threads: ThreadInfo[];
   /**
@@ -17,6 +27,8 @@ export interface LiveSnapshot {
    */
   stacks: StackCount[];
   stats: ProfileStats;
+  /** What happened to the targets since the start, one line each (a process that exec'd something else). */
+  notes: string[];
 }
 
 export interface LiveEnd {
@@ -104,11 +116,12 @@ class NativeLiveRecorder implements LiveRecorder {
 }
 
 function fromNative(profile: Native.NativeProfile): LiveSnapshot {
-  return { frames: profile.frames, threads: profile.threads, stacks: profile.stacks, stats: profile.stats };
+  const { unit, frames, threads, stacks, stats, notes } = profile;
+  return { unit, frames, threads, stacks, stats, notes };
 }
 
 function emptySnapshot(): LiveSnapshot {
-  return { frames: [], threads: [], stacks: [], stats: emptyStats() };
+  return { unit: 'samples', frames: [], threads: [], stacks: [], stats: emptyStats(), notes: [] };
 }
 
 /** What `later` counted since `earlier`, two snapshots of the same recorder (`earlier` first). */
@@ -116,9 +129,10 @@ export function snapshotDelta(later: LiveSnapshot, earlier: LiveSnapshot): LiveS
   const stacks = later.stacks.map((stack, i) => ({
     ...stack,
     count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)),
+    weight: Math.max(0, stack.weight - (earlier.stacks[i]?.weight ?? 0)),
   }));
   const stats = { ...later.stats };
   for (const counter of STAT_COUNTERS) stats[counter] = Math.max(0, later.stats[counter] - earlier.stats[counter]);
   stats.achievedRateHz = stats.durationS > 0 ? stats.ticks / stats.durationS : 0;
-  return { frames: later.frames, threads: later.threads, stacks, stats };
+  return { ...later, stacks, stats };
 }

@@ -117,11 +117,19 @@ pub fn layout_from_debug_offsets(
         (positions.type_tp_basicsize, &mut l.type_basicsize, "type_object.tp_basicsize"),
         (positions.type_tp_dictoffset, &mut l.type_dictoffset, "type_object.tp_dictoffset"),
         (positions.heap_type_ht_cached_keys, &mut l.heap_type_cached_keys, "heap_type_object.ht_cached_keys"),
+        (positions.list_ob_item, &mut l.list_items, "list_object.ob_item"),
+        (positions.set_used, &mut l.set_used, "set_object.used"),
+        (positions.set_table, &mut l.set_table, "set_object.table"),
+        (positions.set_mask, &mut l.set_mask, "set_object.mask"),
     ];
     for (pos, slot, name) in optional {
         if let Some(pos) = pos {
             *slot = get(name, pos);
         }
+    }
+    if let (Some(gc), Some(collecting)) = (positions.interp_gc, positions.gc_collecting) {
+        let (gc, collecting) = (get("interpreter_state.gc", gc), get("gc.collecting", collecting));
+        l.interp_gc_collecting = Some(gc + collecting);
     }
     if let Some(name) = bad_field {
         return Err(Error::new(

@@ -34,7 +34,13 @@ pub struct Table {
 pub struct Dict {
     pub type_addr: u64,
     pub table: Table,
+    /// `ma_used`: how many items it holds.
+    pub used: i64,
 }
+
+/// A preview scans this many entries of a keys object at most for the items it shows: a dict
+/// whose first entries were all deleted shows fewer items rather than costing a large read.
+const MAX_PREVIEW_ENTRIES: usize = 1024;
 
 /// The entries of a keys object.
 struct Entries {
@@ -89,7 +95,7 @@ impl<'a> DictReader<'a> {
     pub fn dict(&self, dict: u64) -> Result<Dict> {
         let l = self.layout;
         let mut head = [0u8; 64];
-        let len = [l.object_type, l.dict_keys, l.dict_values].into_iter().max().unwrap_or(0) as usize + 8;
+        let len = [l.object_type, l.dict_keys, l.dict_values, l.dict_used].into_iter().max().unwrap_or(0) as usize + 8;
         let head = header(&mut head, len, "dict")?;
         self.memory.read(dict, head)?;
         let keys = field_u64(head, l.dict_keys);
@@ -98,7 +104,7 @@ impl<'a> DictReader<'a> {
         }
         let values = field_u64(head, l.dict_values);
         let split = if values == 0 { None } else { Some(self.split_values(values)?.0) };
-        Ok(Dict { type_addr: field_u64(head, l.object_type), table: Table { keys, split } })
+        Ok(Dict { type_addr: field_u64(head, l.object_type), table: Table { keys, split }, used: field_i64(head, l.dict_used) })
     }
 
     /// The values array of the `PyDictValues` at `values`, and whether it is in use (3.13+ `valid`).
@@ -113,6 +119,11 @@ impl<'a> DictReader<'a> {
     }
 
     fn entries(&self, keys: u64) -> Result<Entries> {
+        self.first_entries(keys, usize::MAX)
+    }
+
+    /// The first `limit` entries of a keys object (all of them when it has fewer).
+    fn first_entries(&self, keys: u64, limit: usize) -> Result<Entries> {
         let l = self.layout;
         let mut head = [0u8; 64];
         let head = header(&mut head, l.dict_keys_indices as usize, "dict keys")?;
@@ -154,7 +165,7 @@ impl<'a> DictReader<'a> {
             return Err(garbage());
         }
         let entries_addr = at(keys, l.dict_keys_indices).wrapping_add(index_bytes);
-        let raw = self.memory.read_vec(entries_addr, nentries as usize * entry_size as usize)?;
+        let raw = self.memory.read_vec(entries_addr, (nentries as usize).min(limit) * entry_size as usize)?;
         // Both kinds of entry end with me_key, me_value.
         let pairs = raw
             .chunks_exact(entry_size as usize)
@@ -165,7 +176,22 @@ impl<'a> DictReader<'a> {
 
     /// The live (key, value) pairs of a table, in insertion order.
     pub fn items(&self, table: &Table) -> Result<Vec<(u64, u64)>> {
-        let mut pairs = self.entries(table.keys)?.pairs;
+        self.scan_items(table, usize::MAX)
+    }
+
+    /// The first `count` live pairs, found among the first `MAX_PREVIEW_ENTRIES` entries: a few
+    /// more entries than that are read first, all of those only when deletions left gaps.
+    pub fn first_items(&self, table: &Table, count: usize) -> Result<Vec<(u64, u64)>> {
+        let mut pairs = self.scan_items(table, 2 * count + 8)?;
+        if pairs.len() < count {
+            pairs = self.scan_items(table, MAX_PREVIEW_ENTRIES)?;
+        }
+        pairs.truncate(count);
+        Ok(pairs)
+    }
+
+    fn scan_items(&self, table: &Table, entries: usize) -> Result<Vec<(u64, u64)>> {
+        let mut pairs = self.first_entries(table.keys, entries)?.pairs;
         if let Some(split) = &table.split {
             let count = pairs.len().min(split.capacity.unwrap_or(usize::MAX));
             let values = self.memory.read_vec(split.items, count * 8)?;

@@ -42,10 +42,7 @@ impl LongModel {
     /// The value of an int of at most two 30-bit digits, from the word at `long_size_or_tag` and
     /// the bytes at `long_digits`; None for bigger ones (we do no bignum arithmetic).
     pub fn small_value(self, size_or_tag: u64, digits: &[u8]) -> Option<i64> {
-        let (ndigits, negative) = match self {
-            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
-            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
-        };
+        let (ndigits, negative) = self.digits_and_sign(size_or_tag);
         if ndigits > 2 || digits.len() < ndigits as usize * 4 {
             return None;
         }
@@ -55,6 +52,14 @@ impl LongModel {
             .rev()
             .fold(0i64, |value, d| (value << 30) | i64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & 0x3fff_ffff));
         Some(if negative { -value } else { value })
+    }
+
+    /// How many digits an int has and whether it is negative, from the word at `long_size_or_tag`.
+    pub fn digits_and_sign(self, size_or_tag: u64) -> (u64, bool) {
+        match self {
+            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
+            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
+        }
     }
 }
 
@@ -223,6 +228,25 @@ pub struct Layout {
     pub managed_dict_before_object: Option<u32>,
     /// 3.11: how many bytes before the object its values pointer sits.
     pub managed_values_before_object: Option<u32>,
+
+    // The cyclic GC's `collecting` flag (C int), set while a collection runs
+    /// 3.7-3.8: `_PyRuntime.gc.collecting`.
+    pub runtime_gc_collecting: Option<u32>,
+    /// 3.9+: `PyInterpreterState.gc.collecting`.
+    pub interp_gc_collecting: Option<u32>,
+
+    // Containers, for `dump --locals` previews
+    /// `PyListObject.ob_item`: a pointer to the items (the count is `var_object_size`).
+    pub list_items: u32,
+    /// `PySetObject.used`: live entries.
+    pub set_used: u32,
+    /// `PySetObject.mask`: slots - 1.
+    pub set_mask: u32,
+    /// `PySetObject.table`: the slots, `set_entry_size` bytes each (a NULL or dummy key is free).
+    pub set_table: u32,
+    pub set_entry_size: u32,
+    /// `setentry.key`.
+    pub set_entry_key: u32,
 
     // Added for the builds the walkers do not read yet: free-threaded builds (3.13t+, built with
     // `--disable-gil`), 2.7, 3.6 and 3.7. The tables of 3.8-3.15 leave them all None, so their

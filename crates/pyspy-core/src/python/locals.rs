@@ -10,7 +10,8 @@ use crate::python::{objects, strings};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalVariable {
     pub name: String,
-    /// A short repr for None/bool/int/float/str/bytes, `<TypeName>` for anything else.
+    /// A short preview: values of simple types, the first items of containers, the class name and
+    /// address of other objects (see `objects`).
     pub repr: String,
     /// True for the function's parameters.
     pub is_arg: bool,

@@ -14,6 +14,12 @@ pub const MAX_BYTES_LEN: usize = 4 * 1024 * 1024;
 const FIRST_READ: usize = 160;
 
 pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<String> {
+    read_unicode_prefix(memory, layout, addr, usize::MAX).map(|(text, _)| text)
+}
+
+/// The first `max_chars` characters of a str (all of it when shorter), and whether there are more:
+/// a preview reads no more than it shows.
+pub fn read_unicode_prefix(memory: &dyn Memory, layout: &Layout, addr: u64, max_chars: usize) -> Result<(String, bool)> {
     if addr == 0 {
         return Err(Error::read_failed("NULL string"));
     }
@@ -26,10 +32,12 @@ pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<S
     if !(1..=4).contains(&kind) || kind == 3 || length < 0 {
         return Err(Error::read_failed(format!("not a str object at {addr:#x}")));
     }
-    let byte_len = (length as usize).saturating_mul(kind);
-    if byte_len > MAX_STRING_BYTES {
+    let full_len = (length as usize).saturating_mul(kind);
+    if full_len > MAX_STRING_BYTES && max_chars == usize::MAX {
         return Err(Error::read_failed(format!("str at {addr:#x} is implausibly long ({length} chars)")));
     }
+    let more = length as usize > max_chars;
+    let byte_len = (length as usize).min(max_chars).saturating_mul(kind);
     let data_addr = if !compact {
         // A legacy (non-compact) string keeps its characters behind a pointer after the compact header.
         field_u64(&head, layout.unicode_compact_size)
@@ -46,7 +54,7 @@ pub fn read_unicode(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<S
     } else {
         memory.read(data_addr, &mut data)?;
     }
-    decode(&data, kind)
+    Ok((decode(&data, kind)?, more))
 }
 
 /// The `state` bits of every minor we read: interned:2, kind:3, compact:1, ascii:1.
@@ -89,16 +97,21 @@ fn decode(data: &[u8], kind: usize) -> Result<String> {
 }
 
 pub fn read_bytes(memory: &dyn Memory, layout: &Layout, addr: u64) -> Result<Vec<u8>> {
+    read_bytes_prefix(memory, layout, addr, MAX_BYTES_LEN).map(|(data, _)| data)
+}
+
+/// The first `max_len` bytes of a bytes object, and whether there are more.
+pub fn read_bytes_prefix(memory: &dyn Memory, layout: &Layout, addr: u64, max_len: usize) -> Result<(Vec<u8>, bool)> {
     if addr == 0 {
         return Err(Error::read_failed("NULL bytes"));
     }
     let mut head = [0u8; 16];
     memory.read(at(addr, layout.bytes_size), &mut head[..8])?;
     let len = field_i64(&head, 0);
-    if len < 0 || len as usize > MAX_BYTES_LEN {
+    if len < 0 || (len as usize > MAX_BYTES_LEN && max_len >= MAX_BYTES_LEN) {
         return Err(Error::read_failed(format!("bytes at {addr:#x} has implausible size {len}")));
     }
-    let mut data = vec![0u8; len as usize];
+    let mut data = vec![0u8; (len as usize).min(max_len)];
     memory.read(at(addr, layout.bytes_data), &mut data)?;
-    Ok(data)
+    Ok((data, len as usize > max_len))
 }

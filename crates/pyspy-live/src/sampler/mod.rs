@@ -3,6 +3,8 @@
 //! Every tick reads every thread of every target once. A tick that comes too late is not made up
 //! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
 
+mod cpu;
+mod exec;
 mod native;
 mod run;
 mod targets;
@@ -13,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pyspy_core::profile::{Aggregator, Profile, Stats};
+use pyspy_core::profile::{Aggregator, Profile, ProfileUnit, Stats};
+use pyspy_core::python::thread_filter::ThreadFilter;
 use pyspy_core::{Error, ErrorKind, Result};
 
 use crate::python::PythonProcess;
@@ -34,8 +37,17 @@ pub struct RecordOptions {
     pub function: bool,
     pub nolineno: bool,
     pub full_filenames: bool,
-    /// Also sample child processes that are Python.
+    /// Also sample child processes that are Python, each under a root frame of its own.
     pub subprocesses: bool,
+    /// Weigh each sample by the CPU time its thread used since its previous sample (ns), so that
+    /// time spent runnable but waiting for a core counts for nothing.
+    pub cpu: bool,
+    /// Put `<GC>` on top of the stack while the cyclic garbage collector runs.
+    pub gc: bool,
+    /// Only threads whose name (Python's, else the kernel's) matches this regular expression.
+    pub thread_name: Option<String>,
+    /// Only these threads (kernel thread ids).
+    pub tid: Vec<u32>,
     /// Keep a per-sample timeline (for trace formats).
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
@@ -59,6 +71,10 @@ impl Default for RecordOptions {
             nolineno: false,
             full_filenames: false,
             subprocesses: false,
+            cpu: false,
+            gc: true,
+            thread_name: None,
+            tid: Vec::new(),
             timeline: false,
             wait_for_python: None,
             native: false,
@@ -83,7 +99,19 @@ impl RecordOptions {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
         }
+        if self.cpu && self.idle {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "--cpu and --idle do not go together: with --cpu a thread weighs the CPU time it used, and idle time weighs nothing",
+            ));
+        }
+        self.thread_filter()?;
         check_native(self.native, self.native_all, self.nonblocking)
+    }
+
+    /// `--thread-name` and `--tid` as a filter; None when neither was given.
+    pub fn thread_filter(&self) -> Result<Option<ThreadFilter>> {
+        ThreadFilter::new(self.thread_name.as_deref(), &self.tid)
     }
 }
 
@@ -134,7 +162,13 @@ impl Sampler {
         options.check()?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
-            aggregator: Mutex::new(Aggregator::new(options.timeline)),
+            aggregator: Mutex::new({
+                let mut aggregator = Aggregator::new(options.timeline);
+                if options.cpu {
+                    aggregator.set_unit(ProfileUnit::CpuNanoseconds);
+                }
+                aggregator
+            }),
             target_exited: AtomicBool::new(false),
             taken: AtomicBool::new(false),
         });
@@ -224,5 +258,23 @@ fn open_when_ready(pid: u32, wait: Option<Duration>, stop: &AtomicBool) -> Resul
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_that_cannot_go_together_or_do_not_parse_are_refused_before_anything_starts() {
+        let cpu_idle = RecordOptions { cpu: true, idle: true, ..Default::default() };
+        assert!(cpu_idle.check().unwrap_err().message.starts_with("--cpu and --idle do not go together"));
+        let pattern = RecordOptions { thread_name: Some("(".into()), ..Default::default() };
+        assert_eq!(pattern.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let tid = RecordOptions { tid: vec![0], ..Default::default() };
+        assert_eq!(tid.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let fine = RecordOptions { cpu: true, thread_name: Some("^worker-".into()), tid: vec![7], ..Default::default() };
+        assert!(fine.check().is_ok() && fine.thread_filter().unwrap().is_some());
+        assert!(RecordOptions::default().gc, "<GC> is shown unless asked not to");
     }
 }

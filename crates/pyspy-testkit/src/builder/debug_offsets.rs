@@ -63,6 +63,13 @@ impl Builder<'_> {
             (p.type_tp_basicsize, Some(l.type_basicsize)),
             (p.type_tp_dictoffset, Some(l.type_dictoffset)),
             (p.heap_type_ht_cached_keys, Some(l.heap_type_cached_keys)),
+            // The reader adds the GC state's place in the interpreter to the flag's place in it.
+            (p.interp_gc, Some(0)),
+            (p.gc_collecting, l.interp_gc_collecting),
+            (p.list_ob_item, Some(l.list_items)),
+            (p.set_used, Some(l.set_used)),
+            (p.set_table, Some(l.set_table)),
+            (p.set_mask, Some(l.set_mask)),
         ];
         for (position, value) in fields {
             if let (Some(position), Some(value)) = (position, value) {

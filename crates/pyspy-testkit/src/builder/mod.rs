@@ -5,6 +5,7 @@
 
 mod debug_offsets;
 mod thread_names;
+mod values;
 
 use std::collections::BTreeMap;
 
@@ -13,16 +14,14 @@ use pyspy_core::python::layout::{FrameModel, Layout, LongModel};
 use pyspy_core::python::layouts;
 
 use crate::memory::{PlantedMemory, PAGE};
-use crate::program::{CodeSpec, Program, Value, FIRST_TID, INSTRUCTIONS, VALUES};
+use crate::program::{CodeSpec, Program, FIRST_TID, INSTRUCTIONS, VALUES};
+use crate::values::PlantedValue;
 
 /// The walker scans this much of a pthread struct when the TID is not at glibc's offset.
 const PTHREAD_SCANNED: u32 = 2048;
 
 /// 3.12-3.13 FRAME_OWNED_BY_CSTACK; 3.14 adds FRAME_OWNED_BY_INTERPRETER after it.
 const FRAME_OWNED_BY_CSTACK: u8 = 3;
-
-/// `PyCellObject.ob_ref`, right after the object header.
-const CELL_CONTENTS_OFFSET: u64 = 16;
 
 /// Where images sit: the address range of a typical x86_64 heap.
 pub const HEAP_BASE: u64 = 0x7f3a_0000_0000;
@@ -39,6 +38,8 @@ pub struct Planted {
     pub code_addrs: Vec<u64>,
     /// What `ThreadNames::read` must find: `threading.get_ident()` -> name.
     pub thread_names: BTreeMap<u64, String>,
+    /// Where each of `VALUES` is.
+    pub values: Vec<PlantedValue>,
 }
 
 pub(crate) struct Builder<'a> {
@@ -116,7 +117,7 @@ impl Builder<'_> {
         addr
     }
 
-    fn bytes(&mut self, data: &[u8]) -> u64 {
+    pub(crate) fn bytes(&mut self, data: &[u8]) -> u64 {
         let l = self.layout;
         let addr = self.object("bytes", l.bytes_data + data.len() as u32 + 1);
         self.put_i64(at(addr, l.bytes_size), data.len() as i64);
@@ -124,7 +125,7 @@ impl Builder<'_> {
         addr
     }
 
-    fn tuple(&mut self, items: &[u64]) -> u64 {
+    pub(crate) fn tuple(&mut self, items: &[u64]) -> u64 {
         let l = self.layout;
         let addr = self.object("tuple", l.tuple_items + items.len() as u32 * 8);
         self.put_i64(at(addr, l.tuple_size), items.len() as i64);
@@ -153,31 +154,6 @@ impl Builder<'_> {
         };
         self.put_i64(at(addr, l.long_size_or_tag), head);
         addr
-    }
-
-    fn value(&mut self, value: &Value) -> u64 {
-        let l = self.layout;
-        match *value {
-            Value::Unset => 0,
-            Value::None => self.object("NoneType", 16),
-            Value::Bool(b) => self.long("bool", i64::from(b)),
-            Value::Int(v) => self.long("int", v),
-            Value::BigInt => self.long("int", i64::MAX),
-            Value::Float(v) => {
-                let addr = self.object("float", l.float_value + 8);
-                self.memory.put(at(addr, l.float_value), &v.to_bits().to_le_bytes());
-                addr
-            }
-            Value::Str(s) => self.str(s),
-            Value::Bytes(b) => self.bytes(b),
-            Value::Cell(contents) => {
-                let inner = contents.map_or(0, |v| self.value(&Value::Int(v)));
-                let addr = self.object("cell", CELL_CONTENTS_OFFSET as u32 + 8);
-                self.memory.put_u64(addr + CELL_CONTENTS_OFFSET, inner);
-                addr
-            }
-            Value::Other(type_name) => self.object(type_name, 64),
-        }
     }
 
     fn code(&mut self, spec: &CodeSpec) -> u64 {
@@ -253,7 +229,8 @@ impl Builder<'_> {
     fn program(&mut self, program: &Program) -> Planted {
         let l = self.layout;
         let code_addrs: Vec<u64> = program.codes.iter().map(|c| self.code(c)).collect();
-        let values: Vec<u64> = VALUES.iter().map(|v| self.value(v)).collect();
+        let planted_values: Vec<PlantedValue> = VALUES.iter().map(|v| self.value(v)).collect();
+        let values: Vec<u64> = planted_values.iter().map(|v| v.addr).collect();
         let debug_offsets_size = layouts::debug_offsets_positions(l.minor).map_or(0, |p| p.struct_size);
         let runtime_size = [Some(l.runtime_interpreters_head), l.runtime_tstate_current].into_iter().flatten().max().unwrap() + 8;
         let runtime = self.alloc(runtime_size.max(debug_offsets_size));
@@ -277,6 +254,7 @@ impl Builder<'_> {
             innermost_frames: Vec::new(),
             code_addrs,
             thread_names: BTreeMap::new(),
+            values: planted_values,
         };
         for (i, thread) in program.threads.iter().enumerate() {
             let tstate = self.alloc(tstate_size);

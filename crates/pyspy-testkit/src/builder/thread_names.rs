@@ -10,14 +10,13 @@ use pyspy_core::python::layout::ManagedDict;
 use crate::builder::Builder;
 use crate::program::{Attributes, ThreadSpec};
 
-/// Every table planted has 8 slots (at most 5 entries, as CPython's 2/3 load factor allows), so
-/// its indices are one byte each.
-const LOG2_TABLE_SIZE: u8 = 3;
-const TABLE_SIZE: u32 = 1 << LOG2_TABLE_SIZE;
+/// Tables planted have at least 8 slots, and room for their entries at CPython's 2/3 load factor;
+/// at most 128, so that their indices are one byte each.
+const MIN_LOG2_TABLE_SIZE: u8 = 3;
 
 /// 3.11+ `dk_kind`.
 #[derive(Clone, Copy, PartialEq)]
-enum KeysKind {
+pub(crate) enum KeysKind {
     General = 0,
     Unicode = 1,
     Split = 2,
@@ -145,7 +144,7 @@ impl Builder<'_> {
     }
 
     /// A combined dict (its values in its entries).
-    fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
+    pub(crate) fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
         let keys = self.keys(entries, kind);
         let dict = self.object("dict", [l.dict_used, l.dict_keys, l.dict_values].into_iter().max().unwrap() + 8);
@@ -157,27 +156,29 @@ impl Builder<'_> {
     /// A keys object holding `entries` (key, value) in insertion order.
     fn keys(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
-        assert!(entries.len() <= 5, "tables here have 8 slots");
+        let log2_size = (MIN_LOG2_TABLE_SIZE..).find(|&n| entries.len() * 3 <= 2 << n).unwrap();
+        assert!(log2_size <= 7, "tables here have one-byte indices");
+        let table_size = 1u32 << log2_size;
         let entry_size = match kind {
             KeysKind::Unicode | KeysKind::Split if l.dict_keys_kind.is_some() => l.dict_unicode_entry_size.unwrap(),
             _ => l.dict_entry_size,
         };
-        let addr = self.alloc(l.dict_keys_indices + TABLE_SIZE + entries.len() as u32 * entry_size);
+        let addr = self.alloc(l.dict_keys_indices + table_size + entries.len() as u32 * entry_size);
         match (l.dict_keys_log2_index_bytes, l.dict_keys_kind) {
             (Some(log2_index_bytes), Some(kind_offset)) => {
-                self.memory.put(at(addr, l.dict_keys_size), &[LOG2_TABLE_SIZE]);
-                self.memory.put(at(addr, log2_index_bytes), &[LOG2_TABLE_SIZE]);
+                self.memory.put(at(addr, l.dict_keys_size), &[log2_size]);
+                self.memory.put(at(addr, log2_index_bytes), &[log2_size]);
                 self.memory.put(at(addr, kind_offset), &[kind as u8]);
             }
-            _ => self.put_i64(at(addr, l.dict_keys_size), i64::from(TABLE_SIZE)),
+            _ => self.put_i64(at(addr, l.dict_keys_size), i64::from(table_size)),
         }
         self.put_i64(at(addr, l.dict_keys_nentries), entries.len() as i64);
         let indices = at(addr, l.dict_keys_indices);
         // Slot i holds entry i; the rest are empty (-1). The reader goes by entries, not slots.
-        for slot in 0..TABLE_SIZE as usize {
+        for slot in 0..table_size as usize {
             self.memory.put(indices + slot as u64, &[if slot < entries.len() { slot as u8 } else { 0xff }]);
         }
-        let entries_addr = indices + u64::from(TABLE_SIZE);
+        let entries_addr = indices + u64::from(table_size);
         for (i, &(key, value)) in entries.iter().enumerate() {
             // Both kinds of entry end with me_key, me_value (a general entry starts with the hash).
             let entry_end = entries_addr + (i as u64 + 1) * u64::from(entry_size);

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nativeOptions, nonblockingOption, pidOption } from '../options.js';
+import { nativeOptions, nonblockingOption, pidOption, threadOptions } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -13,10 +13,14 @@ interface DumpArgs {
   native: boolean;
   nativeAll: boolean;
   fullFilenames: boolean;
+  subprocesses: boolean;
+  threadName?: string;
+  tid?: number[];
 }
 
 export const command = 'dump';
-export const describe = "Print every thread's Python stack of a running process, now, or of a core file";
+export const describe =
+  "Print every thread's Python stack of a running process (and its Python children), now, or of a core file";
 
 export function builder(yargs: Argv): Argv<DumpArgs> {
   return yargs
@@ -39,7 +43,16 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
+    .option('subprocesses', {
+      alias: 's',
+      type: 'boolean',
+      default: false,
+      describe: 'Also dump every Python process descended from it (multiprocessing workers, subprocesses)',
+    })
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
+    .example('$0 dump --pid 1234 --subprocesses', 'the parent and every worker of a multiprocessing pool')
     .example(
       '$0 dump --core core.1234 --binary ./python3.11',
       'where was each thread when it crashed?',
@@ -59,21 +72,39 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
   if (args.core !== undefined) {
     if (args.pid !== undefined) throw new InvalidArgumentError('dump reads either --pid or --core, not both');
     if (args.nonblocking) throw new InvalidArgumentError('--nonblocking is for a running process: a core is not paused');
+    if (args.subprocesses || args.threadName !== undefined || args.tid !== undefined) {
+      throw new InvalidArgumentError('--subprocesses, --thread-name and --tid are for a running process, not a core');
+    }
     if (args.native)
       throw new InvalidArgumentError('--native reads a running process; a core is dumped with its Python frames only');
     return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
   }
   if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
   if (args.pid === undefined) throw new InvalidArgumentError('dump needs --pid PID or --core FILE');
-  return dump(args.pid, { locals: args.locals, nonblocking: args.nonblocking, native: args.native, nativeAll: args.nativeAll });
+  return dump(args.pid, {
+    locals: args.locals,
+    nonblocking: args.nonblocking,
+    native: args.native,
+    nativeAll: args.nativeAll,
+    subprocesses: args.subprocesses,
+    threadName: args.threadName,
+    tid: args.tid,
+  });
 }
 
 function threadStatus(thread: ThreadDump): string {
   return (thread.active ? 'active' : 'idle') + (thread.ownsGil ? '+gil' : '');
 }
 
-/** py-spy's layout: a process header, then each thread and its frames, innermost first. */
+/**
+ * py-spy's layout: a process header, then each thread and its frames, innermost first; then the
+ * same for each of its Python descendants (`--subprocesses`).
+ */
 export function formatDump(result: ProcessDump, fullFilenames = false): string {
+  return [result, ...(result.subprocesses ?? [])].map((p) => formatProcess(p, fullFilenames)).join('\n');
+}
+
+function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
   const lines = [
     `Process ${result.pid}: ${result.commandLine.join(' ')}`,
     `Python v${result.pythonVersion} (${result.executable})`,
