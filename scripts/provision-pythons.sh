@@ -203,13 +203,14 @@ free_threaded_interpreter 3.15t-debian-src sid 3.15 0
 add_interpreter 3.11-system 3.11 /usr/bin/python3.11 system 0 "" "/usr/include/python3.11:/usr/include"
 
 # The machine image's pyenv builds (shared libpython, unlike Debian's static binaries) are the
-# only 3.8, 3.10 and 3.12 here. The newest patch release of each minor.
+# only 2.7, 3.6, 3.7, 3.8, 3.10 and 3.12 here. The newest patch release of each minor.
 PYENV_ROOT_DIR=${PYENV_ROOT:-/root/.pyenv}/versions
-for minor in 3.8 3.9 3.10 3.11 3.12 3.13; do
+for minor in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
   version=$(ls "$PYENV_ROOT_DIR" 2>/dev/null | grep -E "^${minor//./\\.}\.[0-9]+$" | sort -V | tail -1 || true)
   [ -n "$version" ] || die "no pyenv CPython $minor under $PYENV_ROOT_DIR (the machine image should have it)"
-  add_interpreter "$minor-pyenv" "$minor" "$PYENV_ROOT_DIR/$version/bin/python$minor" pyenv 0 "" \
-    "$PYENV_ROOT_DIR/$version/include/python$minor"
+  # 3.6 and 3.7 name the folder after their ABI flags (python3.7m).
+  include=$(ls -d "$PYENV_ROOT_DIR/$version/include/python$minor"* 2>/dev/null | head -1 || true)
+  add_interpreter "$minor-pyenv" "$minor" "$PYENV_ROOT_DIR/$version/bin/python$minor" pyenv 0 "" "$include"
 done
 
 # Smoke check each one and write the manifest (python3 of the host does the JSON).

@@ -12,8 +12,12 @@ import os
 import subprocess
 import sys
 
+# Runs under every provisioned interpreter, Python 2.7 included: 2.7 has no asyncio or
+# concurrent.futures (nor does a 2.7 target import them).
 SNIPPET = r"""
-import sys, os, threading, json, traceback, multiprocessing, asyncio, concurrent.futures, zlib, sysconfig
+import sys, os, threading, json, traceback, multiprocessing, zlib, sysconfig
+if sys.version_info[0] >= 3:
+    import asyncio, concurrent.futures
 t = threading.Thread(target=lambda: None); t.start(); t.join()
 print(json.dumps({"version": sys.version.split()[0], "minor": "%d.%d" % sys.version_info[:2],
                   "exe": os.readlink("/proc/self/exe"),
