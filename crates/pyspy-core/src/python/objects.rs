@@ -17,9 +17,6 @@ pub fn type_name(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Strin
     Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
-/// `PyCellObject.ob_ref`, right after the object header in every minor.
-const CELL_CONTENTS_OFFSET: u64 = 16;
-
 /// A Python-like repr for None/bool/int/float/str/bytes, `<type>` otherwise.
 pub fn short_repr(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
     repr_at_depth(memory, layout, obj, 0)
@@ -43,12 +40,26 @@ fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> 
             Some(v) => v.to_string(),
             None => "<int (big)>".into(),
         },
+        // 2.7's arbitrary-precision int, which Python 2 shows with an L.
+        "long" if layout.int_value.is_some() => match read_long(memory, layout, obj)? {
+            Some(v) => format!("{v}L"),
+            None => "<long (big)>".into(),
+        },
         "float" => {
             let mut buf = [0u8; 8];
             memory.read(at(obj, layout.float_value), &mut buf)?;
             float_repr(f64::from_bits(field_f64_bits(&buf, 0)))
         }
+        // 2.7's str is a byte string: shown as Python 2 shows it.
+        "str" if layout.str_is_bytes == Some(true) => {
+            let data = strings::read_bytes(memory, layout, obj)?;
+            truncate(&python2_repr(data.iter().take(MAX_REPR_CHARS).map(|&b| u32::from(b))))
+        }
         "str" => truncate(&str_repr(&strings::read_unicode(memory, layout, obj)?)),
+        "unicode" if layout.unicode_str_pointer.is_some() => {
+            let text = strings::read_unicode(memory, layout, obj)?;
+            truncate(&format!("u{}", python2_repr(text.chars().take(MAX_REPR_CHARS).map(u32::from))))
+        }
         "bytes" => {
             let data = strings::read_bytes(memory, layout, obj)?;
             let shown: String =
@@ -57,7 +68,8 @@ fn repr_at_depth(memory: &dyn Memory, layout: &Layout, obj: u64, depth: u32) -> 
         }
         // Closure variables sit in cells; what people want to see is the value inside.
         "cell" if depth == 0 => {
-            let inner = memory.read_u64(obj + CELL_CONTENTS_OFFSET)?;
+            // Right after the object header: 16 bytes, 32 in free-threaded builds.
+            let inner = memory.read_u64(at(obj, layout.cell_contents.unwrap_or(16)))?;
             if inner == 0 {
                 "<empty cell>".into()
             } else {
@@ -85,6 +97,34 @@ fn str_repr(s: &str) -> String {
             }
             c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python 2's repr of a byte string (its `str`: every value a byte) or, after a `u`, of a `unicode`:
+/// the same quotes as `str_repr`, and everything outside printable ASCII escaped (`\xNN`,
+/// `\uNNNN`, `\UNNNNNNNN`), as Python 2 does.
+fn python2_repr(chars: impl Iterator<Item = u32> + Clone) -> String {
+    let has = |wanted: char| chars.clone().any(|c| c == wanted as u32);
+    let quote = if has('\'') && !has('"') { '"' } else { '\'' };
+    let mut out = String::new();
+    out.push(quote);
+    for c in chars {
+        match c {
+            0x5c => out.push_str("\\\\"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            c if c == quote as u32 => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(c as u8)),
+            0..=0xff => out.push_str(&format!("\\x{c:02x}")),
+            0x100..=0xffff => out.push_str(&format!("\\u{c:04x}")),
+            _ => out.push_str(&format!("\\U{c:08x}")),
         }
     }
     out.push(quote);
@@ -124,8 +164,17 @@ fn truncate(s: &str) -> String {
     }
 }
 
-/// Ints that fit in an i64; None for bigger ones (we do not do bignum arithmetic for a dump).
+/// An `int` (or `bool`) that fits in an i64; None for bigger ones (we do not do bignum arithmetic for
+/// a dump). 2.7's `int` is a C long (`int_value`), its big ints are `long`s.
 fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
+    match layout.int_value {
+        Some(offset) => Ok(Some(memory.read_u64(at(obj, offset))? as i64)),
+        None => read_long(memory, layout, obj),
+    }
+}
+
+/// A `PyLongObject` of at most two digits.
+fn read_long(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
     // One read for the size and up to two digits; a shorter int leaves the rest unused.
     let mut head = [0u8; 64];
     let len = (layout.long_digits as usize + 8).min(head.len());
@@ -156,6 +205,18 @@ mod tests {
         assert_eq!(str_repr("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(str_repr("tab\there\n"), "'tab\\there\\n'");
         assert_eq!(str_repr("ñandú 関数"), "'ñandú 関数'");
+    }
+
+    #[test]
+    fn python2_reprs_escape_like_python2() {
+        let bytes = |b: &[u8]| python2_repr(b.iter().map(|&b| u32::from(b)));
+        let text = |s: &str| python2_repr(s.chars().map(u32::from));
+        // Checked against Python 2.7.18's repr().
+        assert_eq!(bytes(b"it's \"quoted\""), "'it\\'s \"quoted\"'");
+        assert_eq!(bytes(b"it's"), "\"it's\"");
+        assert_eq!(bytes("ünï".as_bytes()), "'\\xc3\\xbcn\\xc3\\xaf'");
+        assert_eq!(bytes(b"\x00ab\t\\"), "'\\x00ab\\t\\\\'");
+        assert_eq!(text("ünï 関 𝔣"), "'\\xfcn\\xef \\u95a2 \\U0001d523'");
     }
 
     #[test]

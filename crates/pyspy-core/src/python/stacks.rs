@@ -64,7 +64,7 @@ impl StackReader {
     /// as its own PID namespace numbers them, which maps pthread ids to them before 3.11. Fails
     /// as a whole only when the thread list itself cannot be read.
     pub fn read(&mut self, memory: &dyn Memory, python: &Python, tids: &[u32], options: ReadOptions) -> Result<Vec<ThreadStack>> {
-        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, tids)?;
+        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, tids)?;
         self.checked.clear();
         Ok(threads
             .into_iter()
@@ -99,7 +99,7 @@ impl StackReader {
             let line = match self.lines.get(&key) {
                 Some(&(_, line)) => line,
                 None => {
-                    let line = code.line_for(layout.line_table, offset);
+                    let line = code.line_for(layout, offset);
                     if self.lines.len() >= MAX_REMEMBERED_LINES {
                         self.lines.clear();
                     }
