@@ -46,6 +46,8 @@ pub struct ProcessDump {
     pub pid: u32,
     /// e.g. "3.11.2".
     pub python_version: String,
+    /// A free-threaded build (3.13t): no thread holds a GIL unless one was turned on.
+    pub free_threaded: bool,
     /// The target's executable, as it sees it.
     pub executable: String,
     pub command_line: Vec<String>,
@@ -97,6 +99,7 @@ pub fn read_dump(
     Ok(ProcessDump {
         pid: source.pid(),
         python_version: python.version.to_string(),
+        free_threaded: python.build().free_threaded,
         executable: source.executable()?,
         command_line: source.command_line(),
         threads: dumps,

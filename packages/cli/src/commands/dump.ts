@@ -41,7 +41,7 @@ function threadStatus(thread: ThreadDump): string {
 export function formatDump(result: ProcessDump, fullFilenames = false): string {
   const lines = [
     `Process ${result.pid}: ${result.commandLine.join(' ')}`,
-    `Python v${result.pythonVersion} (${result.executable})`,
+    `Python v${result.pythonVersion}${result.freeThreaded ? ' free-threaded' : ''} (${result.executable})`,
     '',
   ];
   for (const thread of result.threads) {
