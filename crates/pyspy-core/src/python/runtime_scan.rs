@@ -157,8 +157,10 @@ fn find_by_interpreter_pointer(
 
     // Two batched rounds: each interpreter's first thread, then that thread's interpreter.
     let heads = read_words(memory, interps.iter().map(|&i| at(i, layout.interp_threads_head)));
+    // A thread state is never its interpreter. Without this, in 2.7 (both links at offset 8) every
+    // word pointing at PyType_Type passes: its ob_type, at 8, is itself. Its .data has hundreds.
     let (interps, tstates): (Vec<u64>, Vec<u64>) =
-        interps.into_iter().zip(heads).filter_map(|(i, t)| t.filter(|&t| plausible(t)).map(|t| (i, t))).unzip();
+        interps.into_iter().zip(heads).filter_map(|(i, t)| t.filter(|&t| plausible(t) && t != i).map(|t| (i, t))).unzip();
     let backs = read_words(memory, tstates.iter().map(|&t| at(t, layout.tstate_interp)));
     let confirmed: HashSet<u64> = interps.into_iter().zip(backs).filter(|&(i, back)| back == Some(i)).map(|(i, _)| i).collect();
 
@@ -282,6 +284,27 @@ mod tests {
         image.put(at(decoy - u64::from(layout.runtime_interpreters_head), layout.runtime_tstate_current.unwrap()), HEAP + 0x10);
         let found = find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("3.9.2"), &[77]);
         assert_eq!(found.map(|f| f.0), Some(runtime));
+    }
+
+    #[test]
+    fn a_27_interp_head_is_found_past_words_pointing_at_a_type_that_is_its_own_type() {
+        let layout = Build { major: 2, minor: 7, free_threaded: false }.layout().unwrap();
+        let mut image = image();
+        // PyType_Type: its ob_type (offset 8, where 2.7 keeps both interp->tstate_head and
+        // tstate->interp) is itself; static types in .data point at it, below interp_head in .bss.
+        let type_type = DATA + 0x8000;
+        image.put(type_type + 8, type_type);
+        for i in 0..64 {
+            image.put(DATA + 0x100 + 0x40 * i + 8, type_type);
+        }
+        let (interp_head, interp, tstate, pthread) = (BSS + 0x800, HEAP + 0x100, HEAP + 0x800, HEAP + 0x2000);
+        image.put(interp_head, interp);
+        image.put(at(interp, layout.interp_threads_head), tstate);
+        image.put(at(tstate, layout.tstate_interp), interp);
+        image.put(at(tstate, layout.tstate_thread_id), pthread);
+        image.put(pthread + 0x2d0, 77);
+        let found = find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("2.7.18"), &[77]);
+        assert_eq!(found, Some((interp_head, v("2.7.18").unwrap())));
     }
 
     #[test]
