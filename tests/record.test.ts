@@ -254,7 +254,7 @@ describe('record on a free-threaded build', () => {
       // loses a sample (and is counted as an error).
       expect(perTick, blocking.stderr).toBeGreaterThanOrEqual(3.8);
       expect(perTick, blocking.stderr).toBeLessThanOrEqual(4);
-      expect(blocking.stderr).toContain(`(${perTick.toFixed(2)} per tick)`);
+      expect(blocking.stderr).toContain(`Samples per tick: ${perTick.toFixed(2)}.`);
       for (const [name, share] of Object.entries(shares(blocking.sampled))) {
         expect(Math.abs(share - 25), `${name}: ${share.toFixed(1)}%\n${blocking.stderr}`).toBeLessThanOrEqual(3);
       }
