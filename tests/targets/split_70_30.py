@@ -8,7 +8,10 @@ with the interval would put every sample in the same place). argv[1]: seconds to
 Python 2.7 and 3.6 too (compat.py)."""
 import sys
 
-from compat import monotonic, thread_time
+try:
+    from time import monotonic, thread_time
+except ImportError:  # 2.7 and 3.6; imported only there, so that start-up elsewhere stays as short as it was
+    from compat import monotonic, thread_time
 
 ROUND_S = 0.010 * (1 + 5 ** 0.5) / 2
 
