@@ -41,8 +41,11 @@ interface Truth {
 async function startParked(interp: ReturnType<typeof interpreters>[number]): Promise<{ target: StartedTarget; truth: Truth }> {
   const truthPath = join(tempDir('truth'), 'truth.json');
   const target = await startPython(interp, [join(targetsDir, 'parked_threads.py'), truthPath]);
-  const truth = await waitFor(`ground truth from ${interp.id} (output so far: ${target.output()})`, () =>
-    existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+  // A minute: a start from a cold page cache under I/O contention took 35 s (3.13t's 35 MB binary).
+  const truth = await waitFor(
+    `ground truth from ${interp.id} (output so far: ${target.output()})`,
+    () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
+    60_000,
   );
   await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
   return { target, truth };
@@ -57,7 +60,7 @@ for (const interp of interpreters()) {
     let truth: Truth;
     beforeAll(async () => {
       ({ target, truth } = await startParked(interp));
-    });
+    }, 120_000);
     afterAll(() => target?.child.kill('SIGKILL'));
 
     it('reports the version the interpreter reports, and whether it is free-threaded', async () => {

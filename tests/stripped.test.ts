@@ -135,8 +135,10 @@ for (const id of EMBEDDED) {
         join(targetsDir, 'parked_threads.py'),
         truthPath,
       ]);
-      truth = await waitFor(`ground truth from the ${id} embedder (output so far: ${target.output()})`, () =>
-        existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+      truth = await waitFor(
+        `ground truth from the ${id} embedder (output so far: ${target.output()})`,
+        () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
+        60_000, // as in dump.test.ts: a cold start under I/O contention can take half a minute
       );
       await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
     }, 120_000);
@@ -218,8 +220,10 @@ for (const id of STRIPPED_LIBPYTHON) {
         join(targetsDir, 'parked_threads.py'),
         truthPath,
       ]);
-      truth = await waitFor(`ground truth from ${id} (output so far: ${target.output()})`, () =>
-        existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined,
+      truth = await waitFor(
+        `ground truth from ${id} (output so far: ${target.output()})`,
+        () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
+        60_000, // as in dump.test.ts: a cold start under I/O contention can take half a minute
       );
       await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
     }, 120_000);
