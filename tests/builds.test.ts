@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { dump } from '@pyspy/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   interpreters,
@@ -15,7 +16,6 @@ import {
   samplesIn,
   startPython,
   targetsDir,
-  taskCount,
   tempDir,
   waitFor,
   type StartedTarget,
@@ -38,14 +38,27 @@ const FORMATS: [format: string, file: string, read: (bytes: Buffer) => string][]
 
 if (added.length === 0) throw new Error('none of 2.7, 3.6, 3.7 or a free-threaded build was provisioned');
 
+/**
+ * Resolves once a dump of `pid` shows `name` running: started is not yet running, and a cold start
+ * under I/O contention took half a minute and more (3.13t's imports, from a 35 MB binary).
+ */
+async function spinningIn(pid: number, name: string, timeoutMs = 150_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await dump(pid).catch(() => undefined);
+    if (result?.threads.some((t) => t.frames.some((f) => f.name === name))) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for process ${pid} to run ${name}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 for (const interp of added) {
   describe(`the other commands on ${interp.id} (${interp.version})`, () => {
     let spinning: StartedTarget;
     beforeAll(async () => {
       spinning = await startPython(interp, [target('split_70_30.py'), '600']);
-      await waitFor('python to start', () => taskCount(spinning.pid) > 0);
-      await new Promise((r) => setTimeout(r, 500));
-    });
+      await spinningIn(spinning.pid, 'seventy');
+    }, 180_000);
     afterAll(() => spinning?.child.kill('SIGKILL'));
 
     const recordPid = (args: string[], out: string) =>
@@ -101,7 +114,7 @@ for (const interp of added) {
       const truthPath = join(tempDir('truth'), 'truth.json');
       const parked = await startPython(interp, [target('parked_threads.py'), truthPath]);
       try {
-        await waitFor('the threads to park', () => existsSync(truthPath), 60_000);
+        await waitFor('the threads to park', () => existsSync(truthPath), 120_000);
         const out = join(tempDir('threads'), 'profile.txt');
         const result = runCli([
           'record',
@@ -125,7 +138,7 @@ for (const interp of added) {
       } finally {
         parked.child.kill('SIGKILL');
       }
-    }, 120_000);
+    }, 180_000);
 
     it('--subprocesses follows multiprocessing workers', async () => {
       // Attached once the workers run, so that how long the parent takes to start them on a busy
@@ -139,7 +152,7 @@ for (const interp of added) {
             return [];
           }
         };
-        await waitFor('the two workers', () => children().length >= 2, 90_000);
+        await waitFor('the two workers', () => children().length >= 2, 150_000);
         const out = join(tempDir('pool'), 'profile.txt');
         const record = (args: string[]) =>
           runCli(['record', '--pid', String(pool.pid), '--duration', '3', '-o', out, '--hide-progress', ...args], {
@@ -154,6 +167,6 @@ for (const interp of added) {
       } finally {
         pool.child.kill('SIGKILL');
       }
-    }, 180_000);
+    }, 240_000);
   });
 }
