@@ -198,6 +198,15 @@ free_threaded_interpreter 3.13t-debian-src trixie 3.13 1
 free_threaded_interpreter 3.14t-debian-src sid 3.14 0
 free_threaded_interpreter 3.15t-debian-src sid 3.15 0
 
+# Debian 11's C and C++ runtime (glibc 2.31), unpacked apart: tests/addon-load.test.ts runs Node
+# through its loader to check that the addon loads on the oldest glibc users commonly have.
+unpack bullseye "$CACHE/glibc-bullseye" libc6 libgcc-s1 libstdc++6
+[ -x "$CACHE/glibc-bullseye/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ] || die "bullseye's loader did not unpack"
+# Beside the manifest, where the test looks for it.
+GLIBC_LINK="$(dirname "$MANIFEST")/glibc-bullseye"
+[ -L "$GLIBC_LINK" ] || rm -rf "$GLIBC_LINK"
+ln -sfn "$CACHE/glibc-bullseye" "$GLIBC_LINK"
+
 [ -x /usr/bin/python3.11 ] || die "/usr/bin/python3.11 missing (the system python of this machine image)"
 # Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>, so usr/include itself is a header dir too.
 add_interpreter 3.11-system 3.11 /usr/bin/python3.11 system 0 "" "/usr/include/python3.11:/usr/include"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need from the machine beyond Node, Rust and Python: Debian's Chromium (the flame
-# graph is tested in a real browser), Go (pprof files are checked with `go tool pprof`), gcc and
+# graph and the core-dump page are tested in a real browser), gdb (gcore makes the core files the
+# core tests read; unshare and mount, from util-linux/mount, hide their files), Go (pprof files are checked with `go tool pprof`), gcc and
 # the system python's static libpython (CPython is linked into stripped programs and profiled),
 # and an unprivileged user (permission-denied is tested for real).
 # Installs them when run as root; otherwise says what is missing and fails.
@@ -9,6 +10,7 @@ set -euo pipefail
 TEST_USER=pyspy-test
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v gcore >/dev/null || missing+=(gdb)
 command -v go >/dev/null || missing+=(golang-go)
 command -v gcc >/dev/null || missing+=(gcc)
 [ -f /usr/lib/x86_64-linux-gnu/libpython3.11.a ] || missing+=(libpython3.11-dev)
@@ -20,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   for item in "${missing[@]}"; do
     case "$item" in
-      chromium | golang-go | gcc | libpython3.11-dev)
+      chromium | gdb | golang-go | gcc | libpython3.11-dev)
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$item" >/dev/null
         ;;

@@ -3,56 +3,10 @@
  * reports (threading.current_thread().name and sys._current_frames, written by the target),
  * exactly: function, file and line.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dump } from '@pyspy/core';
-import {
-  interpreters,
-  startPython,
-  taskCount,
-  tempDir,
-  threadStates,
-  waitFor,
-  targetsDir,
-  isRunning,
-  runCli,
-  type StartedTarget,
-} from './helpers.js';
-
-interface TruthFrame {
-  name: string;
-  filename: string;
-  line: number;
-}
-interface TruthThread {
-  ident: number;
-  native_id: number;
-  name: string;
-  frames: TruthFrame[];
-}
-interface Truth {
-  pid: number;
-  version: string;
-  threads: TruthThread[];
-}
-
-/** Starts parked_threads.py and waits until its reporter has written the truth and exited. */
-async function startParked(interp: ReturnType<typeof interpreters>[number]): Promise<{ target: StartedTarget; truth: Truth }> {
-  const truthPath = join(tempDir('truth'), 'truth.json');
-  const target = await startPython(interp, [join(targetsDir, 'parked_threads.py'), truthPath]);
-  // A minute: a start from a cold page cache under I/O contention took 35 s (3.13t's 35 MB binary).
-  const truth = await waitFor(
-    `ground truth from ${interp.id} (output so far: ${target.output()})`,
-    () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
-    60_000,
-  );
-  await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
-  return { target, truth };
-}
-
-const frames = (list: { name: string; filename: string; line: number }[]) =>
-  list.map(({ name, filename, line }) => ({ name, filename, line }));
+import { interpreters, threadStates, isRunning, runCli, type StartedTarget } from './helpers.js';
+import { frames, startParked, type Truth, type TruthFrame } from './parked.js';
 
 for (const interp of interpreters()) {
   describe(`dump on ${interp.id} (${interp.version}${interp.debug ? ', debug build' : ''})`, () => {

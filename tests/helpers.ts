@@ -173,6 +173,29 @@ export function startCli(args: string[], options: { env?: Record<string, string>
   return { child, done };
 }
 
+/**
+ * Resolves once the CLI process `pid` is sampling: its sampler thread ("pyspy-sampler") exists and
+ * has had a moment to open the target. On a busy machine the CLI can take seconds to start, so
+ * tests that act on a running record wait for this rather than sleep a fixed time.
+ */
+export async function samplerRunning(pid: number, settleMs = 500): Promise<void> {
+  const hasSampler = () => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).some((tid) => {
+        try {
+          return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'pyspy-sampler';
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(`the record (pid ${pid}) to start sampling`, hasSampler, 60_000);
+  await new Promise((r) => setTimeout(r, settleMs));
+}
+
 const clis = new Set<ChildProcess>();
 afterAll(() => {
   for (const child of clis) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

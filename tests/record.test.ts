@@ -19,6 +19,7 @@ import {
   tempDir,
   threadStates,
   totalSamples,
+  samplerRunning,
   waitFor,
   type Interpreter,
   interpreterById,
@@ -160,9 +161,8 @@ describe('record options change the output as documented', () => {
         const byLine = recordRaw(interp, [], mixed).stacks;
         expect(lines(byLine, 'python_work').size).toBeGreaterThan(1);
         const byFunction = recordRaw(interp, ['--function'], mixed).stacks;
-        // Its `def` line, as the file has it now.
-        const defLine = readFileSync(target('mixed_threads.py'), 'utf8').split('\n').indexOf('def python_work():') + 1;
-        expect([...lines(byFunction, 'python_work')]).toEqual([`python_work (targets/mixed_threads.py:${defLine})`]);
+        const firstLine = readFileSync(target('mixed_threads.py'), 'utf8').split('\n').indexOf('def python_work():') + 1;
+        expect([...lines(byFunction, 'python_work')]).toEqual([`python_work (targets/mixed_threads.py:${firstLine})`]);
         const noLines = recordRaw(interp, ['--nolineno'], mixed).stacks;
         expect([...lines(noLines, 'python_work')]).toEqual(['python_work (targets/mixed_threads.py)']);
       });
@@ -324,7 +324,7 @@ describe('record never loses the profile and never leaves the target stopped', (
     const cli = startCli(['record', '-o', out, '--rate', '1000', '--', interp.exe, target('split_70_30.py'), '60'], {
       env: interp.env,
     });
-    await new Promise((r) => setTimeout(r, 2000));
+    await samplerRunning(cli.child.pid!);
     cli.child.kill('SIGTERM');
     const result = await cli.done;
     expect(result.status, result.stderr).toBe(0);

@@ -1,11 +1,13 @@
 // The measurements. Each returns plain rows for report.mjs and pushes oddities to `anomalies`.
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkNotStopped, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
+import { TMP, checkNotStopped, firstLine, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
 import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } from './tools.mjs';
 
 const DEEP = join(TARGETS, 'deep.py');
 const FIB = join(TARGETS, 'fib.py');
 const CHURN = join(TARGETS, 'churn.py');
+const BIG_HEAP = join(TARGETS, 'big_heap.py');
 const TOOLS = ['pyspy-ts', 'py-spy'];
 const record = (tool, opts) => (tool === 'pyspy-ts' ? recordPyspyTs(opts) : recordPySpy(opts));
 /** Alternate which tool goes first, run by run. */
@@ -315,4 +317,52 @@ export async function measureDuplicates(interp, cfg, anomalies) {
     }
   }
   return rows;
+}
+
+/**
+ * Metric 6: `dump --core` of a core of about `cfg.coreMiB` MiB (gcore of targets/big_heap.py, every
+ * page written, a 50-deep stack): CLI wall time and peak RSS, natively and through WASM
+ * (PYSPY_BACKEND=wasm), and py-spy's `dump --core` of the same file.
+ */
+export async function measureCore(interp, cfg, anomalies) {
+  const depth = 50;
+  const target = await startTarget(interp, BIG_HEAP, [cfg.coreMiB, depth, 600], { readyTimeoutMs: 120_000 });
+  const prefix = join(TMP, 'bench-core');
+  const core = `${prefix}.${target.pid}`;
+  try {
+    const made = await run(['gcore', '-o', prefix, String(target.pid)], { timeoutMs: 600_000 });
+    await target.stop();
+    if (made.code !== 0) throw new Error(`gcore failed: ${made.stderr.trim().split('\n').pop()}`);
+    const sizeMiB = statSync(core).size / 2 ** 20;
+    const variants = [
+      ['pyspy-ts native', [PYSPY_TS, 'dump', '--core', core], {}],
+      ['pyspy-ts WASM', [PYSPY_TS, 'dump', '--core', core], { PYSPY_BACKEND: 'wasm' }],
+      ['py-spy', [PY_SPY, 'dump', '--core', core], {}],
+    ];
+    const got = Object.fromEntries(variants.map(([name]) => [name, []]));
+    for (let i = 0; i < cfg.coreRuns; i++) {
+      for (const [name, argv, env] of i % 2 === 0 ? variants : [...variants].reverse()) {
+        const r = await run(argv, { timeoutMs: 120_000, cpu: true, env });
+        const frames = r.stdout.split('\n').filter((l) => /^ {4}\S.*\(.*:\d+\)$/.test(l)).length;
+        if (r.code !== 0) anomalies.push(`${interp.id} core ${name} run ${i + 1}: exit ${r.code}: ${firstLine(r.stderr)}`);
+        else if (frames < depth) anomalies.push(`${interp.id} core ${name} run ${i + 1}: ${frames} frames, expected ${depth}`);
+        got[name].push({ ...r, ok: r.code === 0 && frames >= depth });
+      }
+    }
+    const side = (name) => {
+      const ok = got[name].filter((r) => r.ok);
+      const failure = got[name].find((r) => !r.ok);
+      return {
+        ok: ok.length,
+        wallMs: median(ok.map((r) => r.wallS * 1000)),
+        maxRssMb: median(ok.map((r) => r.maxRssKb / 1024)),
+        error: failure && firstLine(failure.stderr),
+      };
+    };
+    log(`core of ${sizeMiB.toFixed(0)} MiB: ${variants.map(([n]) => `${n} ${side(n).wallMs?.toFixed(0)} ms`).join(', ')}`);
+    return { interp: interp.id, sizeMiB, runs: cfg.coreRuns, sides: Object.fromEntries(variants.map(([n]) => [n, side(n)])) };
+  } finally {
+    await target.stop();
+    rmSync(core, { force: true });
+  }
 }

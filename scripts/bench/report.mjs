@@ -1,4 +1,5 @@
 // Renders the results as BENCHMARKS.md.
+import { startupSection } from './startup.mjs';
 
 const f = (x, d = 0) =>
   x === undefined || x === null || Number.isNaN(x)
@@ -153,6 +154,29 @@ function slowdownSection(results) {
     );
   }
   return parts.join('\n');
+}
+
+function coreSection(rows) {
+  const names = ['pyspy-ts native', 'pyspy-ts WASM', 'py-spy'];
+  return [
+    '## 4b. `dump --core` of a 2 GiB core',
+    '',
+    'A gcore of `targets/big_heap.py` (every page of its heap written, a 50-deep stack), read by the CLI: wall time of the whole ' +
+      'command (Node start-up included for pyspy-ts) and its peak RSS, medians. *WASM* is the same CLI with `PYSPY_BACKEND=wasm`: ' +
+      'the core is read through a JS callback, in pieces. A failed py-spy run is listed under the anomalies.',
+    '',
+    table(
+      ['interp', 'core MiB', 'runs', ...names.flatMap((n) => [`${n} ms`, `${n} RSS MB`])],
+      rows.map((r) => [
+        r.interp,
+        f(r.sizeMiB),
+        r.runs,
+        ...names.flatMap((n) =>
+          r.sides[n].ok ? [f(r.sides[n].wallMs), f(r.sides[n].maxRssMb)] : [`failed: ${r.sides[n].error}`, '–'],
+        ),
+      ]),
+    ),
+  ].join('\n');
 }
 
 function dumpSection(rows) {
@@ -321,15 +345,18 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     '.cache/bench/venv/bin/py-spy record --rate R --format raw -o OUT [--nonblocking] -- python scripts/bench/targets/fib.py 27 K 0.5',
     './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
+    'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
       'are killed when their measurement ends, and exit on their own after a maximum time.',
     '',
   ];
+  if (results.startup.length) out.push(startupSection(results.startup), '');
   if (results.rates.length) out.push(rateSection(results.rates), '');
   if (results.slowdown.length) out.push(slowdownSection(results.slowdown), '');
   if (results.dump.length) out.push(dumpSection(results.dump), '');
+  if (results.core.length) out.push(coreSection(results.core), '');
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
   if (results['free-threaded'].length) out.push(freeThreadedSection(results['free-threaded']), '');

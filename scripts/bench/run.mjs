@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,soak,duplicates,free-threaded] [--out FILE]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,free-threaded] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -11,11 +11,20 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
-import { measureDump, measureDuplicates, measureFreeThreaded, measureRates, measureSlowdown, measureSoak } from './metrics.mjs';
+import {
+  measureCore,
+  measureDump,
+  measureDuplicates,
+  measureFreeThreaded,
+  measureRates,
+  measureSlowdown,
+  measureSoak,
+} from './metrics.mjs';
 import { renderReport } from './report.mjs';
+import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['rates', 'slowdown', 'dump', 'soak', 'duplicates', 'free-threaded'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'free-threaded'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -75,8 +84,11 @@ function parseCli() {
       rates: [1000, 5000, 10000, 20000],
       fibSeconds: q ? 1 : 3,
       dumpRuns: q ? 3 : 10,
+      coreMiB: 2048,
+      coreRuns: q ? 1 : 3,
       apiDumpCalls: q ? 20 : 200,
       dupSeconds: q ? 2 : 5,
+      startupRuns: q ? 7 : 21,
     },
   };
 }
@@ -172,7 +184,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { rates: [], slowdown: [], dump: [], soak: [], duplicates: [], 'free-threaded': [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], 'free-threaded': [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -211,9 +223,11 @@ async function main() {
     write(); // partial results survive an interrupted run
   };
   for (const interp of interpreters) {
+    await step('startup', interp, measureStartup);
     await step('rates', interp, measureRates);
     await step('slowdown', interp, measureSlowdown);
     await step('dump', interp, measureDump);
+    await step('core', interp, measureCore);
     await step('duplicates', interp, measureDuplicates);
     await step('soak', interp, measureSoak);
   }

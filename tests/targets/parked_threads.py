@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 """A target for dump tests: named threads parked at known lines, plus its own ground truth.
 
-Usage: python parked_threads.py GROUND_TRUTH.json
+Usage: python parked_threads.py GROUND_TRUTH.json [ABORT_TRIGGER]
+
+With ABORT_TRIGGER, the reporter stays (sleeping in report) after writing the truth, and once that
+file exists it calls os.abort() there, with the other threads still parked: a crash that writes a
+core (the core size limit is raised to its hard limit first). The core tests compare that core
+with a live dump taken just before.
 
 Once every thread is parked, a reporter thread writes each thread's stack as CPython itself sees
 it (sys._current_frames), innermost frame first, and its name as the thread itself sees it
@@ -71,7 +76,13 @@ def stack_of(frame):
     return frames
 
 
-def report(path, expected, main_ident):
+def wait_then_abort(trigger):
+    while not os.path.exists(trigger):
+        time.sleep(0.01)
+    os.abort()  # the line the core tests expect the reporter at
+
+
+def report(path, expected, main_ident, trigger=None):
     for _ in range(expected):
         parked.acquire()
     me = get_ident()
@@ -90,6 +101,8 @@ def report(path, expected, main_ident):
     with io.open(tmp, "w", encoding="utf-8") as f:
         f.write(text(json.dumps(truth, ensure_ascii=False)))
     os.rename(tmp, path)
+    if trigger is not None:
+        wait_then_abort(trigger)
 
 
 native_ids = {}
@@ -111,6 +124,12 @@ def daemon(thread):
 
 def main():
     path = sys.argv[1]
+    trigger = sys.argv[2] if len(sys.argv) > 2 else None
+    if trigger is not None:
+        import resource  # only here: a stripped embedder may not load it, and only the core tests need it
+
+        _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
     native_ids[get_ident()] = native_id()
     own_names[get_ident()] = text(threading.current_thread().name)
     threads = [
@@ -122,7 +141,7 @@ def main():
     ]
     for t in threads:
         t.start()
-    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, get_ident()), name="reporter")
+    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, get_ident(), trigger), name="reporter")
     reporter.start()
     park()
 

@@ -11,10 +11,20 @@ pub enum ErrorKind {
     ProcessExited,
     ReadFailed,
     InvalidArgument,
+    /// The core file is empty: the kernel or the copy wrote nothing.
+    EmptyCore,
+    /// The file is not an ELF core (not ELF at all, or an executable, library or object file).
+    NotACore,
+    /// The core is shorter than its own headers say: cut by the core size limit or an unfinished copy.
+    TruncatedCore,
+    /// A core of a processor architecture the walkers cannot read.
+    UnsupportedArchitecture,
+    /// A file the core maps is needed and not here (before 3.13, the interpreter's binary).
+    MissingBinary,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::ProcessNotFound,
         ErrorKind::PermissionDenied,
         ErrorKind::NotPython,
@@ -22,6 +32,11 @@ impl ErrorKind {
         ErrorKind::ProcessExited,
         ErrorKind::ReadFailed,
         ErrorKind::InvalidArgument,
+        ErrorKind::EmptyCore,
+        ErrorKind::NotACore,
+        ErrorKind::TruncatedCore,
+        ErrorKind::UnsupportedArchitecture,
+        ErrorKind::MissingBinary,
     ];
 
     /// The stable code JS sees as `error.code`.
@@ -34,6 +49,11 @@ impl ErrorKind {
             ErrorKind::ProcessExited => "PYSPY_PROCESS_EXITED",
             ErrorKind::ReadFailed => "PYSPY_READ_FAILED",
             ErrorKind::InvalidArgument => "PYSPY_INVALID_ARGUMENT",
+            ErrorKind::EmptyCore => "PYSPY_EMPTY_CORE",
+            ErrorKind::NotACore => "PYSPY_NOT_A_CORE",
+            ErrorKind::TruncatedCore => "PYSPY_TRUNCATED_CORE",
+            ErrorKind::UnsupportedArchitecture => "PYSPY_UNSUPPORTED_ARCHITECTURE",
+            ErrorKind::MissingBinary => "PYSPY_MISSING_BINARY",
         }
     }
 }

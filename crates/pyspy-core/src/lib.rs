@@ -3,6 +3,7 @@
 //! `ProcessSource` traits, so it serves live processes (`pyspy-live`), core files, and WASM.
 
 pub mod binary;
+pub mod core_file;
 pub mod dump;
 pub mod error;
 pub mod maps;

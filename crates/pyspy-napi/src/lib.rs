@@ -150,6 +150,52 @@ pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
     AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None }) })
 }
 
+#[napi(object)]
+pub struct CoreDumpOptions {
+    /// Also read each frame's arguments and local variables. Default false.
+    pub locals: Option<bool>,
+    /// Files the core maps (the python executable, libpython) to use instead of what is at the
+    /// paths the core names, matched by file name: for a core read on another machine.
+    pub binaries: Option<Vec<String>>,
+}
+
+pub struct DumpCoreTask {
+    path: String,
+    bytes: Option<Vec<u8>>,
+    binaries: Vec<String>,
+    options: pyspy_core::DumpOptions,
+}
+
+impl Task for DumpCoreTask {
+    type Output = std::result::Result<pyspy_core::ProcessDump, pyspy_core::Error>;
+    type JsValue = ProcessDump;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(pyspy_live::dump_core_file(&self.path, self.bytes.take(), &self.binaries, self.options))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
+        output.map(ProcessDump::from).map_err(|e| to_js_error(env, e))
+    }
+}
+
+/// Every thread's stack of the process an ELF core file (a path, or its bytes) is of, at the
+/// moment it was written.
+#[napi(ts_return_type = "Promise<ProcessDump>")]
+pub fn dump_core(core: Either<String, Uint8Array>, options: Option<CoreDumpOptions>) -> AsyncTask<DumpCoreTask> {
+    let options = options.unwrap_or(CoreDumpOptions { locals: None, binaries: None });
+    let (path, bytes) = match core {
+        Either::A(path) => (path, None),
+        Either::B(bytes) => ("the core".to_string(), Some(bytes.to_vec())),
+    };
+    AsyncTask::new(DumpCoreTask {
+        path,
+        bytes,
+        binaries: options.binaries.unwrap_or_default(),
+        options: pyspy_core::DumpOptions { locals: options.locals.unwrap_or(false) },
+    })
+}
+
 // ---- record ----
 
 /// py-spy's options, one name each from the command line to Rust (`--gil` is `gil`).

@@ -1,34 +1,60 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import * as diffCommand from './commands/diff.js';
-import * as dumpCommand from './commands/dump.js';
-import * as recordCommand from './commands/record.js';
-import * as topCommand from './commands/top.js';
-import { EXIT_CODES_HELP } from './errors.js';
+import nodeModule from 'node:module';
+import type { CommandModule } from 'yargs';
+
+// Node 22.1+ keeps V8's compiled code of the chunks below between runs (in the OS temp dir).
+(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 // yargs looks for package.json from the working directory as ESM, and says "unknown".
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-// One module per command; adding one is one line here.
-await yargs(hideBin(process.argv))
-  .scriptName('pyspy-ts')
-  .usage(
-    '$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.',
-  )
-  .command(recordCommand)
-  .command(topCommand)
-  .command(dumpCommand)
-  .command(diffCommand)
-  .demandCommand(1, 'Say which command to run: see the list above.')
-  .strict()
-  .epilog(EXIT_CODES_HELP)
-  .fail((message, error) => {
-    if (error) throw error;
-    process.stderr.write(`error: ${message}\nRun 'pyspy-ts --help' for usage.\n`);
-    process.exit(2);
-  })
-  .help()
-  .version(version)
-  .parseAsync();
+// One module per command, loaded only when it runs (or for --help, which lists them all): each
+// pulls in its own part of @pyspy/core and @pyspy/render. Adding a command is one line here.
+const COMMANDS = {
+  record: () => import('./commands/record.js'),
+  top: () => import('./commands/top.js'),
+  dump: () => import('./commands/dump.js'),
+  diff: () => import('./commands/diff.js'),
+};
+
+const argv = process.argv.slice(2);
+// What install checks and scripts run most, answered without loading yargs (as it would answer).
+if (argv.length === 1 && argv[0] === '--version') {
+  process.stdout.write(`${version}\n`);
+} else {
+  void run(argv);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const named = argv.find((arg) => !arg.startsWith('-'));
+  const wanted =
+    named !== undefined && named in COMMANDS
+      ? [named as keyof typeof COMMANDS]
+      : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]);
+
+  const [{ default: yargs }, { EXIT_CODES_HELP }, ...commands] = await Promise.all([
+    import('yargs'),
+    import('./errors.js'),
+    ...wanted.map((name) => COMMANDS[name]()),
+  ]);
+
+  const cli = yargs(argv);
+  for (const command of commands) cli.command(command as unknown as CommandModule);
+  await cli
+    .scriptName('pyspy-ts')
+    .usage(
+      '$0 <command> [options]\n\nA sampling profiler for Python programs: reads a running CPython from outside, never runs code in it.',
+    )
+    .demandCommand(1, 'Say which command to run: see the list above.')
+    .strict()
+    .epilog(EXIT_CODES_HELP)
+    .fail((message, error) => {
+      if (error) throw error;
+      process.stderr.write(`error: ${message}\nRun 'pyspy-ts --help' for usage.\n`);
+      process.exit(2);
+    })
+    .help()
+    .version(version)
+    .parseAsync();
+}

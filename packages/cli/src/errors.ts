@@ -12,6 +12,12 @@ export const EXIT_CODES: Record<PyspyErrorCode, { exitCode: number; meaning: str
   PYSPY_UNSUPPORTED_VERSION: { exitCode: 6, meaning: 'unsupported Python version' },
   PYSPY_PROCESS_EXITED: { exitCode: 7, meaning: 'process exited' },
   PYSPY_READ_FAILED: { exitCode: 8, meaning: 'could not read the process' },
+  PYSPY_NO_NATIVE_ADDON: { exitCode: 9, meaning: 'the native addon cannot load here' },
+  PYSPY_EMPTY_CORE: { exitCode: 10, meaning: 'empty core file' },
+  PYSPY_NOT_A_CORE: { exitCode: 11, meaning: 'not a core file' },
+  PYSPY_TRUNCATED_CORE: { exitCode: 12, meaning: 'truncated core file' },
+  PYSPY_UNSUPPORTED_ARCHITECTURE: { exitCode: 13, meaning: 'core of an unsupported architecture' },
+  PYSPY_MISSING_BINARY: { exitCode: 14, meaning: 'a binary the core needs is missing' },
 };
 
 /** Exit code of anything unexpected (a bug, or an error from outside pyspy-ts). */

@@ -12,8 +12,15 @@ export const ERROR_CODES = [
   'PYSPY_PROCESS_EXITED',
   'PYSPY_READ_FAILED',
   'PYSPY_INVALID_ARGUMENT',
+  'PYSPY_EMPTY_CORE',
+  'PYSPY_NOT_A_CORE',
+  'PYSPY_TRUNCATED_CORE',
+  'PYSPY_UNSUPPORTED_ARCHITECTURE',
+  'PYSPY_MISSING_BINARY',
 ] as const;
-export type PyspyErrorCode = (typeof ERROR_CODES)[number];
+/** Codes raised in JS, where the native core is not reached. */
+export const JS_ERROR_CODES = ['PYSPY_NO_NATIVE_ADDON'] as const;
+export type PyspyErrorCode = (typeof ERROR_CODES)[number] | (typeof JS_ERROR_CODES)[number];
 
 export class PyspyError extends Error {
   readonly code: PyspyErrorCode;
@@ -42,6 +49,13 @@ export class UnsupportedVersionError extends withCode('PYSPY_UNSUPPORTED_VERSION
 export class ProcessExitedError extends withCode('PYSPY_PROCESS_EXITED') {}
 export class ReadFailedError extends withCode('PYSPY_READ_FAILED') {}
 export class InvalidArgumentError extends withCode('PYSPY_INVALID_ARGUMENT') {}
+/** The native addon cannot load here: another platform, too old a glibc, its package left out. */
+export class NativeAddonError extends withCode('PYSPY_NO_NATIVE_ADDON') {}
+export class EmptyCoreError extends withCode('PYSPY_EMPTY_CORE') {}
+export class NotACoreError extends withCode('PYSPY_NOT_A_CORE') {}
+export class TruncatedCoreError extends withCode('PYSPY_TRUNCATED_CORE') {}
+export class UnsupportedArchitectureError extends withCode('PYSPY_UNSUPPORTED_ARCHITECTURE') {}
+export class MissingBinaryError extends withCode('PYSPY_MISSING_BINARY') {}
 
 const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptions) => PyspyError> = {
   PYSPY_NO_SUCH_PROCESS: ProcessNotFoundError,
@@ -51,6 +65,12 @@ const classes: Record<PyspyErrorCode, new (message: string, options?: ErrorOptio
   PYSPY_PROCESS_EXITED: ProcessExitedError,
   PYSPY_READ_FAILED: ReadFailedError,
   PYSPY_INVALID_ARGUMENT: InvalidArgumentError,
+  PYSPY_NO_NATIVE_ADDON: NativeAddonError,
+  PYSPY_EMPTY_CORE: EmptyCoreError,
+  PYSPY_NOT_A_CORE: NotACoreError,
+  PYSPY_TRUNCATED_CORE: TruncatedCoreError,
+  PYSPY_UNSUPPORTED_ARCHITECTURE: UnsupportedArchitectureError,
+  PYSPY_MISSING_BINARY: MissingBinaryError,
 };
 
 function isErrorCode(code: string): code is PyspyErrorCode {

@@ -1,4 +1,6 @@
 export { dump } from './dump.js';
+export { dumpCore } from './core-dump.js';
+export type { CoreDumpOptions } from './core-dump.js';
 export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable } from './dump.js';
 export { record } from './record.js';
 export { launch } from './launch.js';
@@ -15,6 +17,12 @@ export {
   ProcessExitedError,
   ReadFailedError,
   InvalidArgumentError,
+  NativeAddonError,
+  EmptyCoreError,
+  NotACoreError,
+  TruncatedCoreError,
+  UnsupportedArchitectureError,
+  MissingBinaryError,
   toPyspyError,
   ERROR_CODES,
 } from './errors.js';

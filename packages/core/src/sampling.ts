@@ -69,13 +69,16 @@ export async function startSampler(
     const recorder = await native().startRecorder(pid, { ...nativeOptions, waitForPythonS: child ? LAUNCH_GRACE_S : undefined });
     return { pid, recorder, child };
   } catch (error) {
-    if (child?.hasExited()) {
-      const code = await child.exited;
-      throw new ProcessExitedError(`${target.command?.[0]} exited with code ${code} before it could be sampled`, {
-        cause: error,
-      });
+    if (child) {
+      // A program that ended before the sampler could open it: its shell may not have reaped it
+      // yet, so give the exit a moment to arrive rather than report the PID as missing.
+      const code = await Promise.race([child.exited, new Promise<undefined>((r) => setTimeout(r, 1000, undefined))]);
+      if (code !== undefined) {
+        const message = `${target.command?.[0]} exited with code ${code} before it could be sampled`;
+        throw new ProcessExitedError(message, { cause: error });
+      }
+      child.kill('SIGKILL');
     }
-    child?.kill('SIGKILL');
     throw toPyspyError(error);
   }
 }

@@ -3,6 +3,7 @@
 
 use crate::binary::{self, LoadedBinary};
 use crate::maps::MapEntry;
+use crate::memory::Memory;
 use crate::process::ProcessSource;
 use crate::python::layout::{Build, Layout};
 use crate::python::version::{self, Version};
@@ -43,6 +44,16 @@ pub fn locate(source: &dyn ProcessSource) -> Result<Python> {
         Some(addr) => (addr, detected.ok_or_else(|| unknown_version(&binary.path))?),
         None => scan_for_runtime(source, &exe, &maps, &binary, detected)?,
     };
+    let mut python = python_at(memory, runtime_addr, version, binary.path.clone())?;
+    python.tstate_current_addr = python.layout.tstate_current_symbol.and_then(|name| binary.symbol(name));
+    Ok(python)
+}
+
+/// The CPython whose `_PyRuntime` (2.7, 3.6: `interp_head`) is at `runtime_addr`, once its
+/// version is known: its layout (3.13+: the target's own `_Py_DebugOffsets`, which also say
+/// whether it is free-threaded, over our table of that build). Without the GIL holder of 2.7 and
+/// 3.6, whose global only a binary names (`locate` adds it).
+pub fn python_at(memory: &dyn Memory, runtime_addr: u64, version: Version, runtime_binary: String) -> Result<Python> {
     check_supported(version.major, version.minor, &version.to_string())?;
     let layout = if builds::has_debug_offsets(version.major, version.minor) {
         debug_offsets::read_layout(memory, runtime_addr, &version)?
@@ -50,8 +61,7 @@ pub fn locate(source: &dyn ProcessSource) -> Result<Python> {
         let build = Build { major: version.major, minor: version.minor, free_threaded: false };
         *build.layout().ok_or_else(|| unsupported(&version.to_string()))?
     };
-    let tstate_current_addr = layout.tstate_current_symbol.and_then(|name| binary.symbol(name));
-    Ok(Python { version, layout, runtime_addr, runtime_binary: binary.path, tstate_current_addr })
+    Ok(Python { version, layout, runtime_addr, runtime_binary, tstate_current_addr: None })
 }
 
 /// Where the interpreter list starts, by symbol: `_PyRuntime` (3.7+), or the `interp_head` static
@@ -112,15 +122,7 @@ fn scan_for_runtime(
 /// and 3.6's `interp_head`), the first that still looks like CPython is returned without it, for
 /// `scan_for_runtime`.
 fn find_runtime_binary(source: &dyn ProcessSource, exe: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
-    let mut candidates: Vec<&str> = Vec::new();
-    for path in maps.iter().filter_map(|m| m.path.as_deref()) {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if name.starts_with("libpython") && name.contains(".so") && !candidates.contains(&path) {
-            candidates.push(path);
-        }
-    }
-    candidates.push(exe);
-
+    let candidates = runtime_candidates(exe, maps);
     let mut to_scan = None;
     for path in &candidates {
         let loaded = source.read_mapped_file(path).and_then(|data| binary::load(&data, path, maps));
@@ -149,6 +151,19 @@ fn find_runtime_binary(source: &dyn ProcessSource, exe: &str, maps: &[MapEntry])
         return Ok(binary);
     }
     Err(Error::new(ErrorKind::NotPython, format!("process {} ({exe}) is not a Python process", source.pid())))
+}
+
+/// The files that may hold the runtime, in the order they are tried: every libpython mapped, then the executable.
+pub fn runtime_candidates<'a>(exe: &'a str, maps: &'a [MapEntry]) -> Vec<&'a str> {
+    let mut candidates: Vec<&str> = Vec::new();
+    for path in maps.iter().filter_map(|m| m.path.as_deref()) {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name.starts_with("libpython") && name.contains(".so") && !candidates.contains(&path) {
+            candidates.push(path);
+        }
+    }
+    candidates.push(exe);
+    candidates
 }
 
 /// Cheap signs, from the file alone, that searching its memory for a runtime is worth it.

@@ -1,10 +1,12 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { dump, type ProcessDump, type ThreadDump } from '@pyspy/core';
+import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { nonblockingOption, pidOption } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
+  core?: string;
+  binary?: string[];
   json: boolean;
   locals: boolean;
   nonblocking: boolean;
@@ -12,25 +14,52 @@ interface DumpArgs {
 }
 
 export const command = 'dump';
-export const describe = "Print every thread's Python stack of a running process, now";
+export const describe = "Print every thread's Python stack of a running process, now, or of a core file";
 
 export function builder(yargs: Argv): Argv<DumpArgs> {
   return yargs
-    .option('pid', { ...pidOption, demandOption: true })
+    .option('pid', pidOption)
+    .option('core', {
+      type: 'string',
+      requiresArg: true,
+      describe: "An ELF core file (a crash's, or gcore's) to read instead of a running process",
+    })
+    .option('binary', {
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      describe:
+        'With --core: the python executable or libpython the core was made with, for a core read where the paths it names do not exist (repeatable)',
+    })
     .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
-    .example('$0 dump --pid 1234', 'why is process 1234 stuck?') as unknown as Argv<DumpArgs>;
+    .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
+    .example(
+      '$0 dump --core core.1234 --binary ./python3.11',
+      'where was each thread when it crashed?',
+    ) as unknown as Argv<DumpArgs>;
 }
 
 export async function handler(args: ArgumentsCamelCase<DumpArgs>): Promise<void> {
   try {
-    const result = await dump(args.pid as number, { locals: args.locals, nonblocking: args.nonblocking });
+    const result = await dumpOf(args);
     process.stdout.write(args.json ? `${JSON.stringify(result, null, 2)}\n` : formatDump(result, args.fullFilenames));
   } catch (error) {
     fail(error);
   }
+}
+
+function dumpOf(args: DumpArgs): Promise<ProcessDump> {
+  if (args.core !== undefined) {
+    if (args.pid !== undefined) throw new InvalidArgumentError('dump reads either --pid or --core, not both');
+    if (args.nonblocking) throw new InvalidArgumentError('--nonblocking is for a running process: a core is not paused');
+    return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
+  }
+  if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
+  if (args.pid === undefined) throw new InvalidArgumentError('dump needs --pid PID or --core FILE');
+  return dump(args.pid, { locals: args.locals, nonblocking: args.nonblocking });
 }
 
 function threadStatus(thread: ThreadDump): string {

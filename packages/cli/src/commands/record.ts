@@ -1,17 +1,9 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
-import { gzipSync } from 'node:zlib';
-import {
-  renderChromeTrace,
-  renderCollapsed,
-  renderFlamegraph,
-  renderPprof,
-  renderProfileJson,
-  renderSpeedscope,
-} from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
 import { pidOption, samplingOptions } from '../options.js';
+import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
   pid?: number;
@@ -122,31 +114,13 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
       process.off('SIGTERM', onSignal);
     }
 
-    output.commit(render(profile, format, args.threads));
+    output.commit(await renderOutput(profile, format, { threads: args.threads, title: flamegraphTitle(profile) }));
     process.stderr.write(summary(profile, format, path));
     const exitCode = profile.meta.exitCode;
     if (exitCode !== undefined && exitCode !== 0) process.exitCode = exitCode;
   } catch (error) {
     output?.discard();
     fail(error);
-  }
-}
-
-function render(profile: Profile, format: Format, threads: boolean): string | Uint8Array {
-  switch (format) {
-    case 'flamegraph':
-      return renderFlamegraph(profile, { threads, title: flamegraphTitle(profile) });
-    case 'speedscope':
-      return renderSpeedscope(profile);
-    case 'raw':
-      return renderCollapsed(profile, { threads });
-    case 'chrometrace':
-      return renderChromeTrace(profile);
-    case 'json':
-      return renderProfileJson(profile);
-    case 'pprof':
-      // profile.proto readers expect it gzipped (they also take it raw, but pprof files are .pb.gz).
-      return gzipSync(renderPprof(profile));
   }
 }
 
