@@ -89,9 +89,20 @@ patch_for_own_glibc() {
     --force-rpath --set-rpath "$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu" "$exe"
 }
 
+patched_for_own_glibc() { # root exe
+  ensure_patchelf
+  case "$("$PATCHELF" --print-interpreter "$2" 2>/dev/null)" in
+    "$1"/*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # Everything the smoke check imports, from each suite: the minimal and stdlib packages plus
 # the C libraries their extension modules link against.
-STDLIB_LIBS_NEW="libc6 zlib1g libexpat1 libffi8 libbz2-1.0 liblzma5 libmpdec4 libuuid1 libzstd1"
+# libc6-dbg: that glibc's debug files, in the tree's own usr/lib/debug/.build-id, where --native
+# looks for a library unpacked there (Debian strips libc to .dynsym, which names none of the
+# functions every thread starts in). Kept in the cache with the interpreter it belongs to.
+STDLIB_LIBS_NEW="libc6 libc6-dbg zlib1g libexpat1 libffi8 libbz2-1.0 liblzma5 libmpdec4 libuuid1 libzstd1"
 
 MANIFEST_ENTRIES=()
 # id minor exe source debug(0/1) pythonhome include_dirs(colon-separated, may be empty) free_threaded(0/1)
@@ -110,9 +121,10 @@ debian_interpreter() { # id suite minor debug(0/1) own_glibc(0/1)
   local exe="$root/usr/bin/python$minor"
   [ "$debug" = 1 ] && exe="$root/usr/bin/python$minor-dbg"
   [ -x "$exe" ] || die "$id: $exe missing after unpacking"
-  if [ "$own_glibc" = 1 ] && [ ! -f "$root/.patched-$(basename "$exe")" ]; then
+  # Checked on the binary itself, not by a marker: unpacking again (a package added to the list)
+  # writes the unpatched binary back over the patched one.
+  if [ "$own_glibc" = 1 ] && ! patched_for_own_glibc "$root" "$exe"; then
     patch_for_own_glibc "$root" "$exe"
-    touch "$root/.patched-$(basename "$exe")"
   fi
   add_interpreter "$id" "$minor" "$exe" "debian-$suite" "$debug" "$root/usr" \
     "$root/usr/include/python$minor$([ "$debug" = 1 ] && echo d):$root/usr/include"

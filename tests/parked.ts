@@ -35,11 +35,9 @@ export async function startParked(
   const truthPath = join(tempDir('truth'), 'truth.json');
   const args = [join(targetsDir, 'parked_threads.py'), truthPath, ...(options.abortTrigger ? [options.abortTrigger] : [])];
   const target = await startPython(interp, args, { cwd: options.cwd });
-  // A minute: a start from a cold page cache under I/O contention took 35 s (3.13t's 35 MB binary).
   const truth = await waitFor(
-    `ground truth from ${interp.id} (output so far: ${target.output()})`,
+    () => `ground truth from ${interp.id} (output so far: ${target.output()})`,
     () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
-    60_000,
   );
   const reporters = options.abortTrigger ? 1 : 0;
   await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length + reporters);

@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ['node_modules/**'],
     // Each file starts real interpreters; two cores, so run files one after another.
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

@@ -238,14 +238,17 @@ export function rawStats(path) {
   }
   let samples = 0;
   let stacks = 0;
+  // Samples with a frame that has no name, only an address (`0x7f… (?)`, `0x1a2b (libc.so.6)`).
+  let unresolvedSamples = 0;
   for (const line of text.split('\n')) {
     const m = / (\d+)$/.exec(line);
     if (m) {
       samples += Number(m[1]);
       stacks++;
+      if (line.split(';').some((frame) => /^0x[0-9a-f]+ /.test(frame))) unresolvedSamples += Number(m[1]);
     }
   }
-  return { samples, stacks };
+  return { samples, stacks, unresolvedSamples };
 }
 export const rawSampleCount = (path) => rawStats(path)?.samples;
 

@@ -1,5 +1,7 @@
 // The measurements. Each returns plain rows for report.mjs and pushes oddities to `anomalies`.
-import { rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TMP, checkNotStopped, firstLine, log, median, procState, run, startTarget, vmRssKb } from './lib.mjs';
 import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } from './tools.mjs';
@@ -8,6 +10,9 @@ const DEEP = join(TARGETS, 'deep.py');
 const FIB = join(TARGETS, 'fib.py');
 const CHURN = join(TARGETS, 'churn.py');
 const BIG_HEAP = join(TARGETS, 'big_heap.py');
+const NATIVE_WORK = join(TARGETS, 'native_work.py');
+const NATIVE_TARGET = join(TARGETS, '../../../tests/targets/native/native_target.py');
+const HOTEXT_C = join(TARGETS, '../../../tests/targets/native/hotext.c');
 const TOOLS = ['pyspy-ts', 'py-spy'];
 const record = (tool, opts) => (tool === 'pyspy-ts' ? recordPyspyTs(opts) : recordPySpy(opts));
 /** Alternate which tool goes first, run by run. */
@@ -365,4 +370,107 @@ export async function measureCore(interp, cfg, anomalies) {
     await target.stop();
     rmSync(core, { force: true });
   }
+}
+
+/** hotext.so (tests/targets/native/hotext.c) for `interp`, built with -g and without frame pointers. */
+function buildHotext(interp) {
+  const dir = mkdtempSync(join(tmpdir(), `pyspy-bench-hotext-${interp.id}-`));
+  const include = (interp.include ?? []).map((d) => `-I${d}`);
+  if (include.length === 0) throw new Error(`${interp.id}: no include folders in the manifest to build the C extension with`);
+  execFileSync('gcc', [
+    '-O2',
+    '-g',
+    '-fomit-frame-pointer',
+    '-shared',
+    '-fPIC',
+    ...include,
+    '-o',
+    join(dir, 'hotext.so'),
+    HOTEXT_C,
+  ]);
+  return dir;
+}
+
+/**
+ * Metric 7: `--native` side by side. Rates, errors and unnamed frames attached with --pid to the
+ * test extension's target (a thread in C and Python called back from C, a thread in the vdso);
+ * slowdown launched on a fixed amount of the same work. Errors: pyspy-ts's are ticks whose read
+ * or unwind failed (its summary), py-spy's the errors it prints; both as a share of the samples
+ * they attempted. Unnamed: samples with an address-only frame in the raw output.
+ */
+export async function measureNative(interp, cfg, anomalies) {
+  const ext = buildHotext(interp);
+  const rows = [];
+  const target = await longTarget(interp, NATIVE_TARGET, [ext], anomalies);
+  try {
+    for (const rate of [100, 1000]) {
+      const got = { 'pyspy-ts': [], 'py-spy': [] };
+      for (let i = 0; i < cfg.runs; i++) {
+        for (const tool of orderFor(i)) {
+          const label = `${interp.id} native ${rate} Hz ${tool} run ${i + 1}`;
+          const r = await record(tool, {
+            target: { pid: target.pid },
+            rate,
+            durationS: cfg.durationS,
+            native: true,
+            timeoutMs: (cfg.durationS + 60) * 1000,
+          });
+          for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+          await target.check(label);
+          got[tool].push(r);
+        }
+      }
+      const side = (tool) => {
+        const ok = got[tool].filter((r) => r.ok);
+        const attempted = (r) => (tool === 'pyspy-ts' ? r.ticks : r.samples + (r.errors ?? 0));
+        return {
+          ok: ok.length,
+          // Thread stacks per second for both (py-spy's "Hz" is that; pyspy-ts's summary gives ticks).
+          samplesPerS: median(ok.map((r) => (tool === 'pyspy-ts' ? r.samples / r.durationS : r.hz))),
+          errorPct: median(ok.map((r) => (100 * (r.errors ?? 0)) / (attempted(r) || 1))),
+          unresolvedPct: median(ok.map((r) => (100 * (r.unresolvedSamples ?? 0)) / (r.samples || 1))),
+          cpuUs: median(ok.map((r) => perSampleUs(r.treeCpuS, r.samples))),
+          selfUs: median(ok.map((r) => perSampleUs(r.selfCpuS, r.samples))),
+        };
+      };
+      rows.push({ interp: interp.id, rate, kind: 'attached', ts: side('pyspy-ts'), ps: side('py-spy') });
+      log(`native ${interp.id} ${rate} Hz: pyspy-ts ${JSON.stringify(rows.at(-1).ts)} py-spy ${JSON.stringify(rows.at(-1).ps)}`);
+    }
+  } finally {
+    await target.stop();
+  }
+  // Slowdown: the same work unprofiled, then under each profiler with --native, launched.
+  const cal = await run([interp.exe, NATIVE_WORK, ext, 20, 0], { timeoutMs: 120_000, env: interp.env });
+  const per = elapsedOf(cal.stdout);
+  if (!per) throw new Error(`native_work.py calibration failed on ${interp.id}: ${cal.stderr}`);
+  const rounds = Math.max(1, Math.round((cfg.fibSeconds / per) * 20));
+  const command = [interp.exe, NATIVE_WORK, ext, String(rounds), '0.5'];
+  const timeoutMs = (cfg.fibSeconds * 20 + 60) * 1000;
+  const slowdown = [];
+  for (const rate of [100, 1000]) {
+    const got = { base: [], 'pyspy-ts': [], 'py-spy': [] };
+    for (let i = 0; i < cfg.runs; i++) {
+      const b = elapsedOf((await run(command, { timeoutMs, env: interp.env })).stdout);
+      got.base.push(b);
+      for (const tool of orderFor(i)) {
+        const label = `${interp.id} native slowdown ${rate} Hz ${tool} run ${i + 1}`;
+        const r = await record(tool, { target: { command }, rate, native: true, timeoutMs, env: interp.env });
+        for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+        const elapsed = elapsedOf(r.stdout);
+        if (elapsed === undefined) anomalies.push(`${label}: the target printed no elapsed time`);
+        got[tool].push({ ratio: elapsed && b ? elapsed / b : undefined });
+      }
+    }
+    slowdown.push({
+      rate,
+      baseS: median(got.base),
+      ts: median(got['pyspy-ts'].map((r) => r.ratio)),
+      ps: median(got['py-spy'].map((r) => r.ratio)),
+    });
+    log(
+      `native slowdown ${interp.id} ${rate} Hz: pyspy-ts ${slowdown.at(-1).ts?.toFixed(3)}x py-spy ${slowdown.at(-1).ps?.toFixed(3)}x`,
+    );
+  }
+  rmSync(ext, { recursive: true, force: true });
+  return { interp: interp.id, rows, slowdown, work: `native_work.py x ${rounds} rounds` };
 }

@@ -307,6 +307,60 @@ function duplicateSection(rows) {
   ].join('\n');
 }
 
+function nativeSection(results) {
+  const rows = results.flatMap((r) =>
+    r.rows.map((row) => {
+      const slow = r.slowdown.find((s) => s.rate === row.rate);
+      return [
+        r.interp,
+        f(row.rate),
+        f(row.ts.samplesPerS),
+        f(row.ps.samplesPerS),
+        pct(row.ts.errorPct),
+        pct(row.ps.errorPct),
+        pct(row.ts.unresolvedPct),
+        pct(row.ps.unresolvedPct),
+        slow?.ts === undefined ? '–' : `${f(slow.ts, 3)}×`,
+        slow?.ps === undefined ? '–' : `${f(slow.ps, 3)}×`,
+        f(row.ts.cpuUs, 1),
+        f(row.ts.selfUs, 1),
+        f(row.ps.cpuUs, 1),
+      ];
+    }),
+  );
+  return [
+    '## 6. `--native`',
+    '',
+    'The test extension (`tests/targets/native/hotext.c`, `-O2 -g -fomit-frame-pointer`): rates, errors and ' +
+      'unnamed frames attached with `--pid` to `tests/targets/native/native_target.py` (C called from Python, ' +
+      'Python called back from C, a thread in the vdso); slowdown launched on `scripts/bench/targets/native_work.py` ' +
+      `(${results.map((r) => `${r.interp}: ${r.work}`).join('; ')}). *errors*: pyspy-ts = ticks with a failed read or ` +
+      'an incomplete unwind ÷ ticks; py-spy = its printed errors ÷ (samples + errors). *samples/s*: thread stacks a ' +
+      'second (py-spy also samples the thread parked in C, which pyspy-ts leaves out as idle). *unnamed*: samples with a ' +
+      "frame shown as an address. *slowdown*: the target's own time for the work ÷ unprofiled. *CPU/sample*: " +
+      'as in section 1.',
+    '',
+    table(
+      [
+        'interp',
+        'req Hz',
+        'pyspy-ts samples/s',
+        'py-spy samples/s',
+        'pyspy-ts errors',
+        'py-spy errors',
+        'pyspy-ts unnamed',
+        'py-spy unnamed',
+        'pyspy-ts slowdown',
+        'py-spy slowdown',
+        'pyspy-ts CPU/sample µs',
+        'sampler µs',
+        'py-spy CPU/sample µs',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
+
 export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod, startedAt, elapsedS }) {
   const out = [
     '# Benchmarks: pyspy-ts vs py-spy',
@@ -360,6 +414,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
   if (results['free-threaded'].length) out.push(freeThreadedSection(results['free-threaded']), '');
+  if (results.native.length) out.push(nativeSection(results.native), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');
   else {

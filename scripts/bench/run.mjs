@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,free-threaded] [--out FILE]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,native,free-threaded] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import {
   measureDump,
   measureDuplicates,
   measureFreeThreaded,
+  measureNative,
   measureRates,
   measureSlowdown,
   measureSoak,
@@ -24,7 +25,7 @@ import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'free-threaded'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native', 'free-threaded'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -184,7 +185,17 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], 'free-threaded': [] };
+  const results = {
+    startup: [],
+    rates: [],
+    slowdown: [],
+    dump: [],
+    core: [],
+    soak: [],
+    duplicates: [],
+    native: [],
+    'free-threaded': [],
+  };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -230,6 +241,7 @@ async function main() {
     await step('core', interp, measureCore);
     await step('duplicates', interp, measureDuplicates);
     await step('soak', interp, measureSoak);
+    await step('native', interp, measureNative);
   }
   if (only.includes('free-threaded')) {
     const pairs = freeThreadedPairs();

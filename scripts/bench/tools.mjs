@@ -84,14 +84,16 @@ const unexpected = (stderr, normal) =>
  * One pyspy-ts record. target: { pid } or { command: [...] }.
  * Returns the summary numbers plus the process-tree CPU, the raw file's sample sum and problems.
  */
-export async function recordPyspyTs({ target, rate, durationS, nonblocking, timeoutMs, onPid, env }) {
+export async function recordPyspyTs({ target, rate, durationS, nonblocking, native, timeoutMs, onPid, env }) {
   const out = tmpFile('pyspy-ts.txt');
   const argv = [PYSPY_TS, 'record', ...(target.pid ? ['--pid', String(target.pid)] : [])];
   argv.push('--rate', String(rate), ...(durationS ? ['--duration', String(durationS)] : []));
   argv.push('--format', 'raw', '-o', out, '--hide-progress', ...(nonblocking ? ['--nonblocking'] : []));
+  if (native) argv.push('--native');
   if (target.command) argv.push('--', ...target.command);
   const r = await run(argv, { timeoutMs, cpu: true, onPid, env });
   const s = parsePyspyTsSummary(r.stderr);
+  const raw = rawStats(out);
   const rawSamples = rawSampleCount(out);
   const problems = [];
   if (r.timedOut) problems.push(`timed out after ${timeoutMs / 1000} s (killed)`);
@@ -105,6 +107,8 @@ export async function recordPyspyTs({ target, rate, durationS, nonblocking, time
   if (extra.length && r.code === 0) problems.push(`stderr: ${extra.slice(0, 3).join(' | ')}`);
   return {
     ...(s ?? {}),
+    stacks: raw?.stacks,
+    unresolvedSamples: raw?.unresolvedSamples,
     rawSamples,
     treeCpuS: r.cpuS,
     maxRssKb: r.maxRssKb,
@@ -120,11 +124,12 @@ export async function recordPyspyTs({ target, rate, durationS, nonblocking, time
  * behind it runs past the duration: it is stopped with SIGINT (it then writes what it has) at
  * durationS + stopGraceS after it was spawned, and its window is that time, else durationS.
  */
-export async function recordPySpy({ target, rate, durationS, nonblocking, timeoutMs, onPid, env, stopGraceS = 0.05 }) {
+export async function recordPySpy({ target, rate, durationS, nonblocking, native, timeoutMs, onPid, env, stopGraceS = 0.05 }) {
   const out = tmpFile('py-spy.txt');
   const argv = [PY_SPY, 'record', ...(target.pid ? ['--pid', String(target.pid)] : [])];
   argv.push('--rate', String(rate), ...(durationS ? ['--duration', String(durationS)] : []));
   argv.push('--format', 'raw', '-o', out, ...(nonblocking ? ['--nonblocking'] : []));
+  if (native) argv.push('--native');
   if (target.command) argv.push('--', ...target.command);
   const stopAfterMs = durationS && target.pid ? (durationS + stopGraceS) * 1000 : undefined;
   const r = await run(argv, { timeoutMs, cpu: true, onPid, env, stopAfterMs });
@@ -149,6 +154,7 @@ export async function recordPySpy({ target, rate, durationS, nonblocking, timeou
   return {
     samples,
     stacks: raw?.stacks,
+    unresolvedSamples: raw?.unresolvedSamples,
     reportedSamples: line ? Number(line[1]) : undefined,
     errors: line ? Number(line[2]) : undefined,
     behindMaxS: behind.length ? Math.max(...behind) : 0,

@@ -61,7 +61,7 @@ FREE_THREADED_BUILDS = [Build(3, m, True) for m in range(13, 16)]
 # None means the build has no such field (the Rust type is then Option and gets None).
 OPTIONAL = {
     "runtime_tstate_current", "runtime_gil", "interp_gil_ptr", "cframe_current_frame",
-    "tstate_native_thread_id", "tstate_datastack_chunk", "frame_owner", "code_qualname",
+    "tstate_native_thread_id", "tstate_datastack_chunk", "frame_owner", "frame_is_entry", "code_qualname",
     "code_code", "code_code_adaptive", "dict_keys_log2_index_bytes", "dict_keys_kind", "dict_unicode_entry_size",
     "dict_values_capacity", "dict_values_valid", "tpflag_managed_dict", "tpflag_inline_values",
     "managed_dict_before_object", "managed_values_before_object",
@@ -125,6 +125,9 @@ def fields(b):
     f["frame_code"] = off(frame_t, "f_code" if v <= (3, 12) else "f_executable")
     f["frame_instr"] = off(frame_t, "f_lasti" if v <= (3, 10) else "prev_instr" if v <= (3, 12) else "instr_ptr")
     f["frame_owner"] = off(frame_t, "owner") if interp_frame else None
+    # 3.11 marks the first frame each C eval call runs (--native merges Python frames into the C
+    # stack by it); 3.12 replaced the flag with a shim frame outside that first frame.
+    f["frame_is_entry"] = off(frame_t, "is_entry") if v == (3, 11) else None
     f["frame_localsplus"] = off(frame_t, "localsplus" if interp_frame else "f_localsplus")
     f["frame_size"] = f"sizeof({frame_t})"
     f["code_filename"] = off("PyCodeObject", "co_filename")

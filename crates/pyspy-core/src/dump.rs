@@ -1,8 +1,10 @@
 //! `dump`: every thread's stack of a process at one moment, read from any `ProcessSource`. A live
 //! process is paused around this by `pyspy-live`; a core file is a moment already.
 
+use crate::native::{MergedFrame, NativeFrameDisplay, NativeThreads};
 use crate::paths::short_filename;
 use crate::process::{ProcessSource, ThreadEntry, ThreadState, TidMap};
+use crate::profile::FrameKind;
 use crate::python::locals::LocalVariable;
 use crate::python::thread_names::{self, ThreadNames};
 use crate::python::{Python, ReadOptions, StackReader};
@@ -25,6 +27,9 @@ pub struct FrameDump {
     /// Line number being executed; 0 when unknown.
     pub line: u32,
     pub locals: Option<Vec<LocalVariable>>,
+    /// `Native` for a C/C++/Cython/Rust frame (`--native`); a native stack that could not be
+    /// followed to its end says so in a `native` frame named `<native stack incomplete>`.
+    pub kind: FrameKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,11 +61,13 @@ pub struct ProcessDump {
 
 /// Reads every thread's stack from `source`. `threads` is the source's thread list, taken before
 /// a live target was paused (a paused thread's state reads as traced, not as what it was doing).
+/// With `native`, each thread's native frames are merged in.
 pub fn read_dump(
     source: &dyn ProcessSource,
     python: &Python,
     threads: &[ThreadEntry],
     options: DumpOptions,
+    mut native: Option<&mut dyn NativeThreads>,
 ) -> Result<ProcessDump> {
     let memory = source.memory();
     let tid_map = TidMap::new(threads);
@@ -74,16 +81,36 @@ pub fn read_dump(
         let frames = stack.frames?;
         let tid = tid_map.to_outer(stack.thread.native_thread_id);
         let entry = threads.iter().find(|t| t.tid == tid && tid != 0);
-        let frames = frames
-            .into_iter()
-            .map(|f| FrameDump {
-                name: f.code.name.clone(),
-                filename: f.code.filename.clone(),
-                short_filename: short_filename(&f.code.filename, &cwd),
-                line: f.line,
-                locals: options.locals.then(|| f.locals.unwrap_or_default()),
-            })
-            .collect();
+        let python_frame = |f: crate::python::StackFrame| FrameDump {
+            name: f.code.name.clone(),
+            filename: f.code.filename.clone(),
+            short_filename: short_filename(&f.code.filename, &cwd),
+            line: f.line,
+            locals: options.locals.then(|| f.locals.unwrap_or_default()),
+            kind: FrameKind::Python,
+        };
+        let frames = match native.as_deref_mut() {
+            None => frames.into_iter().map(python_frame).collect(),
+            Some(native) => {
+                let raw: Vec<_> = frames.iter().map(|f| f.raw).collect();
+                let merged = native.merged(tid, &raw);
+                let mut python: Vec<Option<crate::python::StackFrame>> = frames.into_iter().map(Some).collect();
+                merged
+                    .frames
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        MergedFrame::Python(i) => python.get_mut(i).and_then(Option::take).map(python_frame),
+                        MergedFrame::Native { symbol, inline } => Some(native_frame(NativeFrameDisplay::of(&symbol, inline))),
+                        MergedFrame::Incomplete(reason) => Some(native_frame(NativeFrameDisplay {
+                            name: crate::native::Incomplete::MARKER.into(),
+                            file: reason.reason().into(),
+                            line: 0,
+                            resolved: true,
+                        })),
+                    })
+                    .collect()
+            }
+        };
         dumps.push(ThreadDump {
             native_thread_id: u64::from(tid),
             python_thread_id: stack.thread.python_thread_id,
@@ -104,4 +131,16 @@ pub fn read_dump(
         command_line: source.command_line(),
         threads: dumps,
     })
+}
+
+fn native_frame(shown: NativeFrameDisplay) -> FrameDump {
+    let short = shown.file.rsplit('/').next().unwrap_or(&shown.file).to_string();
+    FrameDump {
+        name: shown.name,
+        filename: shown.file,
+        short_filename: short,
+        line: shown.line,
+        locals: None,
+        kind: FrameKind::Native,
+    }
 }

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod error;
 pub mod maps;
 pub mod memory;
+pub mod native;
 pub mod paths;
 pub mod process;
 pub mod profile;

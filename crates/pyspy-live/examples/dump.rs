@@ -1,10 +1,12 @@
-//! `cargo run -p pyspy-live --example dump -- PID [--locals]`: the core's dump without Node, for debugging the walkers.
+//! `cargo run -p pyspy-live --example dump -- PID [--locals] [--native] [--native-all]`: the core's dump without
+//! Node, for debugging the walkers and the native stage.
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let pid: u32 = args.next().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals]");
-    let locals = args.any(|a| a == "--locals");
-    match pyspy_live::dump(pid, pyspy_core::DumpOptions { locals }, true) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let pid: u32 = args.first().and_then(|a| a.parse().ok()).expect("usage: dump PID [--locals] [--native] [--native-all]");
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let (locals, native_all) = (flag("--locals"), flag("--native-all"));
+    match pyspy_live::dump(pid, pyspy_core::DumpOptions { locals }, true, flag("--native") || native_all, native_all) {
         Ok(dump) => {
             println!("Python {} ({})", dump.python_version, dump.executable);
             for t in dump.threads {

@@ -1,4 +1,5 @@
-//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking]`: collapsed stacks on stdout, stats on stderr.
+//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--native] [--native-all]`: collapsed
+//! stacks on stdout, stats on stderr.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ fn main() {
         rate_hz,
         duration: Some(Duration::from_secs_f64(seconds)),
         nonblocking: args.iter().any(|a| a == "--nonblocking"),
+        native: args.iter().any(|a| a == "--native" || a == "--native-all"),
+        native_all: args.iter().any(|a| a == "--native-all"),
         ..Default::default()
     };
     let sampler = pyspy_live::Sampler::start(pid, options).unwrap_or_else(|e| {

@@ -3,6 +3,7 @@
 
 pub mod core_dump;
 pub mod dump;
+pub mod native;
 pub mod process;
 pub mod python;
 pub mod sampler;

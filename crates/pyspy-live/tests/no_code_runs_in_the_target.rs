@@ -9,7 +9,7 @@
 //! (`process_vm_writev`), a ptrace request (`PTRACE_POKEDATA`, `PTRACE_SETREGS`, `PTRACE_CONT`
 //! after changing registers, ...), a write to `/proc/PID/mem`, a signal — so a list of names and
 //! of the arguments allowed with them covers every path at once, including code not yet written.
-//! The rules below allow exactly what `process/pause.rs` and `process/linux.rs` need, and each
+//! The rules below allow exactly what `process/pause.rs`, `process/native_thread.rs` and `process/linux.rs` need, and each
 //! new use must be argued for here.
 //!
 //! What it does not see: code inside dependencies. Ours do not touch other processes (`object`
@@ -36,8 +36,10 @@ const FORBIDDEN_WORDS: &[(&str, &str)] = &[
 const SIGNAL_SENDERS: &[&str] = &["kill", "killpg", "tgkill", "pidfd_send_signal", "sigqueue"];
 
 /// The ptrace requests a pause needs: SEIZE (attach without a signal), INTERRUPT (stop),
-/// DETACH (resume). Nothing that reads or writes registers or memory, or resumes into anything.
-const ALLOWED_PTRACE_REQUESTS: &[&str] = &["PTRACE_SEIZE", "PTRACE_INTERRUPT", "PTRACE_DETACH"];
+/// DETACH (resume); and GETREGS, which reads (never writes) a held thread's registers, where a
+/// native stack starts (`process/native_thread.rs`). Nothing that writes registers or memory, or
+/// resumes into anything.
+const ALLOWED_PTRACE_REQUESTS: &[&str] = &["PTRACE_SEIZE", "PTRACE_INTERRUPT", "PTRACE_DETACH", "PTRACE_GETREGS"];
 
 /// `PTRACE_*` names that are not requests and may appear: the kind of stop a wait status reports.
 const ALLOWED_PTRACE_CONSTANTS: &[&str] = &["PTRACE_EVENT_STOP"];
@@ -147,14 +149,22 @@ fn the_profiler_never_writes_to_the_target_nor_makes_it_run_anything() {
 }
 
 #[test]
-fn the_scan_sees_the_ptrace_requests_pause_rs_makes() {
+fn the_scan_sees_the_ptrace_requests_pause_rs_and_native_thread_rs_make() {
     // Guards against a scan that passes because it reads nothing (a moved directory, a lexer that
     // swallows code as a comment).
     let files = profiler_sources();
     let pause = files.iter().find(|f| f.path.ends_with("process/pause.rs")).expect("process/pause.rs");
-    let requests: Vec<String> = calls(&pause.code, "ptrace").iter().map(|(_, args)| without_libc(args[0]).to_string()).collect();
+    let native = files.iter().find(|f| f.path.ends_with("process/native_thread.rs")).expect("process/native_thread.rs");
+    let requests: Vec<String> = [pause, native]
+        .iter()
+        .flat_map(|f| calls(&f.code, "ptrace"))
+        .map(|(_, args)| without_libc(args[0]).to_string())
+        .collect();
     for expected in ALLOWED_PTRACE_REQUESTS {
-        assert!(requests.iter().any(|r| r == expected), "no ptrace({expected}) call seen in pause.rs; seen {requests:?}");
+        assert!(
+            requests.iter().any(|r| r == expected),
+            "no ptrace({expected}) call seen in pause.rs or native_thread.rs; seen {requests:?}"
+        );
     }
     let linux = files.iter().find(|f| f.path.ends_with("process/linux.rs")).expect("process/linux.rs");
     assert!(!word_positions(&linux.code, "process_vm_readv").is_empty(), "the memory reader is not where the scan looks");

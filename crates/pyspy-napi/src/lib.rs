@@ -33,6 +33,10 @@ pub struct DumpOptions {
     pub locals: Option<bool>,
     /// Read the process while it runs instead of pausing it (the stacks may then be torn). Default false.
     pub nonblocking: Option<bool>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -56,6 +60,9 @@ pub struct FrameDump {
     pub line: u32,
     /// Present when locals were asked for.
     pub locals: Option<Vec<LocalVariable>>,
+    /// What the frame stands for; absent for a Python function.
+    #[napi(ts_type = "'native'")]
+    pub kind: Option<String>,
 }
 
 #[napi(object)]
@@ -119,6 +126,7 @@ impl From<pyspy_core::ThreadDump> for ThreadDump {
                     locals: f.locals.map(|ls| {
                         ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
                     }),
+                    kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
                 })
                 .collect(),
         }
@@ -136,7 +144,10 @@ impl Task for DumpTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         let options = pyspy_core::DumpOptions { locals: self.options.locals.unwrap_or(false) };
-        Ok(pyspy_live::dump(self.pid, options, !self.options.nonblocking.unwrap_or(false)))
+        let o = &self.options;
+        let native = o.native.unwrap_or(false);
+        let native_all = o.native_all.unwrap_or(false);
+        Ok(pyspy_live::dump(self.pid, options, !o.nonblocking.unwrap_or(false), native, native_all))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
@@ -147,7 +158,10 @@ impl Task for DumpTask {
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None }) })
+    AsyncTask::new(DumpTask {
+        pid,
+        options: options.unwrap_or(DumpOptions { locals: None, nonblocking: None, native: None, native_all: None }),
+    })
 }
 
 #[napi(object)]
@@ -223,6 +237,11 @@ pub struct RecordOptions {
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
     pub wait_for_python_s: Option<f64>,
+    /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64; needs the
+    /// target paused, so not with `nonblocking`). Default false.
+    pub native: Option<bool>,
+    /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
+    pub native_all: Option<bool>,
 }
 
 #[napi(object)]
@@ -332,6 +351,8 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         subprocesses: o.subprocesses.unwrap_or(d.subprocesses),
         timeline: o.timeline.unwrap_or(d.timeline),
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
+        native: o.native.unwrap_or(d.native),
+        native_all: o.native_all.unwrap_or(d.native_all),
     }
 }
 

@@ -16,6 +16,21 @@ export const nonblockingOption = {
   describe: "Don't pause the target while reading it: less overhead, stacks may be inconsistent",
 } as const satisfies Options;
 
+/** `--native` and `--native-all`, for `record`, `top` and `dump`. */
+export const nativeOptions = {
+  native: {
+    alias: 'n',
+    type: 'boolean',
+    default: false,
+    describe: 'Also show C, C++, Cython and Rust frames, between the Python frames that called them (x86_64)',
+  },
+  'native-all': {
+    type: 'boolean',
+    default: false,
+    describe: "With --native: also show the interpreter's own frames (eval loop, call plumbing), hidden by default",
+  },
+} as const satisfies Record<string, Options>;
+
 /** Sampling options that `record` and `top` share, as py-spy users know them. */
 export const samplingOptions = {
   rate: {

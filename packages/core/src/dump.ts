@@ -1,4 +1,4 @@
-import type { ProcessDump } from '@pyspy/napi';
+import type { DumpOptions, ProcessDump } from '@pyspy/napi';
 import { toPyspyError, validatePid } from './errors.js';
 import { warnIfOwnChild } from './launch.js';
 import { native } from './native.js';
@@ -8,7 +8,7 @@ import { native } from './native.js';
 export type { DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump } from '@pyspy/napi';
 
 /** Every thread's Python stack of process `pid`, now. Nothing runs in the target. */
-export async function dump(pid: number, options: { locals?: boolean; nonblocking?: boolean } = {}): Promise<ProcessDump> {
+export async function dump(pid: number, options: DumpOptions = {}): Promise<ProcessDump> {
   validatePid(pid);
   warnIfOwnChild(pid, options.nonblocking ?? false);
   try {

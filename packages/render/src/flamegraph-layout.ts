@@ -1,5 +1,5 @@
 import { frameLabel, threadLabel } from './collapsed.js';
-import type { Profile } from './profile.js';
+import type { FrameKind, Profile } from './profile.js';
 
 export type FlameFrameKind = 'root' | 'thread' | 'frame';
 
@@ -18,6 +18,8 @@ export interface FlameFrame {
   /** Empty for the root and for threads. */
   file: string;
   line: number;
+  /** The profile frame's kind (`native` for C/C++/Cython/Rust); absent for Python and pseudo-rows. */
+  frameKind?: FrameKind;
   /** Samples in this frame and below it. */
   samples: number;
   /** Samples to the left of this frame. */
@@ -49,12 +51,13 @@ interface TreeNode {
   name: string;
   file: string;
   line: number;
+  frameKind?: FrameKind;
   samples: number;
   children: Map<string, TreeNode>;
 }
 
-function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0): TreeNode {
-  return { kind, label, name, file, line, samples: 0, children: new Map() };
+function newNode(kind: FlameFrameKind, label: string, name: string, file = '', line = 0, frameKind?: FrameKind): TreeNode {
+  return { kind, label, name, file, line, ...(frameKind ? { frameKind } : {}), samples: 0, children: new Map() };
 }
 
 function childOf(parent: TreeNode, label: string, create: () => TreeNode): TreeNode {
@@ -86,7 +89,7 @@ export function buildFrameTree(profile: Profile, threads: boolean): TreeNode {
     for (const frameIndex of stack.frames) {
       const label = labels[frameIndex];
       const frame = profile.frames[frameIndex];
-      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line));
+      node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line, frame.kind));
       node.samples += stack.count;
     }
   }
@@ -124,6 +127,7 @@ export function layoutFlamegraph(profile: Profile, options: LayoutOptions): Flam
       name: node.name,
       file: node.file,
       line: node.line,
+      ...(node.frameKind ? { frameKind: node.frameKind } : {}),
       samples: node.samples,
       start,
       xPx: start * pxPerSample,

@@ -88,12 +88,13 @@ function renderFrame(frame: FlameFrame, total: number, countName: string, geomet
   const y = rowY(frame.depth, geometry);
   const rectHeight = geometry.frameHeight - 1;
   const textY = y + rectHeight / 2 + geometry.frameFontSizePx * 0.36;
-  const palette = frame.kind === 'frame' ? paletteForFile(frame.file) : 'synthetic';
+  const palette = frame.kind !== 'frame' ? 'synthetic' : frame.frameKind === 'native' ? 'native' : paletteForFile(frame.file);
   const tooltip = `${frame.label} (${formatCount(frame.samples)} ${countName}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
   const shown = fitLabel(frame.label, frame.widthPx, (text) => estimateTextWidth(text, geometry.frameFontSizePx));
   const attributes: [string, string | number][] = [
     ['data-id', frame.id],
     ['data-kind', frame.kind],
+    ...(frame.frameKind ? ([['data-frame-kind', frame.frameKind]] as [string, string][]) : []),
     ['data-name', frame.name],
     ...(frame.kind === 'frame'
       ? ([

@@ -20,6 +20,10 @@ import {
 } from 'pprof-format';
 import type { Profile } from './profile.js';
 
+/** The mapping native frames point at, named so that `pprof -mappings`/`-show_from` can pick them. */
+export const NATIVE_MAPPING_ID = 2;
+export const NATIVE_MAPPING_NAME = '[native]';
+
 /**
  * One pprof sample per distinct stack and thread, with two values: the sample count and the CPU
  * time it stands for (count × the sampling interval, in nanoseconds), so `pprof -top` shows either.
@@ -41,7 +45,9 @@ export function renderPprof(profile: Profile): Uint8Array {
       const name = strings.dedup(frame.name);
       functions.push(new PprofFunction({ id: functionId, name, systemName: name, filename: strings.dedup(frame.file) }));
     }
-    return new Location({ id: index + 1, mappingId: 1, line: [new Line({ functionId, line: frame.line })] });
+    // Native frames (--native) point at a mapping of their own: the flag pprof's model has.
+    const mappingId = frame.kind === 'native' ? NATIVE_MAPPING_ID : 1;
+    return new Location({ id: index + 1, mappingId, line: [new Line({ functionId, line: frame.line })] });
   });
 
   const threadKey = strings.dedup('thread');
@@ -73,6 +79,16 @@ export function renderPprof(profile: Profile): Uint8Array {
         hasFilenames: true,
         hasLineNumbers: true,
       }),
+      ...(profile.frames.some((f) => f.kind === 'native')
+        ? [
+            new Mapping({
+              id: NATIVE_MAPPING_ID,
+              filename: strings.dedup(NATIVE_MAPPING_NAME),
+              hasFunctions: true,
+              hasFilenames: true,
+            }),
+          ]
+        : []),
     ],
     location: locations,
     function: functions,

@@ -32,9 +32,14 @@ export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = 
     name: options.name ?? `pyspy-ts: pid ${profile.meta.pid}`,
     activeProfileIndex: 0,
     shared: {
-      frames: profile.frames.map((f) =>
-        f.line > 0 ? { name: f.name, file: f.file, line: f.line } : { name: f.name, file: f.file },
-      ),
+      // `kind` is ours (speedscope reads name, file and line and leaves the rest): `native` marks
+      // a C/C++/Cython/Rust frame of --native.
+      frames: profile.frames.map((f) => ({
+        name: f.name,
+        file: f.file,
+        ...(f.line > 0 ? { line: f.line } : {}),
+        ...(f.kind ? { kind: f.kind } : {}),
+      })),
     },
     profiles,
   };

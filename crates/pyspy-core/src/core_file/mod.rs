@@ -153,5 +153,5 @@ impl ProcessSource for CoreFile {
 pub fn dump_core(core: &CoreFile, options: DumpOptions) -> Result<ProcessDump> {
     let python = locate::locate_python(core)?;
     let threads = core.threads()?;
-    read_dump(core, &python, &threads, options)
+    read_dump(core, &python, &threads, options, None)
 }

@@ -28,6 +28,14 @@ pub struct RawFrame {
     pub frame_addr: u64,
     pub code_addr: u64,
     pub position: InstructionPosition,
+    /// The first frame its C eval call ran: `--native` replaces that call's C frame with this
+    /// frame and the ones inside it up to the previous entry frame. Always so before 3.11 (a
+    /// call a frame); 3.11 keeps a flag; 3.12+ put a shim frame right outside it.
+    pub is_entry: bool,
+    /// 3.12+, on an entry frame: the address of the shim frame outside it, a local variable of
+    /// the C eval call that runs it, so an address on that call's C stack. Finds the call's
+    /// native frame without symbols (stripped builds name few of the eval loop's parts).
+    pub c_stack_anchor: Option<u64>,
 }
 
 impl RawFrame {
@@ -75,7 +83,13 @@ pub fn walk(
         let code_addr = field_u64(buf, layout.frame_code) & !STACKREF_TAG_MASK;
         let next = field_u64(buf, layout.frame_back);
         let python_frame = layout.frame_owner.is_none_or(|o| field_u8(buf, o) < FIRST_NON_PYTHON_OWNER);
-        if python_frame && code_addr != 0 {
+        if !python_frame {
+            // 3.12+: the shim an eval call pushes outside the first frame it runs.
+            if let Some(entered) = out.last_mut().filter(|f| !f.is_entry) {
+                entered.is_entry = true;
+                entered.c_stack_anchor = Some(addr);
+            }
+        } else if code_addr != 0 {
             let position = match layout.frame_model {
                 FrameModel::FrameObject => {
                     let lasti = i64::from(field_i32(buf, layout.frame_instr));
@@ -85,9 +99,75 @@ pub fn walk(
                 }
                 FrameModel::InterpreterFrame => InstructionPosition::Pointer(field_u64(buf, layout.frame_instr)),
             };
-            out.push(RawFrame { frame_addr: addr, code_addr, position });
+            // Frame objects (before 3.11) are a C call each; 3.12+ learn it from the next frame out.
+            let is_entry = match layout.frame_is_entry {
+                Some(offset) => field_u8(buf, offset) != 0,
+                None => layout.frame_owner.is_none(),
+            };
+            out.push(RawFrame { frame_addr: addr, code_addr, position, is_entry, c_stack_anchor: None });
         }
         addr = next;
     }
+    // The outermost frame was entered from C, whatever marks it (when the chain really ended).
+    if let Some(outermost) = out.last_mut().filter(|_| addr == 0) {
+        outermost.is_entry = true;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::layouts;
+
+    /// Frames at 0x1000 + 0x100 * i, each linked to the next.
+    struct Frames(Vec<u8>);
+
+    impl Memory for Frames {
+        fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+            let start = (addr - 0x1000) as usize;
+            buf.copy_from_slice(&self.0[start..start + buf.len()]);
+            Ok(())
+        }
+    }
+
+    /// (owner, is_entry) per frame, innermost first.
+    fn plant(layout: &Layout, frames: &[(u8, bool)]) -> Frames {
+        let mut bytes = vec![0u8; 0x100 * (frames.len() + 1)];
+        for (i, &(owner, is_entry)) in frames.iter().enumerate() {
+            let base = 0x100 * i;
+            let put = |bytes: &mut Vec<u8>, offset: u32, value: u64| {
+                bytes[base + offset as usize..base + offset as usize + 8].copy_from_slice(&value.to_le_bytes())
+            };
+            put(&mut bytes, layout.frame_code, 0x9000 + i as u64 * 8);
+            let next = if i + 1 < frames.len() { 0x1000 + 0x100 * (i as u64 + 1) } else { 0 };
+            put(&mut bytes, layout.frame_back, next);
+            if let Some(o) = layout.frame_owner {
+                bytes[base + o as usize] = owner;
+            }
+            if let Some(o) = layout.frame_is_entry {
+                bytes[base + o as usize] = u8::from(is_entry);
+            }
+        }
+        Frames(bytes)
+    }
+
+    fn entries(minor: u8, frames: &[(u8, bool)]) -> Vec<(bool, Option<u64>)> {
+        let layout = layouts::layout_for(crate::python::layout::Build { major: 3, minor, free_threaded: false }).unwrap();
+        let mut out = Vec::new();
+        walk(&plant(layout, frames), layout, 0x1000, &mut out, &mut WalkScratch::default()).unwrap();
+        out.iter().map(|f| (f.is_entry, f.c_stack_anchor)).collect()
+    }
+
+    #[test]
+    fn entry_frames_come_from_the_flag_on_3_11_and_from_the_shim_outside_them_on_3_12() {
+        // py_spin (entered from C), python_side, <module> (entered from C).
+        let on_311 = entries(11, &[(0, true), (0, false), (0, true)]);
+        assert_eq!(on_311, [(true, None), (false, None), (true, None)]);
+        // The same with each eval call's shim (owner 3) outside its first frame.
+        let on_312 = entries(12, &[(0, false), (3, false), (0, false), (0, false), (3, false)]);
+        assert_eq!(on_312, [(true, Some(0x1100)), (false, None), (true, Some(0x1400))]);
+        // Before 3.11 every frame is a C call of its own.
+        assert_eq!(entries(10, &[(0, false), (0, false)]), [(true, None), (true, None)]);
+    }
 }

@@ -159,6 +159,9 @@ pub struct Layout {
     pub frame_instr: u32,
     /// 3.11+: `owner` (char). FRAME_OWNED_BY_CSTACK frames are C shims, not Python code.
     pub frame_owner: Option<u32>,
+    /// 3.11: `is_entry` (bool): the first frame its C eval call ran. 3.12+ mark that frame by a
+    /// shim frame right outside it instead (an owner of 3 or more); 3.8-3.10 run one frame a call.
+    pub frame_is_entry: Option<u32>,
     /// `f_localsplus` (<= 3.10, in PyFrameObject) / `localsplus` (3.11+).
     pub frame_localsplus: u32,
     /// sizeof(_PyInterpreterFrame) without localsplus (3.11+), sizeof(PyFrameObject) before.

@@ -3,6 +3,7 @@
 //! pausing with ptrace. Nothing here knows CPython; pyspy-core does, through `ProcessSource`.
 
 pub mod linux;
+pub mod native_thread;
 pub mod pause;
 pub mod stat;
 

@@ -220,21 +220,37 @@ enum StopWait {
     Poll,
 }
 
+/// Takes `tid` off the lingering list; true when it was there: seized and interrupted by an
+/// earlier pause, and still on its way to that stop.
+fn take_lingering(tid: u32) -> bool {
+    LINGERING.with(|l| {
+        let mut l = l.borrow_mut();
+        let before = l.len();
+        l.retain(|&t| t != tid);
+        l.len() != before
+    })
+}
+
 fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Option<HeldThread>> {
     let pid = tid as libc::pid_t;
+    let mut held = HeldThread { tid, pending_signal: 0 };
     let tid = tid as libc::id_t;
+    // A thread an earlier pause gave up on (it did not stop in time) is ours already, its
+    // interrupt pending: seizing it again would fail with EPERM, which is no permission problem.
+    // Wait for that stop instead.
+    let adopted = take_lingering(held.tid);
     // SAFETY: ptrace with integer arguments only.
-    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) } != 0 {
+    if !adopted && unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
     }
-    let mut held = HeldThread { tid: pid as u32, pending_signal: 0 };
     // SAFETY: as above.
-    if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
+    if !adopted && unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0usize, 0usize) } != 0 {
         let e = io::Error::last_os_error();
         release(held.tid, 0);
         return if e.raw_os_error() == Some(libc::ESRCH) { Ok(None) } else { Err(e) };
     }
+    let wait = if adopted { StopWait::Poll } else { wait };
     if wait == StopWait::Block {
         return wait_for_stop(held);
     }

@@ -3,6 +3,7 @@
 //! Every tick reads every thread of every target once. A tick that comes too late is not made up
 //! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
 
+mod native;
 mod run;
 mod targets;
 
@@ -39,6 +40,11 @@ pub struct RecordOptions {
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
     pub wait_for_python: Option<Duration>,
+    /// Also the C, C++, Cython and Rust frames of each thread, merged with its Python frames.
+    pub native: bool,
+    /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
+    /// hidden otherwise.
+    pub native_all: bool,
 }
 
 impl Default for RecordOptions {
@@ -55,6 +61,8 @@ impl Default for RecordOptions {
             subprocesses: false,
             timeline: false,
             wait_for_python: None,
+            native: false,
+            native_all: false,
         }
     }
 }
@@ -75,7 +83,7 @@ impl RecordOptions {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
         }
-        Ok(())
+        check_native(self.native, self.native_all, self.nonblocking)
     }
 
     /// What only the target can tell: a free-threaded build has no GIL to keep samples by (its
@@ -93,6 +101,23 @@ impl RecordOptions {
         }
         Ok(())
     }
+}
+
+/// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
+pub fn check_native(native: bool, native_all: bool, nonblocking: bool) -> Result<()> {
+    if native_all && !native {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native-all shows more of --native's frames: add --native"));
+    }
+    if native && nonblocking {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "--native needs to pause the target to read its registers: leave out --nonblocking",
+        ));
+    }
+    if native && !cfg!(target_arch = "x86_64") {
+        return Err(Error::new(ErrorKind::InvalidArgument, "--native is supported on x86_64 Linux only, for now"));
+    }
+    Ok(())
 }
 
 struct Shared {

@@ -12,6 +12,7 @@ use pyspy_core::python::ReadOptions;
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
+use super::native::{sample_frames, NativeMemo, SampleFrame};
 use super::targets::{self, Target};
 use super::{RecordOptions, Shared};
 use crate::process::PausedProcess;
@@ -38,6 +39,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let cpu_at_start = thread_cpu_seconds();
     let mut targets = vec![Target::new(root)];
     let mut memo: FrameMemo = FrameMemo::default();
+    let mut native_memo = NativeMemo::default();
     let mut frame_ids: Vec<u32> = Vec::new();
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
     let mut next_tick = started;
@@ -117,8 +119,18 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 let pid = target.python.pid();
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
-                for (code, line) in sample.frames.iter().rev() {
-                    frame_ids.push(intern(&mut agg, &mut memo, code, *line, options, &target.cwd));
+                for frame in sample.frames.iter().rev() {
+                    frame_ids.push(match frame {
+                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, &target.cwd),
+                        SampleFrame::Native(symbol, inline) => native_memo.intern(
+                            &mut agg,
+                            symbol,
+                            *inline,
+                            options.nolineno || options.function,
+                            options.full_filenames,
+                        ),
+                        SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
+                    });
                 }
                 agg.add_sample(thread, &mut frame_ids, time_us);
             }
@@ -181,7 +193,7 @@ struct ThreadSample {
     /// `threading.get_ident()`, which names the thread.
     python_thread_id: u64,
     /// Innermost first.
-    frames: Vec<(Arc<CodeInfo>, u32)>,
+    frames: Vec<SampleFrame>,
     owns_gil: bool,
 }
 
@@ -195,7 +207,10 @@ struct TargetRead {
 fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u64) -> Result<TargetRead> {
     // Scheduler states before pausing: a paused thread reads as traced, not as running.
     let states = target.refresh_threads(!options.idle)?;
-    let Target { python, reader, blocks, tids, .. } = target;
+    if options.native {
+        target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
+    }
+    let Target { python, reader, blocks, tids, native, .. } = target;
     let process = &python.process;
     let paused = match (options.nonblocking, options.idle) {
         (true, _) => None,
@@ -208,6 +223,19 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
         }
     };
     let stacks = reader.read(&blocks.over(process), &python.python, tids.inner(), ReadOptions::default());
+    // Which threads are sampled, and their kernel ids; decided while paused, so that the native
+    // stage copies the stacks of those only.
+    let kept = |stack: &pyspy_core::python::ThreadStack| -> Option<u32> {
+        let tid = tids.to_outer(stack.thread.native_thread_id);
+        let index = tids.outer().binary_search(&tid);
+        let has_frames = stack.frames.as_ref().is_ok_and(|f| !f.is_empty());
+        let wanted = has_frames && (!options.gil || stack.thread.owns_gil);
+        (wanted && (options.idle || index.is_ok_and(|i| states[i] == ThreadState::Running))).then_some(tid)
+    };
+    let captures: Vec<Option<usize>> = match (&stacks, native.as_mut()) {
+        (Ok(stacks), Some(native)) => stacks.iter().map(|s| kept(s).and_then(|tid| native.capture(tid).ok())).collect(),
+        _ => Vec::new(),
+    };
     drop(paused);
     let stacks = stacks?;
     // A Python thread we have no TID for: the list is stale in a way the thread count did not
@@ -215,14 +243,13 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     // on the next tick.
     let mut stale = false;
     let mut read = TargetRead { samples: Vec::with_capacity(stacks.len()), errors: false };
-    for stack in stacks {
+    for (i, stack) in stacks.into_iter().enumerate() {
         let tid = tids.to_outer(stack.thread.native_thread_id);
-        let index = tids.outer().binary_search(&tid);
-        stale |= index.is_err();
+        stale |= tids.outer().binary_search(&tid).is_err();
         if stack.frames.as_ref().is_ok_and(Vec::is_empty) || (options.gil && !stack.thread.owns_gil) {
             continue;
         }
-        if !options.idle && !index.is_ok_and(|i| states[i] == ThreadState::Running) {
+        if kept(&stack).is_none() {
             *idle_seen += 1;
             continue;
         }
@@ -230,10 +257,12 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
             read.errors = true;
             continue;
         };
+        let (frames, incomplete) = sample_frames(native.as_mut(), captures.get(i).copied().flatten(), frames);
+        read.errors |= incomplete;
         read.samples.push(ThreadSample {
             tid,
             python_thread_id: stack.thread.python_thread_id,
-            frames: frames.into_iter().map(|f| (f.code, f.line)).collect(),
+            frames,
             owns_gil: stack.thread.owns_gil,
         });
     }

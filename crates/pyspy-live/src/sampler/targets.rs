@@ -21,6 +21,8 @@ pub(crate) struct Target {
     /// The process's threads as of the last listing, sorted, with the ids CPython knows them by.
     pub tids: TidMap,
     pub exited: bool,
+    /// `--native`: this process's modules, unwind tables and symbols, made on the first sample.
+    pub native: Option<crate::native::LiveNative>,
     /// The target's working directory, for showing paths relative to it.
     pub cwd: String,
     /// Each thread's name: Python's where the threading module knows the thread, else the kernel's.
@@ -42,6 +44,7 @@ impl Target {
             blocks: BlockCache::default(),
             tids: TidMap::default(),
             exited: false,
+            native: None,
             cwd,
             names: FxHashMap::default(),
             python_names: ThreadNames::default(),

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nonblockingOption, pidOption } from '../options.js';
+import { nativeOptions, nonblockingOption, pidOption } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -10,6 +10,8 @@ interface DumpArgs {
   json: boolean;
   locals: boolean;
   nonblocking: boolean;
+  native: boolean;
+  nativeAll: boolean;
   fullFilenames: boolean;
 }
 
@@ -34,6 +36,8 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('json', { type: 'boolean', default: false, describe: 'Print the dump as JSON' })
     .option('locals', { type: 'boolean', default: false, describe: "Show each frame's arguments and local variables" })
     .option('nonblocking', nonblockingOption)
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
     .example(
@@ -55,11 +59,13 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
   if (args.core !== undefined) {
     if (args.pid !== undefined) throw new InvalidArgumentError('dump reads either --pid or --core, not both');
     if (args.nonblocking) throw new InvalidArgumentError('--nonblocking is for a running process: a core is not paused');
+    if (args.native)
+      throw new InvalidArgumentError('--native reads a running process; a core is dumped with its Python frames only');
     return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
   }
   if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
   if (args.pid === undefined) throw new InvalidArgumentError('dump needs --pid PID or --core FILE');
-  return dump(args.pid, { locals: args.locals, nonblocking: args.nonblocking });
+  return dump(args.pid, { locals: args.locals, nonblocking: args.nonblocking, native: args.native, nativeAll: args.nativeAll });
 }
 
 function threadStatus(thread: ThreadDump): string {
@@ -78,7 +84,10 @@ export function formatDump(result: ProcessDump, fullFilenames = false): string {
     lines.push(`Thread ${thread.nativeThreadId} (${threadStatus(thread)})${name}`);
     for (const frame of thread.frames) {
       const file = fullFilenames ? frame.filename : frame.shortFilename;
-      lines.push(`    ${frame.name} (${file}:${frame.line})`);
+      // A native frame without line information is placed by its module: `dgemm_kernel (libopenblas.so)`.
+      lines.push(
+        frame.kind === 'native' && frame.line === 0 ? `    ${frame.name} (${file})` : `    ${frame.name} (${file}:${frame.line})`,
+      );
       if (frame.locals && frame.locals.length > 0) {
         const args = frame.locals.filter((l) => l.isArg);
         const locals = frame.locals.filter((l) => !l.isArg);

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { pidOption, samplingOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions } from '../options.js';
 import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
@@ -19,6 +19,8 @@ interface RecordArgs {
   nolineno: boolean;
   fullFilenames: boolean;
   subprocesses: boolean;
+  native: boolean;
+  nativeAll: boolean;
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -64,6 +66,8 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
@@ -104,6 +108,8 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         nolineno: args.nolineno,
         fullFilenames: args.fullFilenames,
         subprocesses: args.subprocesses,
+        native: args.native,
+        nativeAll: args.nativeAll,
         timeline: format === 'chrometrace',
         signal: controller.signal,
         onProgress: (stats) => progress.update(stats),

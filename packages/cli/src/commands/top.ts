@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { pidOption, samplingOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
@@ -14,6 +14,8 @@ interface TopArgs {
   gil: boolean;
   idle: boolean;
   subprocesses: boolean;
+  native: boolean;
+  nativeAll: boolean;
   '--'?: (string | number)[];
 }
 
@@ -35,6 +37,8 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('gil', { ...samplingOptions.gil, alias: 'g' })
     .option('idle', { ...samplingOptions.idle, alias: 'i' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('native', nativeOptions.native)
+    .option('native-all', nativeOptions['native-all'])
     .example('$0 top --pid 1234', 'watch a running process')
     .example('$0 top -- python app.py', 'launch app.py and watch it')
     .example('$0 top --pid 1234 --interval 10 > top.log', 'a table every 10 s, for a log')
@@ -74,6 +78,8 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       gil: args.gil,
       idle: args.idle,
       subprocesses: args.subprocesses,
+      native: args.native,
+      nativeAll: args.nativeAll,
       // On a terminal the program's output would scribble over the table: it is kept and shown after.
       // Its stdin stays away from the keys that drive the view.
       stdio: interactive ? ['ignore', 'pipe', 'pipe'] : 'inherit',

@@ -31,6 +31,7 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 56,
     frame_owner: Some(69),
+    frame_is_entry: Some(68),
     frame_localsplus: 72,
     frame_size: 80,
     code_filename: 112,

@@ -31,6 +31,7 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 0,
     frame_instr: 56,
     frame_owner: Some(70),
+    frame_is_entry: None,
     frame_localsplus: 72,
     frame_size: 80,
     code_filename: 128,

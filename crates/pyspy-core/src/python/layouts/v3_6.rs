@@ -31,6 +31,7 @@ pub const LAYOUT: Layout = Layout {
     frame_code: 32,
     frame_instr: 120,
     frame_owner: None,
+    frame_is_entry: None,
     frame_localsplus: 376,
     frame_size: 384,
     code_filename: 96,
