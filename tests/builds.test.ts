@@ -110,6 +110,20 @@ for (const interp of added) {
       expect(result.stdout).toContain(interp.freeThreaded ? 'GIL: none (free-threaded)' : 'GIL: ');
     });
 
+    if (interp.minor === '2.7') {
+      it("--native is refused (the merge does not know Python 2's eval loop), the target left running", () => {
+        for (const args of [
+          ['record', '--pid', String(spinning.pid), '--duration', '1', '--native', '-o', join(tempDir('native'), 'p.txt')],
+          ['dump', '--pid', String(spinning.pid), '--native'],
+        ]) {
+          const result = runCli(args);
+          expect(result.status, result.stderr).toBe(2); // PYSPY_INVALID_ARGUMENT
+          expect(result.stderr).toMatch(/^error: --native cannot be used with Python 2\.7/);
+        }
+        expect(readFileSync(`/proc/${spinning.pid}/stat`, 'utf8').split(') ')[1][0]).not.toMatch(/[tT]/);
+      });
+    }
+
     it('--threads puts each thread at the root under its Python name, non-ASCII ones too', async () => {
       const truthPath = join(tempDir('truth'), 'truth.json');
       const parked = await startPython(interp, [target('parked_threads.py'), truthPath]);

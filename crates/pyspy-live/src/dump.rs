@@ -13,6 +13,9 @@ use crate::python::PythonProcess;
 pub fn dump(pid: u32, options: DumpOptions, blocking: bool, native: bool, native_all: bool) -> Result<ProcessDump> {
     crate::sampler::check_native(native, native_all, !blocking)?;
     let target = PythonProcess::open(pid)?;
+    if native {
+        crate::sampler::check_native_against(&target.python)?;
+    }
     // Scheduler states first: once we pause the threads they all read as "traced".
     let threads = target.process.threads()?;
     let mut live_native = native.then(|| {

@@ -99,8 +99,27 @@ impl RecordOptions {
                 ),
             ));
         }
+        if self.native {
+            check_native_against(&target.python)?;
+        }
         Ok(())
     }
+}
+
+/// Python 2's eval loop is `PyEval_EvalFrameEx`, which the merge does not know as one (3.6+ run
+/// `_PyEval_EvalFrameDefault`): its C frames would stand beside the Python frames instead of
+/// being replaced by them, a stack that lies. Refused until the merge learns it.
+pub fn check_native_against(python: &pyspy_core::python::Python) -> Result<()> {
+    if python.version.major < 3 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "--native cannot be used with Python {}: pyspy-ts merges native frames on CPython 3.6 and newer",
+                python.version
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
