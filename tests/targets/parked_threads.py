@@ -1,3 +1,4 @@
+# -*- coding: utf-8 -*-
 """A target for dump tests: named threads parked at known lines, plus its own ground truth.
 
 Usage: python parked_threads.py GROUND_TRUTH.json [ABORT_TRIGGER]
@@ -12,16 +13,22 @@ it (sys._current_frames), innermost frame first, and its name as the thread itse
 (threading.current_thread().name), then exits. The test waits for the file, then for the reporter
 to be gone, then dumps the process and compares. Some names are longer than the 15 bytes the
 kernel keeps of a thread's name (where 3.14+ copies them) and some are not ASCII: only names read
-from Python's own objects match.
+from Python's own objects match. Runs on Python 2.7 too (compat.py; its names are UTF-8 bytes).
 """
+import importlib
+import io
 import json
 import os
 import sys
 import threading
 import time
 
+from compat import get_ident, native_id, text
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "paquete_ü"))
-import módulo_ñandú  # noqa: E402  (non-ASCII module and function names: Latin-1, CJK and emoji)
+# Non-ASCII module and function names: Latin-1, CJK and emoji. Python 2 has no such identifiers:
+# its twin of the module renames its code objects instead.
+nonascii = importlib.import_module("módulo_ñandú" if sys.version_info[0] >= 3 else "módulo_ñandú_py2")
 
 DEPTH = 200
 release = threading.Event()
@@ -57,14 +64,14 @@ class Worker:
 
 
 def code_name(code):
-    return getattr(code, "co_qualname", code.co_name)
+    return text(getattr(code, "co_qualname", code.co_name))
 
 
 def stack_of(frame):
     frames = []
     while frame is not None:
         code = frame.f_code
-        frames.append({"name": code_name(code), "filename": code.co_filename, "line": frame.f_lineno})
+        frames.append({"name": code_name(code), "filename": text(code.co_filename), "line": frame.f_lineno})
         frame = frame.f_back
     return frames
 
@@ -78,7 +85,7 @@ def wait_then_abort(trigger):
 def report(path, expected, main_ident, trigger=None):
     for _ in range(expected):
         parked.acquire()
-    me = threading.get_ident()
+    me = get_ident()
     # A parked thread is inside Event.wait; give the main thread time to get from release() to acquire.
     time.sleep(0.2)
     truth = {
@@ -91,8 +98,8 @@ def report(path, expected, main_ident, trigger=None):
         ],
     }
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(truth, f, ensure_ascii=False)
+    with io.open(tmp, "w", encoding="utf-8") as f:
+        f.write(text(json.dumps(truth, ensure_ascii=False)))
     os.rename(tmp, path)
     if trigger is not None:
         wait_then_abort(trigger)
@@ -104,10 +111,15 @@ own_names = {}
 
 def remember_native_id(target, *args):
     def run():
-        native_ids[threading.get_ident()] = threading.get_native_id()
-        own_names[threading.get_ident()] = threading.current_thread().name
+        native_ids[get_ident()] = native_id()
+        own_names[get_ident()] = text(threading.current_thread().name)
         target(*args)
     return run
+
+
+def daemon(thread):
+    thread.daemon = True  # Python 2's Thread takes no daemon= argument
+    return thread
 
 
 def main():
@@ -120,18 +132,18 @@ def main():
 
         _, hard = resource.getrlimit(resource.RLIMIT_CORE)
         resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
-    native_ids[threading.get_ident()] = threading.get_native_id()
-    own_names[threading.get_ident()] = threading.current_thread().name
+    native_ids[get_ident()] = native_id()
+    own_names[get_ident()] = text(threading.current_thread().name)
     threads = [
-        threading.Thread(target=remember_native_id(recurse, DEPTH), name="deep-recursion", daemon=True),
-        threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested-in-a-class", daemon=True),
-        threading.Thread(target=remember_native_id(with_locals, 7), name="locals", daemon=True),
-        threading.Thread(target=remember_native_id(módulo_ñandú.función_ñandú, park), name="hilo-ñandú", daemon=True),
-        threading.Thread(target=remember_native_id(módulo_ñandú.関数, park), name="スレッド・関数を待つ", daemon=True),
+        daemon(threading.Thread(target=remember_native_id(recurse, DEPTH), name="deep-recursion")),
+        daemon(threading.Thread(target=remember_native_id(Worker().run_nested), name="worker-nested-in-a-class")),
+        daemon(threading.Thread(target=remember_native_id(with_locals, 7), name="locals")),
+        daemon(threading.Thread(target=remember_native_id(getattr(nonascii, "función_ñandú"), park), name="hilo-ñandú")),
+        daemon(threading.Thread(target=remember_native_id(getattr(nonascii, "関数"), park), name="スレッド・関数を待つ")),
     ]
     for t in threads:
         t.start()
-    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, threading.get_ident(), trigger), name="reporter")
+    reporter = threading.Thread(target=report, args=(path, len(threads) + 1, get_ident(), trigger), name="reporter")
     reporter.start()
     park()
 
