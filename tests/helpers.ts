@@ -22,6 +22,8 @@ export interface Interpreter {
   env: Record<string, string>;
   source: string;
   debug: boolean;
+  /** Built with `--disable-gil` (PEP 703): no GIL, so several threads run Python at once. */
+  freeThreaded: boolean;
 }
 
 /**

@@ -109,6 +109,16 @@ export async function measureRates(interp, cfg, anomalies) {
   return rows;
 }
 
+/**
+ * A free-threaded build beside its default-build twin: the rates of metric 1 at depth 200 only,
+ * the stack whose reading costs most, for both (each build's table and walk are its own).
+ */
+export async function measureFreeThreaded(pair, cfg, anomalies) {
+  const rows = [];
+  for (const interp of pair) rows.push(...(await measureRates(interp, { ...cfg, depths: [200] }, anomalies)));
+  return rows;
+}
+
 const elapsedOf = (stdout) => {
   const m = /elapsed_s=([\d.]+)/.exec(stdout ?? '');
   return m ? Number(m[1]) : undefined;

@@ -54,6 +54,8 @@ pub struct ProcessDump {
     pub pid: u32,
     /// e.g. "3.11.2".
     pub python_version: String,
+    /// A free-threaded build (3.13t): no thread holds a GIL unless one was turned on.
+    pub free_threaded: bool,
     /// The target's executable, as it sees it.
     pub executable: String,
     pub command_line: Vec<String>,
@@ -142,6 +144,7 @@ pub fn read_dump_filtered(
     Ok(ProcessDump {
         pid: source.pid(),
         python_version: python.version.to_string(),
+        free_threaded: python.build().free_threaded,
         executable: source.executable()?,
         command_line: source.command_line(),
         threads: dumps,
@@ -173,11 +176,12 @@ pub fn threads_kept(
     let memory = source.memory();
     let tid_map = TidMap::new(threads);
     let names = ThreadNames::default().read(memory, &python.layout, python.runtime_addr);
-    let mut kept: Vec<u32> = threads::read_threads(memory, &python.layout, python.runtime_addr, tid_map.inner())?
-        .iter()
-        .filter(|t| keeps(filter, t, &tid_map, threads, &names))
-        .map(|t| tid_map.to_outer(t.native_thread_id))
-        .collect();
+    let mut kept: Vec<u32> =
+        threads::read_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, tid_map.inner())?
+            .iter()
+            .filter(|t| keeps(filter, t, &tid_map, threads, &names))
+            .map(|t| tid_map.to_outer(t.native_thread_id))
+            .collect();
     kept.sort_unstable();
     kept.dedup();
     Ok(kept)

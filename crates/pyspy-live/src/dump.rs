@@ -27,6 +27,9 @@ pub fn dump_filtered(
 ) -> Result<ProcessDump> {
     crate::sampler::check_native(native, native_all, !blocking)?;
     let target = PythonProcess::open(pid)?;
+    if native {
+        crate::sampler::check_native_against(&target.python)?;
+    }
     // Scheduler states first: once we pause the threads they all read as "traced".
     let threads = target.process.threads()?;
     let mut live_native = native.then(|| {

@@ -93,6 +93,9 @@ pub struct ProcessDump {
     pub pid: u32,
     /// e.g. "3.11.2".
     pub python_version: String,
+    /// A free-threaded build (3.13t): several threads run Python at once, and no thread holds a
+    /// GIL (`ownsGil`) unless the program turned one on.
+    pub free_threaded: bool,
     /// The target's executable, as it names it.
     pub executable: String,
     pub command_line: Vec<String>,
@@ -106,6 +109,7 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
         ProcessDump {
             pid: d.pid,
             python_version: d.python_version,
+            free_threaded: d.free_threaded,
             executable: d.executable,
             command_line: d.command_line,
             threads: d.threads.into_iter().map(ThreadDump::from).collect(),
@@ -454,6 +458,12 @@ impl Recorder {
     #[napi]
     pub fn python_version(&self) -> String {
         self.sampler.python_version().to_string()
+    }
+
+    /// The target is a free-threaded build (3.13t): no GIL, so several threads' samples per tick.
+    #[napi]
+    pub fn free_threaded(&self) -> bool {
+        self.sampler.free_threaded()
     }
 
     /// Asks the sampler to stop after the current tick; `finish()` then resolves.

@@ -2,6 +2,7 @@
 //! preview rules of pyspy-core's `python/objects.rs`, written again here from its description
 //! (values, first items and the count of the rest, depth, cuts), so that a slip in either shows.
 
+use pyspy_core::python::layout::Layout;
 use pyspy_core::python::objects::{
     MAX_DEPTH, MAX_DICT_ITEMS, MAX_INT_DIGITS, MAX_ITEMS, MAX_ITEM_STR_CHARS, MAX_REPR_CHARS, MAX_TOP_STR_CHARS,
 };
@@ -22,6 +23,8 @@ pub enum Value {
     },
     Float(f64),
     Str(&'static str),
+    /// Text: 2.7's `unicode`, a `str` anywhere else.
+    Unicode(&'static str),
     Bytes(&'static [u8]),
     Cell(Option<i64>),
     /// An object of a built-in type the preview does not show by value.
@@ -48,11 +51,13 @@ pub struct PlantedValue {
 
 impl Value {
     /// What `objects::short_repr` (through dump's locals) shows for it, planted at `planted`.
-    pub fn expected_repr(&self, planted: &PlantedValue) -> String {
-        cut(&self.render(planted, 0), MAX_REPR_CHARS)
+    /// 2.7 (`layout.str_is_bytes`) shows its `str` (a byte string, planted as UTF-8) and `unicode`
+    /// as Python 2 does, and its ints past a C long are `long`s, with an L.
+    pub fn expected_repr(&self, planted: &PlantedValue, layout: &Layout) -> String {
+        cut(&self.render(planted, 0, layout.str_is_bytes == Some(true)), MAX_REPR_CHARS)
     }
 
-    fn render(&self, planted: &PlantedValue, depth: u32) -> String {
+    fn render(&self, planted: &PlantedValue, depth: u32, python2: bool) -> String {
         let text_limit = if depth == 0 { MAX_TOP_STR_CHARS } else { MAX_ITEM_STR_CHARS };
         match *self {
             Value::Unset => "<unset>".into(),
@@ -64,22 +69,26 @@ impl Value {
             Value::BigInt => i64::MAX.to_string(),
             Value::Huge { negative, digits } => {
                 assert!(30 * (digits - 1) > 4 * MAX_INT_DIGITS as u32, "not huge enough to be shown by size");
-                format!("{}<int of {} bits>", if negative { "-" } else { "" }, 30 * (digits - 1) + 1)
+                let long = if python2 { "L" } else { "" };
+                format!("{}<int of {} bits>{long}", if negative { "-" } else { "" }, 30 * (digits - 1) + 1)
             }
             Value::Float(v) => format!("{v:?}"),
-            Value::Str(s) => cut(&format!("'{s}'"), text_limit),
+            Value::Str(s) if python2 => cut(&python_bytes_repr(s.as_bytes())[1..], text_limit),
+            Value::Bytes(b) if python2 => cut(&python_bytes_repr(b)[1..], text_limit),
+            Value::Unicode(s) if python2 => cut(&format!("u'{}'", python2_escape(s)), text_limit),
+            Value::Str(s) | Value::Unicode(s) => cut(&format!("'{s}'"), text_limit),
             Value::Bytes(b) => cut(&python_bytes_repr(b), text_limit),
             Value::Other(name) | Value::Object(name) => format!("<{name} object at {:#x}>", planted.addr),
             Value::Cell(_) => format!("<cell object at {:#x}>", planted.addr),
             Value::Tuple(items) if items.len() == 1 && depth < MAX_DEPTH => {
-                format!("({},)", items[0].render(&planted.items[0], depth + 1))
+                format!("({},)", items[0].render(&planted.items[0], depth + 1, python2))
             }
-            Value::Tuple(items) => sequence("(", ")", items, planted, depth, MAX_ITEMS),
-            Value::List(items) => sequence("[", "]", items, planted, depth, MAX_ITEMS),
+            Value::Tuple(items) => sequence("(", ")", items, planted, depth, MAX_ITEMS, python2),
+            Value::List(items) => sequence("[", "]", items, planted, depth, MAX_ITEMS, python2),
             Value::Set { items: &[], frozen: false } => "set()".into(),
             Value::Set { items: &[], frozen: true } => "frozenset()".into(),
             Value::Set { items, frozen } => {
-                let set = sequence("{", "}", items, planted, depth, MAX_ITEMS);
+                let set = sequence("{", "}", items, planted, depth, MAX_ITEMS, python2);
                 if frozen {
                     format!("frozenset({set})")
                 } else {
@@ -93,8 +102,8 @@ impl Value {
                         let (k, v) = &pairs[i];
                         format!(
                             "{}: {}",
-                            k.render(&planted.items[2 * i], depth + 1),
-                            v.render(&planted.items[2 * i + 1], depth + 1)
+                            k.render(&planted.items[2 * i], depth + 1, python2),
+                            v.render(&planted.items[2 * i + 1], depth + 1, python2)
                         )
                     })
                     .collect();
@@ -107,9 +116,9 @@ impl Value {
     }
 }
 
-fn sequence(open: &str, close: &str, items: &[Value], planted: &PlantedValue, depth: u32, max: usize) -> String {
+fn sequence(open: &str, close: &str, items: &[Value], planted: &PlantedValue, depth: u32, max: usize, python2: bool) -> String {
     let shown = if depth >= MAX_DEPTH { 0 } else { items.len().min(max) };
-    let mut parts: Vec<String> = (0..shown).map(|i| items[i].render(&planted.items[i], depth + 1)).collect();
+    let mut parts: Vec<String> = (0..shown).map(|i| items[i].render(&planted.items[i], depth + 1, python2)).collect();
     if items.len() > shown {
         parts.push(format!("...+{}", items.len() - shown));
     }
@@ -132,6 +141,19 @@ fn python_bytes_repr(data: &[u8]) -> String {
         })
         .collect();
     format!("b{quote}{body}{quote}")
+}
+
+/// Python 2's escapes for a `unicode`'s characters past ASCII (the planted ones have no quotes or
+/// control characters).
+fn python2_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match u32::from(c) {
+            n @ 0..=0x7f => char::from(n as u8).to_string(),
+            n @ 0x80..=0xff => format!("\\x{n:02x}"),
+            n @ 0x100..=0xffff => format!("\\u{n:04x}"),
+            n => format!("\\U{n:08x}"),
+        })
+        .collect()
 }
 
 fn cut(text: &str, limit: usize) -> String {
@@ -163,6 +185,7 @@ pub const VALUES: &[Value] = &[
     Value::Str("hi"),
     Value::Str("ñandú"),
     Value::Str(LONG_TEXT),
+    Value::Unicode("ñ関𝔣"),
     Value::Bytes(b"ab\x00\xff"),
     Value::Cell(Some(3)),
     Value::Cell(None),

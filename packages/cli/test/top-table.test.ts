@@ -138,6 +138,11 @@ describe('top header', () => {
     expect(how).toBe('Samples/s: 100.0 (of 100)  Threads: 1  GIL: 75.0%  Idle: 50.0%  Errors: 2  Missed: 3');
   });
 
+  it('shows no GIL share on a free-threaded build, which has no GIL', () => {
+    const table = buildTable(snapshot([1, 0, 0, 0], { gilSamples: 0 }), undefined, byFunction);
+    expect(formatHeader({ ...info, freeThreaded: true }, table)[1]).toContain('GIL: none (free-threaded)');
+  });
+
   it('does not pretend to measure idle threads when --idle samples them', () => {
     const table = buildTable(snapshot([1, 0, 0, 0]), undefined, byFunction);
     expect(formatHeader({ ...info, idleIncluded: true }, table)[1]).toContain('Idle: n/a (--idle)');

@@ -40,6 +40,8 @@ export interface LiveEnd {
 export interface LiveRecorder {
   readonly pid: number;
   readonly pythonVersion: string;
+  /** A free-threaded build (3.13t): no GIL, and several threads' samples per tick. */
+  readonly freeThreaded: boolean;
   /** The launched command, when there is one (its output streams when `stdio` asked for pipes). */
   readonly launched?: LaunchedProcess;
   /** Everything aggregated since the start or the last `reset()`. Cheap enough to call every second. */
@@ -65,6 +67,7 @@ export async function startLive(options: LiveOptions): Promise<LiveRecorder> {
 
 class NativeLiveRecorder implements LiveRecorder {
   readonly pythonVersion: string;
+  readonly freeThreaded: boolean;
   readonly ended: Promise<LiveEnd>;
   private latest: LiveSnapshot;
   private final: LiveSnapshot | undefined;
@@ -76,6 +79,7 @@ class NativeLiveRecorder implements LiveRecorder {
     readonly launched: LaunchedProcess | undefined,
   ) {
     this.pythonVersion = recorder.pythonVersion();
+    this.freeThreaded = recorder.freeThreaded();
     this.latest = emptySnapshot();
     this.ended = this.waitForEnd();
   }

@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn entries(minor: u8, frames: &[(u8, bool)]) -> Vec<(bool, Option<u64>)> {
-        let layout = layouts::static_layout(minor).unwrap();
+        let layout = layouts::layout_for(crate::python::layout::Build { major: 3, minor, free_threaded: false }).unwrap();
         let mut out = Vec::new();
         walk(&plant(layout, frames), layout, 0x1000, &mut out, &mut WalkScratch::default()).unwrap();
         out.iter().map(|f| (f.is_entry, f.c_stack_anchor)).collect()

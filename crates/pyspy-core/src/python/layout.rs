@@ -1,13 +1,45 @@
-//! What we need to know about one CPython minor's memory layout, as plain byte offsets.
+//! What we need to know about one CPython build's memory layout, as plain byte offsets.
 //!
-//! One `Layout` per minor lives in `layouts/v3_X.rs`, generated from CPython's own headers by
-//! `scripts/layouts/generate.py` (offsetof/sizeof compiled against the headers; never hand-typed).
+//! One `Layout` per build (a minor, free-threaded or not) lives in `layouts/vX_Y[t].rs`, generated
+//! from CPython's own headers by `scripts/layouts/generate.py` (offsetof/sizeof compiled against
+//! the headers; never hand-typed).
 //! For 3.13+ the target also describes itself in `_Py_DebugOffsets`; `debug_offsets.rs` reads
 //! that and overrides the static table, which then serves as the definition and as a check.
 //!
 //! Every offset is in bytes from the start of the struct named by the field's prefix.
 //! `None` means "this minor has no such field"; the walker branches on that, never on version
 //! numbers, so a new minor is a new table, not new code.
+
+/// One CPython ABI: `major.minor`, and whether it was built with `--disable-gil` (PEP 703, the
+/// "t" builds such as 3.13t), which moves most offsets. `layouts::BUILDS` lists those we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Build {
+    pub major: u8,
+    pub minor: u8,
+    pub free_threaded: bool,
+}
+
+impl Build {
+    pub fn layout(self) -> Option<&'static Layout> {
+        crate::python::layouts::layout_for(self)
+    }
+
+    /// 3.13+: where each field of `_Py_DebugOffsets` sits.
+    pub fn debug_offsets_positions(self) -> Option<&'static crate::python::debug_offsets_positions::DebugOffsetsPositions> {
+        crate::python::layouts::debug_offsets_positions_for(self)
+    }
+
+    /// Whether `layouts::BUILDS` has it.
+    pub fn is_supported(self) -> bool {
+        crate::python::layouts::BUILDS.contains(&self)
+    }
+}
+
+impl std::fmt::Display for Build {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}{}", self.major, self.minor, if self.free_threaded { "t" } else { "" })
+    }
+}
 
 /// How a thread state leads to its innermost frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,10 +280,9 @@ pub struct Layout {
     /// `setentry.key`.
     pub set_entry_key: u32,
 
-    // Added for the builds the walkers do not read yet: free-threaded builds (3.13t+, built with
-    // `--disable-gil`), 2.7, 3.6 and 3.7. The tables of 3.8-3.15 leave them all None, so their
-    // meaning there is the fixed one each comment gives; the tables of the new builds fill every
-    // field that applies to them.
+    // Added with the free-threaded builds (3.13t+, built with `--disable-gil`), 2.7, 3.6 and 3.7.
+    // Every table fills those that apply to its build; the walkers read None as the fixed value
+    // each comment gives.
 
     // Free-threaded builds
     /// Free-threaded builds: `struct _gil_runtime_state.enabled` (int). Such a build has no GIL

@@ -3,6 +3,7 @@
 
 pub mod asyncio_layout;
 pub mod asyncio_layouts;
+pub mod builds;
 pub mod code;
 pub mod debug_offsets;
 pub mod debug_offsets_positions;

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 use crate::memory::{at, field_f64_bits, field_i64, field_u32, field_u64, Memory, MemoryExt};
 use crate::python::dicts::DictReader;
 use crate::python::layout::Layout;
-use crate::python::scalar_reprs::{bits_of, bytes_repr, float_repr, str_repr, to_decimal, truncate};
+use crate::python::scalar_reprs::{bits_of, bytes_repr, float_repr, python2_repr, str_repr, to_decimal, truncate};
 use crate::python::strings;
 use crate::Result;
 
@@ -131,14 +131,33 @@ impl Preview<'_> {
                 let text = if read_int(memory, layout, obj)?.is_some_and(|v| v != 0) { "True" } else { "False" };
                 self.push(text);
             }
+            // 2.7's int is a C long; its arbitrary-precision ints are `long`s, shown with an L.
+            "int" if layout.int_value.is_some() => {
+                let value = read_int(memory, layout, obj)?.unwrap_or_default();
+                self.push(&value.to_string());
+            }
             "int" => {
                 let text = int_repr(memory, layout, obj)?;
                 self.push(&text);
+            }
+            "long" if layout.int_value.is_some() => {
+                let text = int_repr(memory, layout, obj)?;
+                self.push(&format!("{text}L"));
             }
             "float" => {
                 let mut buf = [0u8; 8];
                 memory.read(at(obj, layout.float_value), &mut buf)?;
                 self.push(&float_repr(f64::from_bits(field_f64_bits(&buf, 0))));
+            }
+            // 2.7's str is a byte string, its text type `unicode`: shown as Python 2 shows them.
+            "str" if layout.str_is_bytes == Some(true) => {
+                let (data, _) = strings::read_bytes_prefix(memory, layout, obj, STR_PREFIX_CHARS)?;
+                self.push(&truncate(&python2_repr(data.iter().map(|&b| u32::from(b))), limit));
+            }
+            "unicode" if layout.unicode_str_pointer.is_some() => {
+                let (text, _) = strings::read_unicode_prefix(memory, layout, obj, STR_PREFIX_CHARS)?;
+                let chars = text.chars().take(STR_PREFIX_CHARS).map(u32::from);
+                self.push(&truncate(&format!("u{}", python2_repr(chars)), limit));
             }
             "str" => {
                 let (text, _) = strings::read_unicode_prefix(memory, layout, obj, STR_PREFIX_CHARS)?;
@@ -321,8 +340,16 @@ fn int_repr(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
     Ok(format!("{sign}<int of {} bits>", bits_of(ndigits, top, bits_per_digit)))
 }
 
-/// Ints that fit in an i64; None for bigger ones.
+/// An `int` (or `bool`) that fits in an i64; None for bigger ones. 2.7's `int` is a C long
+/// (`int_value`), its big ints are `long`s.
 fn read_int(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
+    match layout.int_value {
+        Some(offset) => Ok(Some(memory.read_u64(at(obj, offset))? as i64)),
+        None => read_long(memory, layout, obj),
+    }
+}
+
+fn read_long(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<Option<i64>> {
     // One read for the size and up to two digits; a shorter int leaves the rest unused.
     let mut head = [0u8; 64];
     let len = (layout.long_digits as usize + 8).min(head.len());

@@ -25,6 +25,34 @@ pub(crate) fn str_repr(s: &str) -> String {
 }
 
 /// As Python's `repr(float)`: the shortest digits that read back the same (Rust finds those too),
+/// Python 2's repr of a byte string (its `str`: every value a byte) or, after a `u`, of a `unicode`:
+/// the same quotes as `str_repr`, and everything outside printable ASCII escaped (`\xNN`,
+/// `\uNNNN`, `\UNNNNNNNN`), as Python 2 does.
+pub(crate) fn python2_repr(chars: impl Iterator<Item = u32> + Clone) -> String {
+    let has = |wanted: char| chars.clone().any(|c| c == wanted as u32);
+    let quote = if has('\'') && !has('"') { '"' } else { '\'' };
+    let mut out = String::new();
+    out.push(quote);
+    for c in chars {
+        match c {
+            0x5c => out.push_str("\\\\"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            0x09 => out.push_str("\\t"),
+            c if c == quote as u32 => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(c as u8)),
+            0..=0xff => out.push_str(&format!("\\x{c:02x}")),
+            0x100..=0xffff => out.push_str(&format!("\\u{c:04x}")),
+            _ => out.push_str(&format!("\\U{c:08x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
 /// in positional notation for decimal exponents from -4 to 15, else as `1e+16`, `5e-324`.
 pub(crate) fn float_repr(v: f64) -> String {
     if v.is_nan() {
@@ -118,6 +146,18 @@ pub(crate) fn truncate(s: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python2_reprs_escape_like_python2() {
+        let bytes = |b: &[u8]| python2_repr(b.iter().map(|&b| u32::from(b)));
+        let text = |s: &str| python2_repr(s.chars().map(u32::from));
+        // Checked against Python 2.7.18's repr().
+        assert_eq!(bytes(b"it's \"quoted\""), "'it\\'s \"quoted\"'");
+        assert_eq!(bytes(b"it's"), "\"it's\"");
+        assert_eq!(bytes("ünï".as_bytes()), "'\\xc3\\xbcn\\xc3\\xaf'");
+        assert_eq!(bytes(b"\x00ab\t\\"), "'\\x00ab\\t\\\\'");
+        assert_eq!(text("ünï 関 𝔣"), "'\\xfcn\\xef \\u95a2 \\U0001d523'");
+    }
 
     #[test]
     fn str_repr_quotes_like_python() {

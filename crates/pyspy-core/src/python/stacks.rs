@@ -82,7 +82,7 @@ impl StackReader {
         options: ReadOptions,
         keep: &dyn Fn(&PyThread) -> bool,
     ) -> Result<Vec<ThreadStack>> {
-        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, tids)?;
+        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, tids)?;
         Ok(self.stacks_of(memory, python, threads.into_iter().filter(|thread| keep(thread)), options))
     }
 
@@ -99,7 +99,8 @@ impl StackReader {
         known: &[PyThread],
         keep: &dyn Fn(&PyThread) -> bool,
     ) -> Result<(Vec<ThreadStack>, bool)> {
-        let threads = threads::read_known_threads(memory, &python.layout, python.runtime_addr, known, tids)?;
+        let threads =
+            threads::read_known_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, known, tids)?;
         let stale = threads.iter().any(Option::is_none);
         let kept = threads.into_iter().flatten().filter(|thread| keep(thread));
         Ok((self.stacks_of(memory, python, kept, options), stale))
@@ -147,7 +148,7 @@ impl StackReader {
             let line = match self.lines.get(&key) {
                 Some(&(_, line)) => line,
                 None => {
-                    let line = code.line_for(layout.line_table, offset);
+                    let line = code.line_for(layout, offset);
                     if self.lines.len() >= MAX_REMEMBERED_LINES {
                         self.lines.clear();
                     }

@@ -26,10 +26,20 @@ pub struct PyThread {
     pub owns_gil: bool,
 }
 
-pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tids: &[u32]) -> Result<Vec<PyThread>> {
+/// `runtime_addr` is `_PyRuntime`'s address (2.7, 3.6: `interp_head`'s); `tstate_current_addr`
+/// that of 2.7's and 3.6's `_PyThreadState_Current` (see `Python`), where the GIL holder is kept
+/// outside a runtime.
+pub fn read_threads(
+    memory: &dyn Memory,
+    layout: &Layout,
+    runtime_addr: u64,
+    tstate_current_addr: Option<u64>,
+    tids: &[u32],
+) -> Result<Vec<PyThread>> {
     let mut threads = Vec::new();
-    let gil_holder_pre312 = match layout.runtime_tstate_current {
-        Some(offset) => Some(memory.read_u64(at(runtime_addr, offset))?),
+    // 2.7-3.11: one global says which thread state holds the GIL (NULL while released).
+    let gil_holder_pre312 = match layout.runtime_tstate_current.map(|offset| at(runtime_addr, offset)).or(tstate_current_addr) {
+        Some(addr) => Some(memory.read_u64(addr)?),
         None => None,
     };
     let mut tstate_buf = vec![0u8; tstate_read_len(layout)];
@@ -62,11 +72,12 @@ pub fn read_known_threads(
     memory: &dyn Memory,
     layout: &Layout,
     runtime_addr: u64,
+    tstate_current_addr: Option<u64>,
     known: &[PyThread],
     tids: &[u32],
 ) -> Result<Vec<Option<PyThread>>> {
-    let gil_holder_pre312 = match layout.runtime_tstate_current {
-        Some(offset) => Some(memory.read_u64(at(runtime_addr, offset))?),
+    let gil_holder_pre312 = match layout.runtime_tstate_current.map(|offset| at(runtime_addr, offset)).or(tstate_current_addr) {
+        Some(addr) => Some(memory.read_u64(addr)?),
         None => None,
     };
     let mut holders = rustc_hash::FxHashMap::default();
@@ -126,11 +137,18 @@ fn read_thread_state(
 }
 
 /// 3.12+: each interpreter points at a GIL; its `last_holder` only means something while `locked`.
+/// A free-threaded build's GIL is off unless something turned it on (`enabled`), and while off
+/// `locked` and `last_holder` are stale, not released: no thread holds a GIL then.
 fn gil_holder(memory: &dyn Memory, layout: &Layout, interp: u64) -> Result<u64> {
     let Some(gil_ptr_offset) = layout.interp_gil_ptr else { return Ok(0) };
     let gil = memory.read_u64(at(interp, gil_ptr_offset))?;
     if gil == 0 {
         return Ok(0);
+    }
+    if let Some(enabled) = layout.gil_enabled {
+        if memory.read_i32(at(gil, enabled))? == 0 {
+            return Ok(0);
+        }
     }
     let locked = memory.read_i32(at(gil, layout.gil_locked))?;
     if locked == 0 {

@@ -113,6 +113,41 @@ impl RecordOptions {
     pub fn thread_filter(&self) -> Result<Option<ThreadFilter>> {
         ThreadFilter::new(self.thread_name.as_deref(), &self.tid)
     }
+
+    /// What only the target can tell: a free-threaded build has no GIL to keep samples by (its
+    /// GIL struct's holder is stale while the GIL is off), so `--gil` would keep nothing.
+    pub fn check_against(&self, target: &PythonProcess) -> Result<()> {
+        if self.gil && target.python.build().free_threaded {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "--gil cannot be used with Python {} ({}): a free-threaded build has no GIL, several threads run Python at once",
+                    target.python.version,
+                    target.python.build()
+                ),
+            ));
+        }
+        if self.native {
+            check_native_against(&target.python)?;
+        }
+        Ok(())
+    }
+}
+
+/// Python 2's eval loop is `PyEval_EvalFrameEx`, which the merge does not know as one (3.6+ run
+/// `_PyEval_EvalFrameDefault`): its C frames would stand beside the Python frames instead of
+/// being replaced by them, a stack that lies. Refused until the merge learns it.
+pub fn check_native_against(python: &pyspy_core::python::Python) -> Result<()> {
+    if python.version.major < 3 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "--native cannot be used with Python {}: pyspy-ts merges native frames on CPython 3.6 and newer",
+                python.version
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
@@ -153,6 +188,7 @@ pub struct Sampler {
     shared: Arc<Shared>,
     handle: Mutex<Option<JoinHandle<()>>>,
     python_version: String,
+    free_threaded: bool,
 }
 
 impl Sampler {
@@ -177,9 +213,10 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("pyspy-sampler".into())
             .spawn(move || {
-                let python = match open_when_ready(pid, options.wait_for_python, &thread_shared.stop) {
+                let opened = open_when_ready(pid, options.wait_for_python, &thread_shared.stop);
+                let python = match opened.and_then(|p| options.check_against(&p).map(|()| p)) {
                     Ok(p) => {
-                        let _ = opened_tx.send(Ok(p.python.version.to_string()));
+                        let _ = opened_tx.send(Ok((p.python.version.to_string(), p.python.build().free_threaded)));
                         p
                     }
                     Err(e) => {
@@ -191,7 +228,9 @@ impl Sampler {
             })
             .map_err(|e| Error::read_failed(format!("could not start the sampling thread: {e}")))?;
         match opened_rx.recv() {
-            Ok(Ok(python_version)) => Ok(Sampler { shared, handle: Mutex::new(Some(handle)), python_version }),
+            Ok(Ok((python_version, free_threaded))) => {
+                Ok(Sampler { shared, handle: Mutex::new(Some(handle)), python_version, free_threaded })
+            }
             Ok(Err(e)) => {
                 let _ = handle.join();
                 Err(e)
@@ -203,6 +242,11 @@ impl Sampler {
     /// The root target's CPython version, e.g. "3.12.1".
     pub fn python_version(&self) -> &str {
         &self.python_version
+    }
+
+    /// The root target is a free-threaded build (3.13t): no GIL, several threads run at once.
+    pub fn free_threaded(&self) -> bool {
+        self.free_threaded
     }
 
     /// Everything aggregated so far; None once `wait` has returned the whole profile.

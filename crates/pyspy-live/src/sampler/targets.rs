@@ -146,7 +146,9 @@ impl Target {
             return;
         }
         let (process, python) = (&self.python.process, &self.python.python);
-        let threads = threads::read_threads(process, &python.layout, python.runtime_addr, self.tids.inner()).unwrap_or_default();
+        let threads =
+            threads::read_threads(process, &python.layout, python.runtime_addr, python.tstate_current_addr, self.tids.inner())
+                .unwrap_or_default();
         let names = if filter.needs_names() {
             self.python_names.read(process, &python.layout, python.runtime_addr)
         } else {

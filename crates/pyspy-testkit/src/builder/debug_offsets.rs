@@ -4,19 +4,20 @@
 
 use pyspy_core::memory::at;
 use pyspy_core::python::debug_offsets::COOKIE;
-use pyspy_core::python::layouts;
+use pyspy_core::python::layout::Build;
 
 use crate::builder::Builder;
 
 impl Builder<'_> {
     /// 3.13+: `_Py_DebugOffsets` at the start of the runtime, describing this same layout.
-    pub(crate) fn debug_offsets(&mut self, runtime: u64) {
-        let Some(p) = layouts::debug_offsets_positions(self.layout.minor) else { return };
+    pub(crate) fn debug_offsets(&mut self, runtime: u64, build: Build) {
+        let Some(p) = build.debug_offsets_positions() else { return };
         let l = *self.layout;
         self.memory.put(runtime, COOKIE);
         // PY_VERSION_HEX of 3.minor.2 final.
         self.memory.put_u64(at(runtime, p.version), 0x0300_02f0 | u64::from(l.minor) << 16);
         let fields = [
+            (p.free_threaded, Some(u32::from(build.free_threaded))),
             (Some(p.runtime_interpreters_head), Some(l.runtime_interpreters_head)),
             (Some(p.interp_next), Some(l.interp_next)),
             (Some(p.interp_threads_head), Some(l.interp_threads_head)),

@@ -26,8 +26,12 @@ pub(crate) enum KeysKind {
 /// of the address space is that large).
 const LARGEST_SMALL_INT: u64 = (1 << 60) - 1;
 
-/// A `threading.Thread`'s attributes, `_name` among others, in the order they are set.
+/// A `threading.Thread`'s attributes, its name among others, in the order they are set; `_name`
+/// is the layout's `thread_name_attr` (2.7: `_Thread__name`).
 const THREAD_ATTRIBUTES: [&str; 3] = ["_target", "_name", "_ident"];
+
+/// 2.7 keeps a deleted entry's key (this dummy string) with a NULL value.
+const PYTHON2_DUMMY_KEY: &str = "<dummy key>";
 
 impl Builder<'_> {
     /// Returns the names the reader must find, by ident.
@@ -37,9 +41,14 @@ impl Builder<'_> {
         let mut expected = BTreeMap::new();
         for (thread, &ident) in threads.iter().zip(idents) {
             let Some(name) = thread.name else { continue };
-            let key = self.long("int", i64::try_from(ident).unwrap_or(i64::MAX));
+            // 2.7's `thread.get_ident()` is a C long: what does not fit wraps negative, as in C.
+            let (key, largest) = match l.int_value {
+                Some(_) => (ident as i64, i64::MAX as u64),
+                None => (i64::try_from(ident).unwrap_or(i64::MAX), LARGEST_SMALL_INT),
+            };
+            let key = self.long("int", key);
             active.push((key, self.thread_object(name, ident, thread.attributes)));
-            if ident <= LARGEST_SMALL_INT {
+            if ident <= largest {
                 expected.insert(ident, name.to_string());
             }
         }
@@ -79,7 +88,7 @@ impl Builder<'_> {
                 obj
             }
             Attributes::ManagedValues => {
-                let keys: Vec<(u64, u64)> = THREAD_ATTRIBUTES.iter().map(|k| (self.str(k), 0)).collect();
+                let keys: Vec<(u64, u64)> = self.attribute_names().iter().map(|k| (self.str(k), 0)).collect();
                 let cached_keys = self.keys(&keys, KeysKind::Split);
                 let inline = l.managed_dict == ManagedDict::DictOrInlineValues;
                 let flags = managed(l.tpflag_managed_dict) | if inline { managed(l.tpflag_inline_values) } else { 0 };
@@ -113,8 +122,14 @@ impl Builder<'_> {
     }
 
     fn attribute_dict(&mut self, values: &[u64]) -> u64 {
-        let entries: Vec<(u64, u64)> = THREAD_ATTRIBUTES.iter().zip(values).map(|(k, &v)| (self.str(k), v)).collect();
+        let names = self.attribute_names();
+        let entries: Vec<(u64, u64)> = names.iter().zip(values).map(|(k, &v)| (self.str(k), v)).collect();
         self.dict(&entries, KeysKind::Unicode)
+    }
+
+    fn attribute_names(&self) -> [&'static str; 3] {
+        let name = self.layout.thread_name_attr.unwrap_or("_name");
+        THREAD_ATTRIBUTES.map(|a| if a == "_name" { name } else { a })
     }
 
     /// A heap type named "Thread" with what attribute lookup reads from it.
@@ -146,10 +161,33 @@ impl Builder<'_> {
     /// A combined dict (its values in its entries).
     pub(crate) fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
+        if let (Some(table), Some(mask)) = (l.dict_table, l.dict_mask) {
+            return self.python2_dict(entries, table, mask);
+        }
         let keys = self.keys(entries, kind);
         let dict = self.object("dict", [l.dict_used, l.dict_keys, l.dict_values].into_iter().max().unwrap() + 8);
         self.put_i64(at(dict, l.dict_used), entries.len() as i64);
         self.memory.put_u64(at(dict, l.dict_keys), keys);
+        dict
+    }
+
+    /// 2.7: one table of {hash, key, value} slots, the entries in a row (a preview shows them in
+    /// table order, which here is the order given), a deleted entry after them, then free slots.
+    fn python2_dict(&mut self, entries: &[(u64, u64)], table: u32, mask: u32) -> u64 {
+        let l = self.layout;
+        let table_size = (entries.len() as u32 * 2 + 2).next_power_of_two().max(8);
+        let slots = self.alloc(table_size * l.dict_entry_size);
+        let slot = |i: usize| slots + i as u64 * u64::from(l.dict_entry_size);
+        for (i, &(key, value)) in entries.iter().enumerate() {
+            self.memory.put_u64(slot(i) + 8, key);
+            self.memory.put_u64(slot(i) + 16, value);
+        }
+        let dummy = self.str(PYTHON2_DUMMY_KEY);
+        self.memory.put_u64(slot(entries.len()) + 8, dummy);
+        let dict = self.object("dict", table.max(mask).max(l.dict_used) + 8);
+        self.put_i64(at(dict, l.dict_used), entries.len() as i64);
+        self.put_i64(at(dict, mask), i64::from(table_size) - 1);
+        self.memory.put_u64(at(dict, table), slots);
         dict
     }
 

@@ -27,6 +27,7 @@ impl Builder<'_> {
                 leaf(addr)
             }
             Value::Str(s) => leaf(self.str(s)),
+            Value::Unicode(s) => leaf(self.text(s)),
             Value::Bytes(b) => leaf(self.bytes(b)),
             Value::Cell(contents) => {
                 let inner = contents.map_or(0, |v| self.value(&Value::Int(v)).addr);
@@ -74,7 +75,8 @@ impl Builder<'_> {
     /// An int of `digits` 30-bit digits: all ones but the top one, which is 1.
     fn huge_int(&mut self, negative: bool, digits: u32) -> u64 {
         let l = self.layout;
-        let addr = self.object("int", l.long_digits + 4 * digits);
+        // 2.7's `int` is a C long: its bignums are `long`s.
+        let addr = self.object(if l.int_value.is_some() { "long" } else { "int" }, l.long_digits + 4 * digits);
         for i in 0..digits {
             let digit: u32 = if i == digits - 1 { 1 } else { 0x3fff_ffff };
             self.memory.put(at(addr, l.long_digits) + 4 * u64::from(i), &digit.to_le_bytes());

@@ -107,7 +107,7 @@ export function formatDump(result: ProcessDump, fullFilenames = false): string {
 function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
   const lines = [
     `Process ${result.pid}: ${result.commandLine.join(' ')}`,
-    `Python v${result.pythonVersion} (${result.executable})`,
+    `Python v${result.pythonVersion}${result.freeThreaded ? ' free-threaded' : ''} (${result.executable})`,
     '',
   ];
   for (const thread of result.threads) {

@@ -160,10 +160,15 @@ export function summary(profile: Profile, format: Format, path: string): string 
     const code = profile.meta.exitCode;
     lines.push(`The program exited${code === undefined ? '' : ` with code ${code}`}; stopped sampling.`);
   }
+  // A tick samples every thread running Python: several at once with threads that release the
+  // GIL, and on a free-threaded build as many as run at once. (Last, so that the line's older
+  // parts read as before to whatever parses them.)
+  const perTick = s.ticks > 0 ? s.samples / s.ticks : 0;
   lines.push(
     `Samples: ${number.format(s.samples)} in ${s.durationS.toFixed(1)} s at ${s.achievedRateHz.toFixed(1)} Hz ` +
       `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
-      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s.`,
+      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s. ` +
+      `Samples per tick: ${perTick.toFixed(2)}.`,
   );
   if (profile.unit === 'cpu-nanoseconds') lines.push(cpuLine(s));
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');

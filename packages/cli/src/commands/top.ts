@@ -103,6 +103,7 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
     const header = {
       pid: live.pid,
       pythonVersion: live.pythonVersion,
+      freeThreaded: live.freeThreaded,
       command: pid === undefined ? commandLine : undefined,
       idleIncluded: args.idle,
     };

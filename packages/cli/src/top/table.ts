@@ -204,6 +204,8 @@ export interface HeaderInfo {
   command?: string[];
   /** `--idle`: idle threads are sampled, so no idle share is measured. */
   idleIncluded: boolean;
+  /** A free-threaded build: there is no GIL to take a share of. */
+  freeThreaded?: boolean;
 }
 
 function share(part: number, whole: number): string {
@@ -217,6 +219,7 @@ export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
   const what = info.command ? `  ${info.command.join(' ')}` : '';
   const w = table.window;
   const idle = info.idleIncluded ? 'n/a (--idle)' : share(w.idleSamples, w.samples + w.idleSamples);
+  const gil = info.freeThreaded ? 'none (free-threaded)' : share(w.gilSamples, w.samples);
   const o = table.overall;
   // --cpu: the CPU time of the interval put on stacks, of what the kernel counted for the threads read.
   const cpu = table.unit === 'cpu-nanoseconds' ? `  CPU: ${w.cpuAttributedS.toFixed(2)} s of ${w.cpuKernelS.toFixed(2)} s` : '';
@@ -225,7 +228,7 @@ export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
       `PID ${info.pid}  Python ${info.pythonVersion}  ${count.format(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`,
     ),
     `Samples/s: ${w.achievedRateHz.toFixed(1)} (of ${count.format(w.requestedRateHz)})  Threads: ${table.windowThreads}  ` +
-      `GIL: ${share(w.gilSamples, w.samples)}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}${cpu}`,
+      `GIL: ${gil}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}${cpu}`,
   ];
 }
 
