@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A bounded coverage-guided fuzz pass of the stack walkers (crates/pyspy-core/fuzz, target
-# `walkers`): libFuzzer mutates CPython memory images of every minor, 3.8-3.15. A panic, a hang
+# `walkers`): libFuzzer mutates CPython memory images of every build (layouts::BUILDS). A panic, a hang
 # (-timeout, seconds per input) or runaway memory (-rss_limit_mb) fails the run, and the input
 # that did it is kept under .cache/fuzz-artifacts.
 #
@@ -9,7 +9,7 @@
 # Minimise it:       cd crates/pyspy-core/fuzz && cargo +nightly fuzz tmin --sanitizer none walkers FILE
 #
 # The corpus grows in .cache/fuzz-corpus, so each run starts where the last one stopped; the
-# committed seeds (crates/pyspy-core/fuzz/seeds/walkers: an intact image per minor, and inputs
+# committed seeds (crates/pyspy-core/fuzz/seeds/walkers: an intact image per build, and inputs
 # that once crashed) are replayed every time.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,12 +14,15 @@ for (const interp of interpreters()) {
     let truth: Truth;
     beforeAll(async () => {
       ({ target, truth } = await startParked(interp));
-    });
+    }, 120_000);
     afterAll(() => target?.child.kill('SIGKILL'));
 
-    it('reports the version the interpreter reports', async () => {
+    it('reports the version the interpreter reports, and whether it is free-threaded', async () => {
       const result = await dump(target.pid);
       expect(result.pythonVersion).toBe(truth.version);
+      expect(result.freeThreaded).toBe(interp.freeThreaded);
+      // With the GIL off, no thread holds it: a stale holder must not show.
+      if (interp.freeThreaded) expect(result.threads.filter((t) => t.ownsGil)).toEqual([]);
     });
 
     it('matches every thread by its Python name and frame by frame, innermost first: names, files, lines', async () => {
@@ -50,22 +53,46 @@ for (const interp of interpreters()) {
       expect(files.some((f) => f.endsWith('paquete_ü/archivo_🐍.py'))).toBe(true);
     });
 
-    it('shows locals with short reprs of simple values and type names of the rest', async () => {
+    it('shows locals with short reprs of simple values and previews of containers', async () => {
       const result = await dump(target.pid, { locals: true });
       const frame = result.threads.flatMap((t) => t.frames).find((f) => f.name === 'with_locals')!;
       const locals = Object.fromEntries(frame.locals!.map((l) => [l.name, l.repr]));
+      // Python 2's str is bytes, shown as Python 2 shows it (the source is UTF-8).
+      const python2 = interp.minor.startsWith('2.');
       expect(locals).toMatchObject({
         count: '7',
-        label: "'ünï'",
+        label: python2 ? "'\\xc3\\xbcn\\xc3\\xaf'" : "'ünï'",
         text: `'it\\'s "quoted"'`,
-        data: "b'\\x00ab'",
+        data: python2 ? "'\\x00ab'" : "b'\\x00ab'",
         big: '-12345678901',
         ratio: '2.5',
         flag: 'True',
         nothing: 'None',
-        items: '<list>',
+        items: '[1, 2]',
       });
       expect(frame.locals!.filter((l) => l.isArg).map((l) => l.name)).toEqual(['count', 'label']);
+    });
+
+    it("previews containers, big ints and objects as the target's own reprlib-style previews do", async () => {
+      const result = await dump(target.pid, { locals: true });
+      const frame = result.threads.flatMap((t) => t.frames).find((f) => f.name === 'with_previews')!;
+      const shown = Object.fromEntries(frame.locals!.map((l) => [l.name, l.repr]));
+      if (interp.minor.startsWith('2.')) {
+        // The target's own previews are Python 3's (reprlib); 2.7's containers are shown in
+        // Python 3's notation, its bignums as longs.
+        expect(truth.previews).toEqual({});
+        expect(shown).toMatchObject({
+          empty_tuple: '()',
+          single: '(1,)',
+          numbers: '[0, 1, 2, 3, 4, 5, ...+94]',
+          big: '1000000000000000000000000000000L',
+          nothing: 'set()',
+          no_frozen: 'frozenset()',
+        });
+        return;
+      }
+      expect(Object.keys(truth.previews).length).toBeGreaterThan(15);
+      for (const [name, preview] of Object.entries(truth.previews)) expect(shown[name], name).toBe(preview);
     });
 
     it('leaves the target running, not stopped', async () => {

@@ -2,9 +2,10 @@
  * Bad input: each error is one line with a stable meaning and a nonzero exit, from the CLI, on real processes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, afterAll } from 'vitest';
-import { interpreters, runCli, startPython, taskCount, waitFor, killAll } from './helpers.js';
+import { interpreters, killAll, runCli, startPython, taskCount, tempDir, threadStates, waitFor } from './helpers.js';
 
 /** A user with no privileges over root's processes; .ci/run creates it. */
 const UNPRIVILEGED_USER = 'pyspy-test';
@@ -17,16 +18,14 @@ function expectOneLineError(result: { status: number | null; stderr: string }, p
   expect(lines.length, result.stderr).toBeLessThanOrEqual(2); // the message, and at most a hint
 }
 
-/** The machine image's pyenv carries old CPythons; they are how "unsupported version" is tested for real. */
-function pyenvBinary(minor: string): string {
-  const root = `${process.env.PYENV_ROOT ?? '/root/.pyenv'}/versions`;
-  const found = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => v.startsWith(`${minor}.`))
-        .sort()
-    : [];
-  if (found.length === 0) throw new Error(`no pyenv CPython ${minor} under ${root}: this machine image should have it`);
-  return `${root}/${found[found.length - 1]}/bin/python${minor}`;
+/**
+ * A running program that names itself as a CPython pyspy-ts does not read (this machine has no 3.5
+ * or 2.6 to run): a copy of `sleep` called python3.5 is refused by its name, as a real one would be.
+ */
+function pretendPython(version: string): string {
+  const path = join(tempDir('pretend'), `python${version}`);
+  copyFileSync('/bin/sleep', path);
+  return path;
 }
 
 afterAll(killAll);
@@ -49,16 +48,15 @@ describe('dump refuses bad targets with a clear message', () => {
     }
   });
 
-  it('an unsupported Python version, named', async () => {
-    for (const version of ['3.7', '2.7']) {
-      const old = spawn(pyenvBinary(version), ['-c', 'import time; time.sleep(60)']);
+  it('an unsupported Python version, named, with the builds that are read', async () => {
+    for (const version of ['3.5', '2.6']) {
+      const old = spawn(pretendPython(version), ['60']);
       try {
-        await waitFor('the old interpreter to start', () => taskCount(old.pid!) > 0);
-        await new Promise((r) => setTimeout(r, 300));
-        expectOneLineError(
-          runCli(['dump', '--pid', String(old.pid)]),
-          new RegExp(`Python ${version.replace('.', '\\.')}[.\\d]* is not supported`),
-        );
+        await waitFor('the program to start', () => taskCount(old.pid!) > 0);
+        const result = runCli(['dump', '--pid', String(old.pid)]);
+        expectOneLineError(result, new RegExp(`Python ${version.replace('.', '\\.')} is not supported`));
+        expect(result.stderr).toMatch(/reads CPython 2\.7, 3\.6 to 3\.\d+ and free-threaded 3\.13t/);
+        expect(result.status).toBe(6);
       } finally {
         old.kill('SIGKILL');
       }
@@ -106,5 +104,22 @@ describe('dump refuses bad targets with a clear message', () => {
     const result = runCli(['dump', '--pid', 'abc']);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/pid/i);
+  });
+});
+
+describe('record and top refuse what the target cannot do', () => {
+  it('--gil on a free-threaded build, which has no GIL', async () => {
+    const ft = interpreters().find((i) => i.freeThreaded);
+    if (!ft) throw new Error('no free-threaded interpreter was provisioned');
+    const target = await startPython(ft, ['-c', 'import time; time.sleep(60)']);
+    await waitFor('python to start', () => taskCount(target.pid) > 0);
+    for (const command of ['record', 'top']) {
+      const out = join(tempDir('gil'), 'profile.txt');
+      const result = runCli([command, '--gil', '--pid', String(target.pid), ...(command === 'record' ? ['-o', out] : [])]);
+      expectOneLineError(result, /--gil cannot be used with Python 3\.13\.\d+ \(3\.13t\): a free-threaded build has no GIL/);
+      expect(result.status).toBe(2);
+      expect(existsSync(out)).toBe(false);
+    }
+    expect(threadStates(target.pid).filter((s) => s === 'T' || s === 't')).toEqual([]);
   });
 });

@@ -25,6 +25,9 @@ const C_SIDE = ['<module>', 'c_side', 'burn', 'c_outer', 'c_middle', 'c_inner'];
 const PYTHON_SIDE = ['<module>', 'python_side', 'call_back', 'c_callback_inner', 'py_spin'];
 const EXTENSION_FUNCTIONS = new Set(['burn', 'c_outer', 'c_middle', 'c_inner', 'call_back', 'c_callback_inner']);
 
+/** Python 2 refuses --native (builds.test.ts checks that); every other build merges. */
+const merging = () => interpreters().filter((i) => i.minor !== '2.7');
+
 const names = (frames: JsonFrame[]) => frames.map((f) => f.name);
 const isPrefixOf = (prefix: string[], full: string[]) => prefix.every((name, i) => full[i] === name);
 
@@ -113,7 +116,7 @@ function checkShare(interp: Interpreter, share: Share): void {
 }
 
 describe('record --native merges C frames with the Python frames that called them', () => {
-  for (const interp of interpreters()) {
+  for (const interp of merging()) {
     it(`on ${interp.id} (${interp.version}), the extension built with frame pointers, without, and stripped`, () => {
       const total: Share = { cLeaf: 0, workload: 0, cCpuS: 0, pyCpuS: 0 };
       for (const build of Object.keys(BUILDS) as Build[]) {
@@ -129,7 +132,7 @@ describe('record --native merges C frames with the Python frames that called the
 });
 
 describe('dump --native', () => {
-  for (const interp of interpreters()) {
+  for (const interp of merging()) {
     it(`shows the C frames between the Python frames of a thread parked in C, on ${interp.id}`, async () => {
       const t = await startPython(interp, [target, buildExtension(interp, 'nofp')]);
       await waitFor('the target to be ready', () => t.output().includes('ready'));

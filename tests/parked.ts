@@ -21,6 +21,8 @@ export interface Truth {
   pid: number;
   version: string;
   threads: TruthThread[];
+  /** What the target's own `Preview` (reprlib, set to pyspy-ts's rules) makes of each local of `with_previews`. */
+  previews: Record<string, string>;
 }
 
 /**

@@ -5,8 +5,8 @@
  * provisioned interpreter, and must still dump exactly what CPython itself reports.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { dump } from '@pyspy/core';
 import {
@@ -23,8 +23,11 @@ import {
   type StartedTarget,
 } from './helpers.js';
 
-/** Every way of finding the runtime: pointer search in .bss (3.9) and .data (3.11), cookie search (3.13+). */
-const EMBEDDED = ['3.9-bullseye', '3.11-system', '3.13-trixie', '3.14-sid', '3.15-sid'];
+/**
+ * Every way of finding the runtime: pointer search in .bss (3.9) and .data (3.11), cookie search
+ * (3.13+), and the cookie of a free-threaded build, whose debug offsets pick its own table (3.13t).
+ */
+const EMBEDDED = ['3.9-bullseye', '3.11-system', '3.13-trixie', '3.13t-debian-src', '3.14-sid', '3.15-sid'];
 
 const MAIN_C = `extern int Py_BytesMain(int argc, char **argv);
 int main(int argc, char **argv) { return Py_BytesMain(argc, argv); }
@@ -53,12 +56,14 @@ interface Embedder {
  */
 function buildStrippedEmbedder(interp: Interpreter): Embedder {
   const prefix = dirname(dirname(interp.exe));
-  const configDir = join(prefix, 'lib', `python${interp.minor}`, `config-${interp.minor}-x86_64-linux-gnu`);
-  const staticLib = join(configDir, `libpython${interp.minor}.a`);
+  const include = (interp as Interpreter & { include: string[] }).include;
+  // "3.11", or "3.13t" for a free-threaded build: what its folders and libpython are named after.
+  const abi = basename(include[0]).replace(/^python/, '');
+  const configDir = join(prefix, 'lib', `python${abi}`, `config-${abi}-x86_64-linux-gnu`);
+  const staticLib = join(configDir, `libpython${abi}.a`);
   if (!existsSync(staticLib)) {
     throw new Error(`${interp.id}: no ${staticLib}; provisioning must install libpython${interp.minor}-dev`);
   }
-  const include = (interp as Interpreter & { include: string[] }).include;
   const dir = tempDir(`embed-${interp.id}`);
   writeFileSync(join(dir, 'main.c'), MAIN_C);
   const config = readFileSync(join(configDir, 'config.c'), 'utf8')
@@ -87,8 +92,20 @@ function buildStrippedEmbedder(interp: Interpreter): Embedder {
         `-Wl,-rpath,${libDir}`,
       ]
     : ['-lcrypt', '-lexpat', '-lz', '-lm', '-ldl', '-lpthread', '-lutil'];
+  // A build from source (3.13t) keeps its extension modules in shared libraries, which need the C
+  // API from the program: export it, all but what would name the runtime (unicodedata, needed to
+  // compile non-ASCII names, loads then; _json, which uses _PyRuntime, does not, and json does without).
+  const exports: string[] = [];
+  if (!config.includes('PyInit_unicodedata')) {
+    writeFileSync(join(dir, 'exports.list'), '{\n  Py[!_]*;\n  Py_[!V]*;\n  _Py[!R]*;\n  _PyR[!u]*;\n};\n');
+    exports.push('-Wl,--dynamic-list=exports.list');
+  }
   // The Debian static libraries are not position independent.
-  run('gcc', ['-no-pie', '-o', 'embedder', 'main.c', 'pylifecycle.o', 'config.o', staticLib, '-Wl,--as-needed', ...libs], dir);
+  run(
+    'gcc',
+    ['-no-pie', '-o', 'embedder', 'main.c', 'pylifecycle.o', 'config.o', staticLib, ...exports, '-Wl,--as-needed', ...libs],
+    dir,
+  );
   run('strip', ['--strip-all', 'embedder'], dir);
   return { exe: join(dir, 'embedder'), env: { PYTHONHOME: interp.env.PYTHONHOME ?? prefix } };
 }
@@ -145,7 +162,8 @@ for (const id of EMBEDDED) {
       }
       const text = runCli(['dump', '--pid', String(target.pid)]);
       expect(text.stderr).toBe('');
-      expect(text.stdout).toContain(`Python v${truth.version} (${embedder.exe})`);
+      const build = interp.freeThreaded ? ' free-threaded' : '';
+      expect(text.stdout).toContain(`Python v${truth.version}${build} (${embedder.exe})`);
       expect(text.stdout).toMatch(/^ {4}park \(.*parked_threads\.py:\d+\)$/m);
     });
 
@@ -173,6 +191,63 @@ for (const id of EMBEDDED) {
       expect(thirty, result.stderr).toBeGreaterThan(0);
       expect(seventy / (seventy + thirty), result.stderr).toBeGreaterThan(0.5);
       expect(seventy / (seventy + thirty), result.stderr).toBeLessThan(0.9);
+    });
+  });
+}
+
+/**
+ * 2.7 and 3.6 have no `_PyRuntime`: with symbols, the interpreter list starts at the `interp_head`
+ * static, which only `.symtab` names. A distribution's libpython is stripped of it, as this copy
+ * is (3.7 keeps its exported `_PyRuntime`), so the list is found by searching the library's data.
+ */
+const STRIPPED_LIBPYTHON = ['2.7-pyenv', '3.6-pyenv', '3.7-pyenv'];
+
+for (const id of STRIPPED_LIBPYTHON) {
+  describe(`${id} with a stripped libpython`, () => {
+    const interp = interpreterById(id);
+    let library: string;
+    let target: StartedTarget;
+    let truth: Truth;
+    beforeAll(async () => {
+      const original = run('ldd', [interp.exe])
+        .split('\n')
+        .map((line) => /=> (\S*libpython\S*)/.exec(line)?.[1])
+        .find((path) => path !== undefined);
+      if (!original) throw new Error(`${interp.exe} links no libpython`);
+      const dir = tempDir(`stripped-${id}`);
+      library = join(dir, basename(original));
+      copyFileSync(original, library);
+      run('strip', ['--strip-all', library]);
+      const truthPath = join(tempDir('truth'), 'truth.json');
+      // LD_LIBRARY_PATH comes before the interpreter's RUNPATH.
+      target = await startPython({ ...interp, env: { ...interp.env, LD_LIBRARY_PATH: dir } }, [
+        join(targetsDir, 'parked_threads.py'),
+        truthPath,
+      ]);
+      truth = await waitFor(
+        () => `ground truth from ${id} (output so far: ${target.output()})`,
+        () => (existsSync(truthPath) ? (JSON.parse(readFileSync(truthPath, 'utf8')) as Truth) : undefined),
+      );
+      await waitFor('the reporter thread to exit', () => taskCount(target.pid) === truth.threads.length);
+    }, 120_000);
+    afterAll(() => target?.child.kill('SIGKILL'));
+
+    it('runs on the stripped copy, which names no interp_head', () => {
+      expect(readFileSync(`/proc/${target.pid}/maps`, 'utf8')).toContain(library);
+      expect(run('readelf', ['-SW', library])).not.toMatch(/\.symtab/);
+      expect(run('readelf', ['-sW', '--dyn-syms', library])).not.toMatch(/interp_head/);
+    });
+
+    it('dumps every thread frame by frame as CPython reports it', async () => {
+      const result = await dump(target.pid);
+      expect(result.pythonVersion).toBe(truth.version);
+      expect(result.threads).toHaveLength(truth.threads.length);
+      for (const expected of truth.threads) {
+        const actual = result.threads.find((t) => t.nativeThreadId === expected.native_id);
+        expect(actual, `thread ${expected.name} (TID ${expected.native_id})`).toBeDefined();
+        expect(actual!.name).toBe(expected.name);
+        expect(frames(actual!.frames)).toEqual(expected.frames);
+      }
     });
   });
 }

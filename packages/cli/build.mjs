@@ -40,7 +40,7 @@ const asciiFastStringWidth = {
   },
 };
 
-const COMMANDS = ['record', 'top', 'dump', 'diff'];
+const COMMANDS = ['record', 'top', 'dump', 'diff', 'convert'];
 const RENDERERS = ['flamegraph', 'speedscope', 'collapsed', 'chrometrace', 'profile-json', 'pprof'];
 
 /** Imports of another part become requires of its file, relative to the importer's own output file. */

@@ -9,6 +9,7 @@ import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } f
 const DEEP = join(TARGETS, 'deep.py');
 const FIB = join(TARGETS, 'fib.py');
 const CHURN = join(TARGETS, 'churn.py');
+const PARKED = join(TARGETS, 'parked.py');
 const BIG_HEAP = join(TARGETS, 'big_heap.py');
 const NATIVE_WORK = join(TARGETS, 'native_work.py');
 const NATIVE_TARGET = join(TARGETS, '../../../tests/targets/native/native_target.py');
@@ -105,6 +106,16 @@ export async function measureRates(interp, cfg, anomalies) {
       await target.stop();
     }
   }
+  return rows;
+}
+
+/**
+ * A free-threaded build beside its default-build twin: the rates of metric 1 at depth 200 only,
+ * the stack whose reading costs most, for both (each build's table and walk are its own).
+ */
+export async function measureFreeThreaded(pair, cfg, anomalies) {
+  const rows = [];
+  for (const interp of pair) rows.push(...(await measureRates(interp, { ...cfg, depths: [200] }, anomalies)));
   return rows;
 }
 
@@ -310,6 +321,59 @@ export async function measureDuplicates(interp, cfg, anomalies) {
     } finally {
       await target.stop();
     }
+  }
+  return rows;
+}
+
+/**
+ * --thread-name on a process of 200 parked threads: the sampler's CPU per tick by how many
+ * threads are kept (pyspy-ts only: py-spy has no thread filter). Without --idle the parked
+ * threads are only looked at (their scheduler state, and their thread state when kept); with
+ * --idle every kept thread is also paused and its frames walked.
+ */
+export async function measureThreads(interp, cfg, anomalies) {
+  const rate = 100;
+  const threads = 200;
+  const kept = [
+    { kept: 'all, no filter', args: [] },
+    { kept: 200, args: ['--thread-name', '^t-'] },
+    { kept: 50, args: ['--thread-name', '^t-0[0-4]'] },
+    { kept: 10, args: ['--thread-name', '^t-00'] },
+    { kept: 1, args: ['--thread-name', '^t-000$'] },
+  ];
+  const rows = [];
+  const target = await longTarget(interp, PARKED, [threads, kept.length * 2 * cfg.runs * (cfg.durationS + 5) + 300], anomalies);
+  try {
+    for (const idle of [false, true]) {
+      for (const k of kept) {
+        const runs = [];
+        for (let i = 0; i < cfg.runs; i++) {
+          const label = `${interp.id} threads ${k.kept} kept${idle ? ' --idle' : ''} run ${i + 1}`;
+          const r = await recordPyspyTs({
+            target: { pid: target.pid },
+            rate,
+            durationS: cfg.durationS,
+            timeoutMs: (cfg.durationS + 60) * 1000,
+            extraArgs: [...k.args, ...(idle ? ['--idle'] : [])],
+          });
+          for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+          await target.check(label);
+          if (r.ok) runs.push(r);
+        }
+        rows.push({
+          interp: interp.id,
+          threads,
+          kept: k.kept,
+          mode: idle ? '--idle' : 'default',
+          rate,
+          runs: runs.length,
+          hz: median(runs.map((r) => r.hz)),
+          tickUs: median(runs.map((r) => (r.ticks ? (r.selfCpuS / r.ticks) * 1e6 : undefined))),
+        });
+      }
+    }
+  } finally {
+    await target.stop();
   }
   return rows;
 }

@@ -31,16 +31,6 @@ function rateSection(rows) {
     f(r.ps.treeUs, 1),
     ratio(r.ts.treeUs, r.ps.treeUs),
   ]);
-  const best = [];
-  for (const key of [...new Set(rows.map((r) => `${r.interp}|${r.depth}|${r.mode}`))]) {
-    const group = rows.filter((r) => `${r.interp}|${r.depth}|${r.mode}` === key);
-    const top = (side) => {
-      const okRates = group.filter((r) => r[side].missedPct !== undefined && r[side].missedPct < 1).map((r) => r.rate);
-      return okRates.length ? `${f(Math.max(...okRates))} Hz` : `< ${f(Math.min(...group.map((r) => r.rate)))} Hz`;
-    };
-    const [interp, depth, mode] = key.split('|');
-    best.push([interp, depth, mode, top('ts'), top('ps')]);
-  }
   return [
     '## 1. Achieved sampling rate, missed samples (and 3. profiler CPU per sample)',
     '',
@@ -74,7 +64,49 @@ function rateSection(rows) {
     '',
     'Highest requested rate (of those tested) with < 1% missed:',
     '',
-    table(['interp', 'depth', 'mode', 'pyspy-ts', 'py-spy'], best),
+    sustainedRates(rows),
+  ].join('\n');
+}
+
+/** Per interpreter, depth and mode: the highest requested rate each profiler kept with < 1% missed. */
+function sustainedRates(rows) {
+  const best = [];
+  for (const key of [...new Set(rows.map((r) => `${r.interp}|${r.depth}|${r.mode}`))]) {
+    const group = rows.filter((r) => `${r.interp}|${r.depth}|${r.mode}` === key);
+    const top = (side) => {
+      const okRates = group.filter((r) => r[side].missedPct !== undefined && r[side].missedPct < 1).map((r) => r.rate);
+      return okRates.length ? `${f(Math.max(...okRates))} Hz` : `< ${f(Math.min(...group.map((r) => r.rate)))} Hz`;
+    };
+    const [interp, depth, mode] = key.split('|');
+    best.push([interp, depth, mode, top('ts'), top('ps')]);
+  }
+  return table(['interp', 'depth', 'mode', 'pyspy-ts', 'py-spy'], best);
+}
+
+function freeThreadedSection(rows) {
+  return [
+    '## 6. A free-threaded build beside its default twin',
+    '',
+    'Metric 1 at depth 200 on each provisioned free-threaded build (`--disable-gil`, PEP 703) and the default ' +
+      'build of the same release: the sustained rate (highest requested rate with < 1% missed), then each cell. ' +
+      'py-spy does not read free-threaded builds: its cells there are its failures (see the anomalies).',
+    '',
+    sustainedRates(rows),
+    '',
+    table(
+      ['interp', 'mode', 'req Hz', 'pyspy-ts Hz', 'missed', 'err', 'sampler µs/sample', 'py-spy Hz', 'missed'],
+      rows.map((r) => [
+        r.interp,
+        r.mode,
+        f(r.rate),
+        f(r.ts.hz),
+        pct(r.ts.missedPct),
+        f(r.ts.errors),
+        f(r.ts.selfUs, 1),
+        f(r.ps.hz),
+        pct(r.ps.missedPct),
+      ]),
+    ),
   ].join('\n');
 }
 
@@ -321,6 +353,22 @@ function duplicateSection(rows) {
   ].join('\n');
 }
 
+function threadSection(rows) {
+  return [
+    '## Thread filters: cost of a tick by threads kept',
+    '',
+    '`targets/parked.py 200`: 200 threads parked on an event; `--thread-name` keeps some; 100 Hz. *µs/tick*: ' +
+      'the sampler\'s own CPU ("Profiler CPU") ÷ ticks, median of the runs. Without `--idle` a parked thread is only ' +
+      'looked at (its scheduler state; its thread state when kept); with `--idle` each kept thread is also paused and ' +
+      'its frames walked. Threads left out are not read at all. py-spy has no thread filter.',
+    '',
+    table(
+      ['interp', 'threads', 'kept', 'mode', 'runs', 'Hz', 'µs/tick'],
+      rows.map((r) => [r.interp, r.threads, r.kept, r.mode, r.runs, f(r.hz), f(r.tickUs, 1)]),
+    ),
+  ].join('\n');
+}
+
 function nativeSection(results) {
   const rows = results.flatMap((r) =>
     r.rows.map((row) => {
@@ -415,6 +463,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
     './node_modules/.bin/pyspy-ts record [--async] --rate 1000 --format raw -o OUT --hide-progress -- python scripts/bench/targets/tasks.py 1000 25 K 0.5',
     'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
+    'python scripts/bench/targets/parked.py 200 MAX_S &   # then ./node_modules/.bin/pyspy-ts record --pid $PID --rate 100 --thread-name PATTERN [--idle] ...',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
@@ -428,6 +477,8 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.core.length) out.push(coreSection(results.core), '');
   if (results.soak.length) out.push(soakSection(results.soak, cfg.soakS), '');
   if (results.duplicates.length) out.push(duplicateSection(results.duplicates), '');
+  if (results.threads?.length) out.push(threadSection(results.threads), '');
+  if (results['free-threaded'].length) out.push(freeThreadedSection(results['free-threaded']), '');
   if (results.native.length) out.push(nativeSection(results.native), '');
   if (results.async?.length) out.push(asyncSection(results.async, cfg.durationS), '');
   out.push('## Anomalies seen during this run', '');

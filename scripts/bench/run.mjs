@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates] [--out FILE]
+//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads,native,free-threaded] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -16,22 +16,37 @@ import {
   measureCore,
   measureDump,
   measureDuplicates,
+  measureFreeThreaded,
   measureNative,
   measureRates,
   measureSlowdown,
   measureSoak,
+  measureThreads,
 } from './metrics.mjs';
 import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native', 'async'];
+const METRICS = [
+  'startup',
+  'rates',
+  'slowdown',
+  'dump',
+  'core',
+  'soak',
+  'duplicates',
+  'threads',
+  'native',
+  'async',
+  'free-threaded',
+];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
   --duration S            seconds per record in the rate table (default 3; 1 with --quick)
   --soak S                seconds of the long 1 kHz memory record (default 600; 20 with --quick)
   --interpreters a,b      ids from .cache/pythons/manifest.json (default 3.11-system)
+                          (free-threaded: every provisioned free-threaded build and its default twin)
   --only m1,m2            subset of: ${METRICS.join(',')}
   --out FILE              default BENCHMARKS.md at the repo root`;
 
@@ -93,9 +108,29 @@ function parseCli() {
   };
 }
 
-function loadInterpreters(ids) {
+function readManifest() {
   const path = join(ROOT, '.cache/pythons/manifest.json');
-  const manifest = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { interpreters: [] };
+  return { path, manifest: existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : { interpreters: [] } };
+}
+
+/**
+ * Each provisioned free-threaded build with its default-build twin: the same minor, not a debug
+ * build, the same patch release where there is one (3.13t from Debian's 3.13.5 source beside
+ * trixie's 3.13.5), so that what differs is the ABI.
+ */
+function freeThreadedPairs() {
+  const { interpreters } = readManifest().manifest;
+  return interpreters
+    .filter((i) => i.freeThreaded)
+    .map((ft) => {
+      const twins = interpreters.filter((i) => !i.freeThreaded && !i.debug && i.minor === ft.minor);
+      return [twins.find((i) => i.version === ft.version) ?? twins[0], ft];
+    })
+    .filter(([twin]) => twin !== undefined);
+}
+
+function loadInterpreters(ids) {
+  const { path, manifest } = readManifest();
   return ids.map((id) => {
     const found = manifest.interpreters.find((i) => i.id === id);
     if (found) return found;
@@ -164,7 +199,19 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], native: [], async: [] };
+  const results = {
+    startup: [],
+    rates: [],
+    slowdown: [],
+    dump: [],
+    core: [],
+    soak: [],
+    duplicates: [],
+    threads: [],
+    native: [],
+    async: [],
+    'free-threaded': [],
+  };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -190,14 +237,15 @@ async function main() {
   };
   const step = async (name, interp, fn) => {
     if (!only.includes(name)) return;
-    log(`${name} on ${interp.id}...`);
+    const id = Array.isArray(interp) ? interp.map((i) => i.id).join(' and ') : interp.id;
+    log(`${name} on ${id}...`);
     try {
       const r = await fn(interp, cfg, anomalies);
       if (Array.isArray(r)) results[name].push(...r);
       else results[name].push(r);
     } catch (e) {
-      anomalies.push(`${interp.id} ${name}: aborted: ${e.message}`);
-      log(`${name} on ${interp.id} aborted: ${e.stack}`);
+      anomalies.push(`${id} ${name}: aborted: ${e.message}`);
+      log(`${name} on ${id} aborted: ${e.stack}`);
     }
     write(); // partial results survive an interrupted run
   };
@@ -208,9 +256,20 @@ async function main() {
     await step('dump', interp, measureDump);
     await step('core', interp, measureCore);
     await step('duplicates', interp, measureDuplicates);
+    await step('threads', interp, measureThreads);
     await step('soak', interp, measureSoak);
-    await step('native', interp, measureNative);
-    await step('async', interp, measureAsync);
+    // pyspy-ts refuses --native on Python 2 (README), and the extension is built for Python 3.
+    if (interp.minor !== '2.7') await step('native', interp, measureNative);
+    // --async reads 3.8+ without free threading (README).
+    if (asyncReadable(interp)) await step('async', interp, measureAsync);
+  }
+  if (only.includes('free-threaded')) {
+    const pairs = freeThreadedPairs();
+    if (pairs.length === 0) anomalies.push('free-threaded: no free-threaded build (and twin) is provisioned');
+    for (const pair of pairs) {
+      env.interpreters.push(...pair.filter((p) => !env.interpreters.some((i) => i.id === p.id)));
+      await step('free-threaded', pair, measureFreeThreaded);
+    }
   }
   write();
   log(`wrote ${out} in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${anomalies.length} anomalies`);

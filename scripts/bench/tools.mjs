@@ -65,7 +65,7 @@ export function parsePyspyTsSummary(stderr) {
 }
 
 // Lines either tool prints on every normal run: anything else on stderr is worth a look.
-const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/];
+const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/, /^No samples were collected/];
 const PY_SPY_NORMAL = [
   /^py-spy> Sampling process/,
   /^py-spy> Wrote /,
@@ -86,7 +86,7 @@ const unexpected = (stderr, normal) =>
  */
 export async function recordPyspyTs({ target, rate, durationS, nonblocking, native, timeoutMs, onPid, env, extraArgs = [] }) {
   const out = tmpFile('pyspy-ts.txt');
-  const argv = [PYSPY_TS, 'record', ...extraArgs, ...(target.pid ? ['--pid', String(target.pid)] : [])];
+  const argv = [PYSPY_TS, 'record', ...(target.pid ? ['--pid', String(target.pid)] : []), ...extraArgs];
   argv.push('--rate', String(rate), ...(durationS ? ['--duration', String(durationS)] : []));
   argv.push('--format', 'raw', '-o', out, '--hide-progress', ...(nonblocking ? ['--nonblocking'] : []));
   if (native) argv.push('--native');

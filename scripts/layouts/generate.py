@@ -56,9 +56,6 @@ class Build(NamedTuple):
 # provisioned one has headers (they are compiled from source, and not every source is served).
 DEFAULT_BUILDS = [Build(2, 7), Build(3, 6), Build(3, 7)] + [Build(3, m) for m in range(8, 16)]
 FREE_THREADED_BUILDS = [Build(3, m, True) for m in range(13, 16)]
-# The builds the walkers read today (`static_layout`). Their tables leave None in the fields that
-# were added for the others (NEW_FIELDS), so that adding those fields changed no walked table.
-WALKED = {Build(3, m) for m in range(8, 16)}
 
 # (rust field, C expression per build). An expression is evaluated as `(size_t)(EXPR)`;
 # None means the build has no such field (the Rust type is then Option and gets None).
@@ -67,11 +64,10 @@ OPTIONAL = {
     "tstate_native_thread_id", "tstate_datastack_chunk", "frame_owner", "frame_is_entry", "code_qualname",
     "code_code", "code_code_adaptive", "dict_keys_log2_index_bytes", "dict_keys_kind", "dict_unicode_entry_size",
     "dict_values_capacity", "dict_values_valid", "tpflag_managed_dict", "tpflag_inline_values",
-    "managed_dict_before_object", "managed_values_before_object",
+    "managed_dict_before_object", "managed_values_before_object", "runtime_gc_collecting", "interp_gc_collecting",
 }
-# Fields added for the builds the walkers do not read yet (free-threaded, 2.7, 3.6, 3.7); all
-# Option, None in the WALKED tables. Numeric ones come from the compiler like the rest; the
-# others are facts that are no struct offset (LITERAL_FIELDS).
+# Fields added with the free-threaded builds, 2.7, 3.6 and 3.7 (all Option). Numeric ones come
+# from the compiler like the rest; the others are facts that are no struct offset (LITERAL_FIELDS).
 NEW_FIELDS = [
     "gil_enabled", "tstate_state", "code_tlbc", "code_array_entries", "frame_tlbc_index",
     "unicode_kind_shift", "unicode_compact_shift", "unicode_ascii_shift", "cell_contents", "long_digit_bits",
@@ -203,6 +199,19 @@ def fields(b):
     managed_dict_accessor = "_PyObject_DictOrValuesPointer" if v == (3, 12) else "_PyObject_ManagedDictPointer"
     f["managed_dict_before_object"] = f"(char *)fake - (char *){managed_dict_accessor}(fake)" if v >= (3, 11) else None
     f["managed_values_before_object"] = "(char *)fake - (char *)_PyObject_ValuesPointer(fake)" if v == (3, 11) else None
+    # The cyclic GC's "collecting" flag (an int), set while a collection runs (callbacks included):
+    # 3.7-3.8 in _PyRuntime.gc, 3.9 moved the GC state into each interpreter. 2.7 and 3.6 keep it
+    # in a static of Modules/gcmodule.c.
+    f["runtime_gc_collecting"] = off("_PyRuntimeState", "gc.collecting") if (3, 7) <= v <= (3, 8) else None
+    f["interp_gc_collecting"] = off("PyInterpreterState", "gc.collecting") if v >= (3, 9) else None
+    # Containers, for dump --locals previews.
+    f["list_items"] = off("PyListObject", "ob_item")
+    f["set_used"] = off("PySetObject", "used")
+    f["set_mask"] = off("PySetObject", "mask")
+    f["set_table"] = off("PySetObject", "table")
+    f["set_entry_size"] = "sizeof(setentry)"
+    # 2.7's setentry is {hash, key}; 3.x put the key first.
+    f["set_entry_key"] = off("setentry", "key")
 
     # NEW_FIELDS. Free-threaded builds (Py_GIL_DISABLED) keep a GIL that is off unless PYTHON_GIL=1
     # or an extension module without Py_mod_gil turned it on: `enabled` says which.
@@ -227,15 +236,11 @@ def fields(b):
     f["int_value"] = off("PyIntObject", "ob_ival") if v < (3, 0) else None
     f["dict_table"] = off("PyDictObject", "ma_table") if v < (3, 0) else None
     f["dict_mask"] = off("PyDictObject", "ma_mask") if v < (3, 0) else None
-    if b in WALKED:
-        f.update({k: None for k in NEW_FIELDS if k in f})
     return f
 
 
 def literal_fields(b, dirs):
     """The NEW_FIELDS that are no offset: symbol names, format flags, an attribute name (Rust literals)."""
-    if b in WALKED:
-        return {k: None for k in LITERAL_FIELDS}
     v = b.v
     f = {}
     # Statics of Python/pystate.c (interp_head) and the global of 2.7 and 3.6 that _PyRuntime replaced.
@@ -329,6 +334,12 @@ def debug_positions(minor):
         "type_tp_basicsize": "type_object.tp_basicsize",
         "type_tp_dictoffset": "type_object.tp_dictoffset",
         "heap_type_ht_cached_keys": "heap_type_object.ht_cached_keys",
+        "interp_gc": "interpreter_state.gc",
+        "gc_collecting": "gc.collecting",
+        "list_ob_item": "list_object.ob_item",
+        "set_used": "set_object.used",
+        "set_table": "set_object.table",
+        "set_mask": "set_object.mask",
     }
     return p
 
@@ -337,7 +348,8 @@ DEBUG_OPTIONAL = {
     "free_threaded", "interp_imports_modules", "interp_gil_runtime_state", "interp_gil_runtime_state_locked",
     "interp_gil_runtime_state_holder", "tstate_datastack_chunk", "type_tp_flags", "tuple_ob_size", "long_lv_tag",
     "long_ob_digit", "float_ob_fval", "bytes_ob_size", "bytes_ob_sval", "dict_ma_keys", "dict_ma_values",
-    "type_tp_basicsize", "type_tp_dictoffset", "heap_type_ht_cached_keys",
+    "type_tp_basicsize", "type_tp_dictoffset", "heap_type_ht_cached_keys", "interp_gc", "gc_collecting", "list_ob_item",
+    "set_used", "set_table", "set_mask",
 }
 
 ENUMS = {
@@ -603,34 +615,28 @@ def compile_debug(b, include_dirs, present):
 
 def write_mod():
     present = sorted(Build.parse(re.sub(r"^v(\d+)_(\d+)", r"\1.\2", p.stem)) for p in OUT_DIR.glob("v*_*.rs"))
-    walked = [b for b in present if b in WALKED]
     lines = ["// Generated by scripts/layouts/generate.py. Do not edit.", "",
              "use crate::python::debug_offsets_positions::DebugOffsetsPositions;",
-             "use crate::python::layout::Layout;", ""]
+             "use crate::python::layout::{Build, Layout};", ""]
     # In rustfmt's order (it sorts module declarations as text), so the output is already formatted.
     lines += sorted(f"pub mod {b.module};" for b in present)
-    lines += ["", "/// Every CPython 3 minor pyspy-ts reads, oldest first: the one list of what is supported.",
-              f"pub const MINORS: &[u8] = &[{', '.join(str(b.minor) for b in walked)}];"]
-    lines += ["", "/// The layout compiled from headers for 3.`minor`.",
-              "pub fn static_layout(minor: u8) -> Option<&'static Layout> {", "    match minor {"]
-    lines += [f"        {b.minor} => Some(&{b.module}::LAYOUT)," for b in walked]
-    lines += ["        _ => None,", "    }", "}", "",
-              "/// Where each field sits in `_Py_DebugOffsets`, for minors that have it (3.13+).",
-              "pub fn debug_offsets_positions(minor: u8) -> Option<&'static DebugOffsetsPositions> {", "    match minor {"]
-    lines += [f"        {b.minor} => Some(&{b.module}::DEBUG_OFFSETS)," for b in walked if b.minor >= 13]
-    lines += ["        _ => None,", "    }", "}", "",
-              "/// The layout of any build there is a table for: `major.minor`, free-threaded (built with",
-              "/// `--disable-gil`, e.g. 3.13t) or not. `static_layout` serves the builds the walkers read today;",
-              "/// this also reaches 2.7, 3.6, 3.7 and the free-threaded builds.",
-              "pub fn layout_for(major: u8, minor: u8, free_threaded: bool) -> Option<&'static Layout> {",
-              "    match (major, minor, free_threaded) {"]
+    build = lambda b: f"Build {{ major: {b.major}, minor: {b.minor}, free_threaded: {str(b.free_threaded).lower()} }}"
+    lines += ["", "/// Every CPython build pyspy-ts reads, oldest first (a free-threaded build after its default",
+              "/// twin): the one list of what is supported. Error messages, the testkit, the property tests and",
+              "/// the fuzz target all go by it.",
+              "pub const BUILDS: &[Build] = &["]
+    lines += [f"    {build(b)}," for b in present]
+    lines += ["];", "",
+              "/// The layout compiled from headers for a build in `BUILDS`.",
+              "pub fn layout_for(build: Build) -> Option<&'static Layout> {",
+              "    match (build.major, build.minor, build.free_threaded) {"]
     lines += [f"        ({b.major}, {b.minor}, {str(b.free_threaded).lower()}) => Some(&{b.module}::LAYOUT)," for b in present]
     lines += ["        _ => None,", "    }", "}", "",
-              "/// `_Py_DebugOffsets` positions for any 3.13+ build there is a table for, free-threaded or not.",
-              "pub fn debug_offsets_positions_for(minor: u8, free_threaded: bool) -> Option<&'static DebugOffsetsPositions> {",
-              "    match (minor, free_threaded) {"]
-    lines += [f"        ({b.minor}, {str(b.free_threaded).lower()}) => Some(&{b.module}::DEBUG_OFFSETS),"
-              for b in present if b.major == 3 and b.minor >= 13]
+              "/// Where each field sits in `_Py_DebugOffsets`, for the builds that have it (3.13+).",
+              "pub fn debug_offsets_positions_for(build: Build) -> Option<&'static DebugOffsetsPositions> {",
+              "    match (build.major, build.minor, build.free_threaded) {"]
+    lines += [f"        ({b.major}, {b.minor}, {str(b.free_threaded).lower()}) => Some(&{b.module}::DEBUG_OFFSETS),"
+              for b in present if b.v >= (3, 13)]
     lines += ["        _ => None,", "    }", "}"]
     (OUT_DIR / "mod.rs").write_text("\n".join(lines) + "\n")
 

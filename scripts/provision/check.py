@@ -1,19 +1,28 @@
 """Smoke-checks provisioned interpreters and writes the manifest the tests read.
 
-stdin: one interpreter per line, `id|minor|exe|source|debug|pythonhome|include:dirs`.
+stdin: one interpreter per line, `id|minor|exe|source|debug|pythonhome|include:dirs|free_threaded`.
 Each must run, report the expected minor, import what the test targets import, and show the
-real python binary as /proc/PID/exe (not a loader). Any failure exits nonzero.
+real python binary as /proc/PID/exe (not a loader). A free-threaded one must be built with
+Py_GIL_DISABLED and still run without the GIL after those imports (an extension module that does
+not declare itself free-threading-safe turns the GIL back on); every other must have the GIL.
+Any failure exits nonzero.
 """
 import json
 import os
 import subprocess
 import sys
 
+# Runs under every provisioned interpreter, Python 2.7 included: 2.7 has no asyncio or
+# concurrent.futures (nor does a 2.7 target import them).
 SNIPPET = r"""
-import sys, os, threading, json, traceback, multiprocessing, asyncio, concurrent.futures
+import sys, os, threading, json, traceback, multiprocessing, zlib, sysconfig
+if sys.version_info[0] >= 3:
+    import asyncio, concurrent.futures
 t = threading.Thread(target=lambda: None); t.start(); t.join()
 print(json.dumps({"version": sys.version.split()[0], "minor": "%d.%d" % sys.version_info[:2],
-                  "exe": os.readlink("/proc/self/exe")}))
+                  "exe": os.readlink("/proc/self/exe"),
+                  "gil_disabled_build": sysconfig.get_config_var("Py_GIL_DISABLED") == 1,
+                  "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)()}))
 """
 
 
@@ -24,7 +33,8 @@ def main():
     for line in sys.stdin.read().splitlines():
         if not line.strip():
             continue
-        id_, minor, exe, source, debug, home, includes = line.split("|")
+        id_, minor, exe, source, debug, home, includes, free_threaded = line.split("|")
+        free_threaded = free_threaded == "1"
         env = {"PYTHONHOME": home} if home else {}
         try:
             r = subprocess.run([exe, "-c", SNIPPET], env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
@@ -41,9 +51,15 @@ def main():
         if not os.path.basename(info["exe"]).startswith("python"):
             failures.append(f"{id_}: /proc/self/exe is {info['exe']}, not the python binary")
             continue
+        if info["gil_disabled_build"] != free_threaded:
+            failures.append(f"{id_}: Py_GIL_DISABLED is {int(info['gil_disabled_build'])}, expected {int(free_threaded)}")
+            continue
+        if info["gil_enabled"] == free_threaded:
+            failures.append(f"{id_}: the GIL is {'enabled' if info['gil_enabled'] else 'disabled'} after the imports")
+            continue
         entries.append({
             "id": id_, "minor": minor, "version": info["version"], "exe": exe, "env": env,
-            "source": source, "debug": debug == "1", "include": [d for d in includes.split(":") if d and os.path.isdir(d)],
+            "source": source, "debug": debug == "1", "freeThreaded": free_threaded, "include": [d for d in includes.split(":") if d and os.path.isdir(d)],
         })
         print(f"  {id_:<20} {info['version']:<10} {exe}")
     if failures:

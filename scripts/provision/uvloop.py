@@ -9,7 +9,8 @@ interpreters' _ssl wants its own suite's OpenSSL, which the image lacks: provisi
 unpacks that into CACHE_DIR/ssl/<suite>, named here in the entry's LD_LIBRARY_PATH.
 
 PyPI has no wheel for a Py_DEBUG ABI: those interpreters get `"uvloop": {"unavailable": why}`, an
-exception the tests list and check. Any other interpreter without uvloop fails provisioning.
+exception the tests list and check; so do the builds `--async` refuses (before 3.8, free-threaded),
+whose tests only check the refusal. Any other interpreter without uvloop fails provisioning.
 """
 import json
 import os
@@ -23,6 +24,9 @@ PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x8
 
 def provision(interp, cache):
     ident, minor = interp["id"], interp["minor"]
+    major_minor = tuple(int(p) for p in minor.split("."))
+    if major_minor < (3, 8) or interp.get("freeThreaded"):
+        return {"unavailable": "--async does not read this build"}
     if interp.get("debug"):
         return {"unavailable": "debug ABI: PyPI has no uvloop wheel for it"}
     target = os.path.join(cache, "uvloop", ident)

@@ -4,12 +4,14 @@
 - "sleeper": waits in time.sleep, idle (`idle_wait`).
 At the end it prints `CPU {"MainThread": s, "compressor": s}`, the CPU seconds each busy thread
 used in its loop: how many samples they should get depends on that, not on how fast the machine is.
-argv[1]: seconds to run (default 10)."""
+argv[1]: seconds to run (default 10). Runs on Python 2.7 too (compat.py)."""
 import json
 import sys
 import threading
 import time
 import zlib
+
+from compat import monotonic, thread_time
 
 
 def _text(tokens):
@@ -24,7 +26,7 @@ def _text(tokens):
     return bytes(out)
 
 
-DATA = _text(120_000)
+DATA = _text(120000)
 
 
 def python_work():
@@ -49,23 +51,25 @@ CPU_SECONDS = {}
 
 
 def loop(fn, deadline):
-    started = time.thread_time()
-    while time.monotonic() < deadline:
+    started = thread_time()
+    while monotonic() < deadline:
         fn()
-    CPU_SECONDS[threading.current_thread().name] = time.thread_time() - started
+    CPU_SECONDS[threading.current_thread().name] = thread_time() - started
 
 
 def main(seconds):
-    deadline = time.monotonic() + seconds
+    deadline = monotonic() + seconds
     threads = [
-        threading.Thread(target=loop, args=(gil_free_work, deadline), name="compressor", daemon=True),
-        threading.Thread(target=loop, args=(idle_wait, deadline), name="sleeper", daemon=True),
+        threading.Thread(target=loop, args=(gil_free_work, deadline), name="compressor"),
+        threading.Thread(target=loop, args=(idle_wait, deadline), name="sleeper"),
     ]
     for t in threads:
+        t.daemon = True
         t.start()
     loop(python_work, deadline)
     threads[0].join()
-    print("CPU " + json.dumps(CPU_SECONDS), flush=True)
+    sys.stdout.write("CPU " + json.dumps(CPU_SECONDS) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -7,13 +7,16 @@ use crate::process::{ProcessSource, ThreadEntry, ThreadState, TidMap};
 use crate::profile::FrameKind;
 use crate::python::asyncio::{self, TaskReader};
 use crate::python::locals::LocalVariable;
+use crate::python::thread_filter::ThreadFilter;
 use crate::python::thread_names::{self, ThreadNames};
+use crate::python::threads::{self, PyThread};
 use crate::python::{Python, ReadOptions, StackFrame, StackReader, ThreadStack};
 use crate::{Error, Result};
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DumpOptions {
-    /// Also read each frame's local variables (short reprs of simple values, type names otherwise).
+    /// Also read each frame's local variables (short previews: see `python::objects`).
     pub locals: bool,
     /// Also read every asyncio event loop and its tasks (`ProcessDump::loops`).
     pub asyncio: bool,
@@ -54,6 +57,8 @@ pub struct ProcessDump {
     pub pid: u32,
     /// e.g. "3.11.2".
     pub python_version: String,
+    /// A free-threaded build (3.13t): no thread holds a GIL unless one was turned on.
+    pub free_threaded: bool,
     /// The target's executable, as it sees it.
     pub executable: String,
     pub command_line: Vec<String>,
@@ -99,13 +104,27 @@ pub fn read_dump(
     python: &Python,
     threads: &[ThreadEntry],
     options: DumpOptions,
+    native: Option<&mut dyn NativeThreads>,
+) -> Result<ProcessDump> {
+    read_dump_filtered(source, python, threads, options, native, None)
+}
+
+/// `read_dump` of the threads `filter` keeps (`--thread-name`, `--tid`): the others' frames are
+/// not walked, and they are not in the dump.
+pub fn read_dump_filtered(
+    source: &dyn ProcessSource,
+    python: &Python,
+    threads: &[ThreadEntry],
+    options: DumpOptions,
     mut native: Option<&mut dyn NativeThreads>,
+    filter: Option<&ThreadFilter>,
 ) -> Result<ProcessDump> {
     let memory = source.memory();
     let tid_map = TidMap::new(threads);
-    let mut reader = StackReader::default();
-    let stacks = reader.read(memory, python, tid_map.inner(), ReadOptions { locals: options.locals })?;
     let python_names = ThreadNames::default().read(memory, &python.layout, python.runtime_addr);
+    let keep = |thread: &PyThread| filter.is_none_or(|f| keeps(f, thread, &tid_map, threads, &python_names));
+    let mut reader = StackReader::default();
+    let stacks = reader.read_filtered(memory, python, tid_map.inner(), ReadOptions { locals: options.locals }, &keep)?;
     let cwd = source.cwd().unwrap_or_default();
     let frame_dump = |f: StackFrame| FrameDump {
         name: f.code.name.clone(),
@@ -117,7 +136,11 @@ pub fn read_dump(
     };
     let loops = match options.asyncio {
         true => {
-            Some(read_loops(source, python, &stacks, &mut reader, &tid_map, |f| FrameDump { locals: None, ..frame_dump(f) })?)
+            let loops =
+                read_loops(source, python, &stacks, &mut reader, &tid_map, |f| FrameDump { locals: None, ..frame_dump(f) })?;
+            // `stacks` holds only the threads a filter kept: a loop no kept thread runs is another
+            // thread's or none's, and a thread filter shows neither.
+            Some(loops.into_iter().filter(|l| filter.is_none() || l.native_thread_id.is_some()).collect())
         }
         false => None,
     };
@@ -165,6 +188,7 @@ pub fn read_dump(
     Ok(ProcessDump {
         pid: source.pid(),
         python_version: python.version.to_string(),
+        free_threaded: python.build().free_threaded,
         executable: source.executable()?,
         command_line: source.command_line(),
         threads: dumps,
@@ -209,6 +233,42 @@ fn read_loops(
                 .collect(),
         })
         .collect())
+}
+
+/// Whether `filter` keeps `thread`, by its TID and by its name now: Python's, else the kernel's.
+fn keeps(
+    filter: &ThreadFilter,
+    thread: &PyThread,
+    tid_map: &TidMap,
+    threads: &[ThreadEntry],
+    python_names: &FxHashMap<u64, String>,
+) -> bool {
+    let tid = tid_map.to_outer(thread.native_thread_id);
+    let kernel_name = threads.iter().find(|t| t.tid == tid && tid != 0).and_then(|t| t.kernel_name.as_deref());
+    let name = python_names.get(&thread.python_thread_id).map(String::as_str).or(kernel_name);
+    tid != 0 && filter.keeps(tid, name)
+}
+
+/// The threads (our ids, sorted) `filter` keeps, read without walking any frame: for pausing only
+/// those before a dump.
+pub fn threads_kept(
+    source: &dyn ProcessSource,
+    python: &Python,
+    threads: &[ThreadEntry],
+    filter: &ThreadFilter,
+) -> Result<Vec<u32>> {
+    let memory = source.memory();
+    let tid_map = TidMap::new(threads);
+    let names = ThreadNames::default().read(memory, &python.layout, python.runtime_addr);
+    let mut kept: Vec<u32> =
+        threads::read_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, tid_map.inner())?
+            .iter()
+            .filter(|t| keeps(filter, t, &tid_map, threads, &names))
+            .map(|t| tid_map.to_outer(t.native_thread_id))
+            .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    Ok(kept)
 }
 
 fn native_frame(shown: NativeFrameDisplay) -> FrameDump {

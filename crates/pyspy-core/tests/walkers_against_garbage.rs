@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use pyspy_core::memory::Memory;
+use pyspy_core::python::layout::Build;
 use pyspy_core::python::thread_names::{self, ThreadNames};
-use pyspy_core::python::version::Version;
+use pyspy_core::python::version::{Release, Version};
 use pyspy_core::python::{layouts, objects, Python, StackReader};
 use pyspy_core::{Error, ErrorKind, Result};
 use pyspy_testkit::readback;
@@ -60,10 +61,13 @@ impl Memory for Garbage {
 
 /// What a dump does, through the same read pipeline: threads, frames, code objects, lines and
 /// locals; then a few reprs of whatever the frames point at.
-fn walk_everything(memory: &Garbage, minor: u8, runtime_offset: u64) {
+fn walk_everything(memory: &Garbage, build: Build, runtime_offset: u64) {
     let runtime_addr = memory.base + ((runtime_offset % memory.len) & !7);
-    let version = Version::from_hex(0x0300_00f0 | u32::from(minor) << 16).unwrap();
-    let python = Python { version, layout: *layouts::static_layout(minor).unwrap(), runtime_addr, runtime_binary: String::new() };
+    let version = Version { major: build.major, minor: build.minor, patch: 0, release: Release::Final };
+    // 2.7 and 3.6 also read the GIL holder from a global: anywhere, here.
+    let tstate_current_addr = build.layout().unwrap().tstate_current_symbol.map(|_| runtime_addr ^ 0x18);
+    let python =
+        Python { version, layout: *build.layout().unwrap(), runtime_addr, runtime_binary: String::new(), tstate_current_addr };
     let Ok(read) = readback::read_back(memory, &python, &[4242], &mut StackReader::default()) else { return };
     readback::assert_bounded(&read);
     for frame in read.iter().filter_map(|t| t.frames.as_ref()).flatten().take(256) {
@@ -71,9 +75,9 @@ fn walk_everything(memory: &Garbage, minor: u8, runtime_offset: u64) {
     }
 }
 
-/// Any of the minors pyspy-ts reads.
-fn any_minor() -> impl Strategy<Value = u8> {
-    proptest::sample::select(layouts::MINORS)
+/// Any of the builds pyspy-ts reads.
+fn any_build() -> impl Strategy<Value = Build> {
+    proptest::sample::select(layouts::BUILDS)
 }
 
 proptest! {
@@ -85,14 +89,14 @@ proptest! {
     #[test]
     fn walkers_survive_random_memory(
         seed in any::<u64>(),
-        minor in any_minor(),
+        build in any_build(),
         len_pages in 1u64..64,
         pointer_share in 0u64..256,
         runtime_offset in any::<u64>(),
     ) {
         let memory = Garbage { seed, base: 0x5555_0000_0000, len: len_pages * 4096, pointer_share };
         let started = Instant::now();
-        walk_everything(&memory, minor, runtime_offset);
+        walk_everything(&memory, build, runtime_offset);
         prop_assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     }
 
@@ -102,13 +106,13 @@ proptest! {
     #[test]
     fn thread_names_survive_random_memory(
         seed in any::<u64>(),
-        minor in any_minor(),
+        build in any_build(),
         len_pages in 1u64..64,
         pointer_share in 0u64..256,
         start_offset in any::<u64>(),
     ) {
         let memory = Garbage { seed, base: 0x5555_0000_0000, len: len_pages * 4096, pointer_share };
-        let layout = layouts::static_layout(minor).unwrap();
+        let layout = build.layout().unwrap();
         let start = memory.base + ((start_offset % memory.len) & !7);
         let started = Instant::now();
         let _ = ThreadNames::default().read(&memory, layout, start);
@@ -118,9 +122,9 @@ proptest! {
 
     /// The region at the very top of the address space: any unchecked `addr + offset` overflows.
     #[test]
-    fn walkers_survive_pointers_near_the_top_of_the_address_space(seed in any::<u64>(), minor in any_minor()) {
+    fn walkers_survive_pointers_near_the_top_of_the_address_space(seed in any::<u64>(), build in any_build()) {
         let len = 16 * 4096;
         let memory = Garbage { seed, base: u64::MAX - len + 1, len, pointer_share: 200 };
-        walk_everything(&memory, minor, seed);
+        walk_everything(&memory, build, seed);
     }
 }

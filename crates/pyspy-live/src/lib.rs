@@ -9,6 +9,6 @@ pub mod python;
 pub mod sampler;
 
 pub use core_dump::dump_core_file;
-pub use dump::dump;
+pub use dump::{dump, dump_filtered, dump_tree};
 pub use python::PythonProcess;
 pub use sampler::{RecordOptions, Sampler};

@@ -37,6 +37,12 @@ pub struct DumpOptions {
     /// Rust, where `async` is a keyword.)
     #[napi(js_name = "async")]
     pub asyncio: Option<bool>,
+    /// Also dump every Python process descended from it (`subprocesses` of the result). Default false.
+    pub subprocesses: Option<bool>,
+    /// Only threads whose name (Python's, else the kernel's) matches this regular expression.
+    pub thread_name: Option<String>,
+    /// Only these threads (kernel thread ids).
+    pub tid: Option<Vec<u32>>,
     /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64). Default false.
     pub native: Option<bool>,
     /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
@@ -46,7 +52,9 @@ pub struct DumpOptions {
 #[napi(object)]
 pub struct LocalVariable {
     pub name: String,
-    /// Short repr of None/bool/int/float/str/bytes; `<TypeName>` for anything else.
+    /// A short preview, reprlib-style: values of None, bools, ints, floats, str and bytes; the
+    /// first items of tuples, lists, sets and dicts with the count of the rest (`[1, 2, ...+8]`);
+    /// the class name and address of other objects (`<Foo object at 0x7f...>`). At most 120 characters.
     pub repr: String,
     /// One of the function's parameters.
     pub is_arg: bool,
@@ -89,12 +97,17 @@ pub struct ProcessDump {
     pub pid: u32,
     /// e.g. "3.11.2".
     pub python_version: String,
+    /// A free-threaded build (3.13t): several threads run Python at once, and no thread holds a
+    /// GIL (`ownsGil`) unless the program turned one on.
+    pub free_threaded: bool,
     /// The target's executable, as it names it.
     pub executable: String,
     pub command_line: Vec<String>,
     pub threads: Vec<ThreadDump>,
     /// With `async`: every event loop a thread runs, then those no thread runs now.
     pub loops: Option<Vec<LoopDump>>,
+    /// With `subprocesses`: every Python process descended from this one, each as a dump of its own.
+    pub subprocesses: Option<Vec<ProcessDump>>,
 }
 
 /// An asyncio event loop and its tasks, as `python -m asyncio pstree` shows them.
@@ -132,6 +145,7 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
         ProcessDump {
             pid: d.pid,
             python_version: d.python_version,
+            free_threaded: d.free_threaded,
             executable: d.executable,
             command_line: d.command_line,
             threads: d.threads.into_iter().map(ThreadDump::from).collect(),
@@ -158,6 +172,7 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
                     })
                     .collect()
             }),
+            subprocesses: None,
         }
     }
 }
@@ -194,35 +209,53 @@ pub struct DumpTask {
 }
 
 impl Task for DumpTask {
-    type Output = std::result::Result<pyspy_core::ProcessDump, pyspy_core::Error>;
+    /// The process, then (with `subprocesses`) its Python descendants.
+    type Output = std::result::Result<Vec<pyspy_core::ProcessDump>, pyspy_core::Error>;
     type JsValue = ProcessDump;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let o = &self.options;
         let options = pyspy_core::DumpOptions { locals: o.locals.unwrap_or(false), asyncio: o.asyncio.unwrap_or(false) };
+        let blocking = !o.nonblocking.unwrap_or(false);
         let native = o.native.unwrap_or(false);
         let native_all = o.native_all.unwrap_or(false);
-        Ok(pyspy_live::dump(self.pid, options, !o.nonblocking.unwrap_or(false), native, native_all))
+        let filter =
+            match pyspy_core::python::thread_filter::ThreadFilter::new(o.thread_name.as_deref(), o.tid.as_deref().unwrap_or(&[]))
+            {
+                Ok(filter) => filter,
+                Err(e) => return Ok(Err(e)),
+            };
+        Ok(if o.subprocesses.unwrap_or(false) {
+            pyspy_live::dump_tree(self.pid, options, blocking, native, native_all, filter.as_ref())
+        } else {
+            pyspy_live::dump_filtered(self.pid, options, blocking, native, native_all, filter.as_ref()).map(|d| vec![d])
+        })
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<ProcessDump> {
-        output.map(ProcessDump::from).map_err(|e| to_js_error(env, e))
+        let mut dumps = output.map_err(|e| to_js_error(env, e))?.into_iter().map(ProcessDump::from);
+        let mut root = dumps.next().ok_or_else(|| Error::from_reason("a dump without its process"))?;
+        if self.options.subprocesses.unwrap_or(false) {
+            root.subprocesses = Some(dumps.collect());
+        }
+        Ok(root)
     }
 }
 
 /// Every thread's stack of process `pid`, now.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
-    AsyncTask::new(DumpTask {
-        pid,
-        options: options.unwrap_or(DumpOptions {
-            locals: None,
-            nonblocking: None,
-            asyncio: None,
-            native: None,
-            native_all: None,
-        }),
-    })
+    let none = DumpOptions {
+        locals: None,
+        nonblocking: None,
+        asyncio: None,
+        subprocesses: None,
+        thread_name: None,
+        tid: None,
+        native: None,
+        native_all: None,
+    };
+    AsyncTask::new(DumpTask { pid, options: options.unwrap_or(none) })
 }
 
 #[napi(object)]
@@ -295,8 +328,17 @@ pub struct RecordOptions {
     pub nolineno: Option<bool>,
     /// Keep full file paths instead of short ones.
     pub full_filenames: Option<bool>,
-    /// Also sample Python child processes.
+    /// Also sample Python child processes, each under a root frame `process PID: "command line"`.
     pub subprocesses: Option<bool>,
+    /// Weigh each sample by the CPU time its thread used since its previous sample: the profile's
+    /// unit is then CPU nanoseconds, and waiting for a core counts for nothing. Default false.
+    pub cpu: Option<bool>,
+    /// Put `<GC>` on top of the stack while the cyclic garbage collector runs. Default true.
+    pub gc: Option<bool>,
+    /// Only read threads whose name (Python's, else the kernel's) matches this regular expression.
+    pub thread_name: Option<String>,
+    /// Only read these threads (kernel thread ids).
+    pub tid: Option<Vec<u32>>,
     /// Keep a per-sample timeline (the Chrome trace format needs it).
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
@@ -336,13 +378,18 @@ pub struct ThreadInfo {
 pub struct StackCount {
     pub frames: Vec<u32>,
     pub thread: u32,
+    /// Samples that saw this stack.
     pub count: f64,
+    /// Their weights summed, in the profile's unit (equal to `count` when the unit is samples).
+    pub weight: f64,
 }
 
 #[napi(object)]
 pub struct Timeline {
     pub times_us: Vec<f64>,
     pub stacks: Vec<u32>,
+    /// Each sample's weight, when samples do not all weigh 1 (`--cpu`: CPU nanoseconds).
+    pub weights: Option<Vec<f64>>,
 }
 
 #[napi(object)]
@@ -357,15 +404,24 @@ pub struct ProfileStats {
     pub profiler_cpu_s: f64,
     pub gil_samples: f64,
     pub idle_samples: f64,
+    /// `cpu`: CPU seconds put on the stacks recorded.
+    pub cpu_attributed_s: f64,
+    /// `cpu`: CPU seconds the kernel counted for the threads read.
+    pub cpu_kernel_s: f64,
 }
 
 #[napi(object)]
 pub struct NativeProfile {
+    /// What a stack's weight counts: `samples`, or `cpu-nanoseconds` (`cpu`).
+    #[napi(ts_type = "'samples' | 'cpu-nanoseconds'")]
+    pub unit: String,
     pub frames: Vec<Frame>,
     pub threads: Vec<ThreadInfo>,
     pub stacks: Vec<StackCount>,
     pub timeline: Option<Timeline>,
     pub stats: ProfileStats,
+    /// One line each about what happened to the targets (e.g. one that exec'd something else).
+    pub notes: Vec<String>,
     pub target_exited: bool,
 }
 
@@ -381,11 +437,15 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
         profiler_cpu_s: s.profiler_cpu_s,
         gil_samples: s.gil_samples as f64,
         idle_samples: s.idle_samples as f64,
+        cpu_attributed_s: s.cpu_attributed_ns as f64 / 1e9,
+        cpu_kernel_s: s.cpu_kernel_ns as f64 / 1e9,
     }
 }
 
 fn convert_profile(p: pyspy_core::Profile, target_exited: bool) -> NativeProfile {
+    let weighted = p.unit != pyspy_core::profile::ProfileUnit::Samples;
     NativeProfile {
+        unit: p.unit.as_str().to_string(),
         stats: convert_stats(&p.stats),
         frames: p
             .frames
@@ -398,11 +458,17 @@ fn convert_profile(p: pyspy_core::Profile, target_exited: bool) -> NativeProfile
             })
             .collect(),
         threads: p.threads.into_iter().map(|t| ThreadInfo { id: t.tid, name: t.name, pid: t.pid }).collect(),
-        stacks: p.stacks.into_iter().map(|s| StackCount { frames: s.frames, thread: s.thread, count: s.count as f64 }).collect(),
+        stacks: p
+            .stacks
+            .into_iter()
+            .map(|s| StackCount { frames: s.frames, thread: s.thread, count: s.count as f64, weight: s.weight as f64 })
+            .collect(),
         timeline: p.timeline.map(|t| Timeline {
-            times_us: t.iter().map(|(time, _)| *time as f64).collect(),
-            stacks: t.iter().map(|(_, stack)| *stack).collect(),
+            times_us: t.iter().map(|s| s.time_us as f64).collect(),
+            stacks: t.iter().map(|s| s.stack).collect(),
+            weights: weighted.then(|| t.iter().map(|s| s.weight as f64).collect()),
         }),
+        notes: p.notes,
         target_exited,
     }
 }
@@ -420,6 +486,10 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         nolineno: o.nolineno.unwrap_or(d.nolineno),
         full_filenames: o.full_filenames.unwrap_or(d.full_filenames),
         subprocesses: o.subprocesses.unwrap_or(d.subprocesses),
+        cpu: o.cpu.unwrap_or(d.cpu),
+        gc: o.gc.unwrap_or(d.gc),
+        thread_name: o.thread_name,
+        tid: o.tid.unwrap_or_default(),
         timeline: o.timeline.unwrap_or(d.timeline),
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
         asyncio: o.asyncio.unwrap_or(d.asyncio),
@@ -460,6 +530,12 @@ impl Recorder {
     #[napi]
     pub fn python_version(&self) -> String {
         self.sampler.python_version().to_string()
+    }
+
+    /// The target is a free-threaded build (3.13t): no GIL, so several threads' samples per tick.
+    #[napi]
+    pub fn free_threaded(&self) -> bool {
+        self.sampler.free_threaded()
     }
 
     /// Asks the sampler to stop after the current tick; `finish()` then resolves.

@@ -1,9 +1,10 @@
-//! Well-formed CPython memory images of every minor, planted from a small `Program` (threads,
-//! frames, code objects with line tables, locals, `threading._active`, 3.13+ `_Py_DebugOffsets`),
-//! and what reading one back through pyspy-core must give. pyspy-core's tests check that every
-//! minor's image reads back exactly; the fuzz target patches images and checks that nothing breaks.
+//! Well-formed CPython memory images of every build pyspy-ts reads (`layouts::BUILDS`: 2.7 to
+//! 3.15, free-threaded ones too), planted from a small `Program` (threads, frames, code objects
+//! with line tables, locals, `threading._active`, 3.13+ `_Py_DebugOffsets`), and what reading one
+//! back through pyspy-core must give. pyspy-core's tests check that every build's image reads
+//! back exactly; the fuzz target patches images and checks that nothing breaks.
 //!
-//! Modules depend one way: `rng` ← `line_tables` ← `program` ← `builder` → `memory`.
+//! Modules depend one way: `rng` ← `line_tables` ← `program` (← `values`) ← `builder` → `memory`.
 
 pub mod builder;
 pub mod line_tables;
@@ -13,10 +14,12 @@ pub mod readback;
 pub mod rng;
 pub mod task_readback;
 pub mod tasks;
+pub mod values;
 
 pub use builder::{build, Planted};
 pub use memory::PlantedMemory;
 pub use program::{generate, Program};
+use pyspy_core::python::layout::Build;
 pub use readback::{assert_bounded, expected, python_of, read_back, FrameRead, ThreadRead};
 
 /// A planted image with the program it holds.
@@ -27,11 +30,11 @@ pub struct Image {
 }
 
 impl Image {
-    /// The image `generate(minor, threads_and_depth, seed)` describes; `at_the_top` maps it at the
+    /// The image `generate(build, threads_and_depth, seed)` describes; `at_the_top` maps it at the
     /// very top of the address space, where any unchecked `addr + offset` overflows.
-    pub fn new(minor: u8, threads_and_depth: u8, seed: u16, at_the_top: bool) -> Image {
-        let program = generate(minor, threads_and_depth, seed);
-        let (memory, planted) = build(&program, at_the_top);
+    pub fn new(build: Build, threads_and_depth: u8, seed: u16, at_the_top: bool) -> Image {
+        let program = generate(build, threads_and_depth, seed);
+        let (memory, planted) = builder::build(&program, at_the_top);
         Image { program, memory, planted }
     }
 }

@@ -1,7 +1,7 @@
 //! Line tables in each of CPython's three formats, written from a known line per instruction, so
 //! that an intact image also checks the decoders: the line read back must be the one planted.
 
-use pyspy_core::python::layout::LineTable;
+use pyspy_core::python::layout::{Layout, LineTable};
 
 use crate::rng::Rng;
 
@@ -9,8 +9,11 @@ use crate::rng::Rng;
 pub type Lines = Vec<Option<u32>>;
 
 /// Runs of 1-8 instructions on one line, the line moving by small steps: every delta fits
-/// the one-byte fields of lnotab and the 3.10 table, and a run fits one 3.11+ entry.
-pub fn random_lines(rng: &mut Rng, format: LineTable, first_line: u32, instructions: u32) -> Lines {
+/// the one-byte fields of lnotab and the 3.10 table, and a run fits one 3.11+ entry. 2.7's
+/// unsigned lnotab deltas only move forward (its compiler emits lines in order).
+pub fn random_lines(rng: &mut Rng, layout: &Layout, first_line: u32, instructions: u32) -> Lines {
+    let format = layout.line_table;
+    let backward = if layout.lnotab_unsigned_line_delta == Some(true) { 0 } else { 20 };
     let mut lines = Vec::with_capacity(instructions as usize);
     let mut line = i64::from(first_line);
     while lines.len() < instructions as usize {
@@ -19,7 +22,7 @@ pub fn random_lines(rng: &mut Rng, format: LineTable, first_line: u32, instructi
         let value = if format != LineTable::Lnotab && rng.below(8) == 0 {
             None
         } else {
-            line = (line + rng.below(41) as i64 - 20).max(1);
+            line = (line + rng.below(21 + backward) as i64 - backward as i64).max(1);
             Some(line as u32)
         };
         lines.extend(std::iter::repeat_n(value, run));
@@ -40,14 +43,16 @@ fn runs(lines: &Lines) -> Vec<(usize, usize, Option<u32>)> {
     runs
 }
 
-pub fn encode(format: LineTable, lines: &Lines, first_line: u32, rng: &mut Rng) -> Vec<u8> {
+pub fn encode(layout: &Layout, lines: &Lines, first_line: u32, rng: &mut Rng) -> Vec<u8> {
+    let format = layout.line_table;
     let mut table = Vec::new();
     let mut previous_line = i64::from(first_line);
     let mut previous_start = 0;
     for (start, length, line) in runs(lines) {
         let delta = line.map(|l| i64::from(l) - previous_line);
         match format {
-            // (byte offset delta from the previous entry, line delta), at each line change.
+            // (byte offset delta from the previous entry, line delta), at each line change; as a
+            // byte, a delta of 2.7 (never negative) reads the same signed or not.
             LineTable::Lnotab => {
                 let delta = delta.expect("lnotab lines are all known");
                 table.extend([(2 * (start - previous_start)) as u8, delta as i8 as u8]);

@@ -3,10 +3,11 @@
 //! frame's local slots. Derived from four header bytes, so that libFuzzer can move between
 //! programs by flipping a bit, and every program is a valid CPython for the walkers to read.
 
-use pyspy_core::python::layout::LineTable;
+use pyspy_core::python::layout::{Build, FrameModel, Layout, ManagedDict};
 
 use crate::line_tables::{self, Lines};
 use crate::rng::Rng;
+pub use crate::values::{Value, VALUES};
 
 /// Instructions per code object: every position a frame is planted at is one of these.
 pub const INSTRUCTIONS: u32 = 64;
@@ -33,64 +34,6 @@ pub struct CodeSpec {
     pub varnames: Vec<&'static str>,
     pub argcount: u32,
 }
-
-/// A local variable's value; `Unset` is a NULL slot.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    Unset,
-    None,
-    Bool(bool),
-    Int(i64),
-    /// Three 30-bit digits: more than the repr decodes.
-    BigInt,
-    Float(f64),
-    Str(&'static str),
-    Bytes(&'static [u8]),
-    Cell(Option<i64>),
-    /// An object of a type the repr only names.
-    Other(&'static str),
-}
-
-impl Value {
-    /// What `objects::short_repr` (through dump's locals) shows for it.
-    pub fn expected_repr(&self) -> String {
-        match *self {
-            Value::Unset => "<unset>".into(),
-            Value::None => "None".into(),
-            Value::Bool(b) => (if b { "True" } else { "False" }).into(),
-            Value::Int(v) | Value::Cell(Some(v)) => v.to_string(),
-            Value::BigInt => "<int (big)>".into(),
-            Value::Float(v) => format!("{v:?}"),
-            Value::Str(s) => format!("'{s}'"),
-            Value::Bytes(b) => format!("b'{}'", b.escape_ascii()),
-            Value::Cell(None) => "<empty cell>".into(),
-            Value::Other(type_name) => format!("<{type_name}>"),
-        }
-    }
-}
-
-/// Values planted in local slots, shared by every frame that holds them.
-pub const VALUES: &[Value] = &[
-    Value::Unset,
-    Value::None,
-    Value::Bool(true),
-    Value::Bool(false),
-    Value::Int(0),
-    Value::Int(7),
-    Value::Int(-12345),
-    // Two digits: the high one shifted past 30 bits.
-    Value::Int(1 << 40),
-    Value::Int(-(1 << 59)),
-    Value::BigInt,
-    Value::Float(1.5),
-    Value::Float(-3.0),
-    Value::Str("hi"),
-    Value::Str("ñandú"),
-    Value::Bytes(b"ab\x00\xff"),
-    Value::Cell(Some(3)),
-    Value::Cell(None),
-    Value::Other("dict"),
-];
 
 #[derive(Debug, Clone)]
 pub struct FrameSpec {
@@ -127,11 +70,14 @@ pub struct ThreadSpec {
 
 #[derive(Debug, Clone)]
 pub struct Program {
-    pub minor: u8,
+    pub build: Build,
     pub codes: Vec<CodeSpec>,
     pub threads: Vec<ThreadSpec>,
     /// asyncio tasks, in a loop the first thread runs.
     pub tasks: Option<crate::tasks::TasksSpec>,
+    /// Free-threaded builds: whether the GIL was turned on (`PYTHON_GIL=1`, or an extension
+    /// module without `Py_mod_gil`); only then does the first thread hold it.
+    pub gil_enabled: bool,
 }
 
 const NAMES: &[&str] = &[
@@ -158,10 +104,12 @@ const FIRST_LINES: &[u32] = &[0, 1, 17, 1000, 99_999];
 
 /// The header's last three bytes: `threads_and_depth` low 2 bits are the thread count - 1, the rest
 /// the innermost thread's depth; `seed` drives everything else.
-pub fn generate(minor: u8, threads_and_depth: u8, seed: u16) -> Program {
-    let format = pyspy_core::python::layouts::static_layout(minor).expect("minor in 8..=15").line_table;
-    let mut rng = Rng::new(u64::from(seed) << 8 | u64::from(minor));
-    let codes: Vec<CodeSpec> = (0..1 + rng.below(5)).map(|_| code(&mut rng, format)).collect();
+pub fn generate(build: Build, threads_and_depth: u8, seed: u16) -> Program {
+    let layout = build.layout().expect("a build in layouts::BUILDS");
+    // 3.x default builds keep the programs they always had; 2.7 and free-threaded ones differ.
+    let other = u64::from(build.major != 3) << 60 | u64::from(build.free_threaded) << 61;
+    let mut rng = Rng::new((u64::from(seed) << 8 | u64::from(build.minor)) ^ other);
+    let codes: Vec<CodeSpec> = (0..1 + rng.below(5)).map(|_| code(&mut rng, layout)).collect();
     let thread_count = 1 + usize::from(threads_and_depth & 3);
     let first_depth = usize::from(threads_and_depth >> 2) % (MAX_FRAMES_PER_THREAD + 1);
     let threads = (0..thread_count)
@@ -170,14 +118,15 @@ pub fn generate(minor: u8, threads_and_depth: u8, seed: u16) -> Program {
             let frames = (0..depth)
                 .map(|_| {
                     let code = rng.below(codes.len());
-                    let not_started = minor <= 10 && rng.below(8) == 0;
+                    // Frame objects exist before they run (f_lasti -1); interpreter frames do not.
+                    let not_started = layout.frame_model == FrameModel::FrameObject && rng.below(8) == 0;
                     let instruction = (!not_started).then(|| rng.below(INSTRUCTIONS as usize) as u32);
                     let locals = codes[code].varnames.iter().map(|_| rng.below(VALUES.len())).collect();
                     FrameSpec { code, instruction, locals }
                 })
                 .collect();
-            let attributes = match minor {
-                8..=10 => Attributes::DictAtOffset,
+            let attributes = match layout.managed_dict {
+                ManagedDict::Absent => Attributes::DictAtOffset,
                 _ => rng.pick(&[Attributes::DictAtOffset, Attributes::ManagedDict, Attributes::ManagedValues]),
             };
             ThreadSpec {
@@ -188,14 +137,17 @@ pub fn generate(minor: u8, threads_and_depth: u8, seed: u16) -> Program {
             }
         })
         .collect();
-    let tasks = crate::tasks::generate(&mut rng, minor, codes.len());
-    Program { minor, codes, threads, tasks }
+    let gil_enabled = build.free_threaded && rng.below(4) == 0;
+    // What --async reads: 3.8+, not free-threaded.
+    let asyncio = build.major == 3 && build.minor >= 8 && !build.free_threaded;
+    let tasks = asyncio.then(|| crate::tasks::generate(&mut rng, build.minor, codes.len())).flatten();
+    Program { build, codes, threads, gil_enabled, tasks }
 }
 
-fn code(rng: &mut Rng, format: LineTable) -> CodeSpec {
+fn code(rng: &mut Rng, layout: &Layout) -> CodeSpec {
     let first_line = rng.pick(FIRST_LINES);
-    let lines = line_tables::random_lines(rng, format, first_line, INSTRUCTIONS);
-    let line_table = line_tables::encode(format, &lines, first_line, rng);
+    let lines = line_tables::random_lines(rng, layout, first_line, INSTRUCTIONS);
+    let line_table = line_tables::encode(layout, &lines, first_line, rng);
     let varnames: Vec<&'static str> = (0..rng.below(VARNAMES.len() + 1)).map(|i| VARNAMES[i]).collect();
     CodeSpec {
         name: rng.pick(NAMES),

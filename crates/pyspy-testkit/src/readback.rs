@@ -2,18 +2,16 @@
 
 use pyspy_core::memory::Memory;
 use pyspy_core::python::frames::MAX_DEPTH;
-use pyspy_core::python::layout::Layout;
+use pyspy_core::python::layout::{Build, Layout};
+use pyspy_core::python::objects::MAX_REPR_CHARS;
 use pyspy_core::python::strings::MAX_STRING_BYTES;
-use pyspy_core::python::version::Version;
-use pyspy_core::python::{debug_offsets, layouts, Python, ReadOptions, StackReader};
+use pyspy_core::python::version::{Release, Version};
+use pyspy_core::python::{debug_offsets, Python, ReadOptions, StackReader};
 use pyspy_core::{LocalVariable, Result};
 
 use crate::builder::Planted;
 use crate::line_tables;
 use crate::program::{Program, VALUES};
-
-/// Reprs are capped at 80 characters (floats, in Python's shortest form, take at most 24).
-const MAX_REPR_CHARS: usize = 80;
 
 /// One frame as read, with what identifies its code object.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,25 +35,31 @@ pub struct ThreadRead {
     pub frames: Option<Vec<FrameRead>>,
 }
 
-/// PY_VERSION_HEX of 3.minor.2 final, as the builder plants it in `_Py_DebugOffsets`.
-pub fn planted_version(minor: u8) -> Version {
-    Version::from_hex(0x0300_02f0 | u32::from(minor) << 16).expect("a valid version")
+/// `major.minor.2` final, as the builder plants it in `_Py_DebugOffsets` (3.13+).
+pub fn planted_version(build: Build) -> Version {
+    Version { major: build.major, minor: build.minor, patch: 2, release: Release::Final }
 }
 
 /// What `python::locate` finds in a process holding this image: on 3.13+ the layout comes from
-/// the image's own `_Py_DebugOffsets`, as from a real target's.
-pub fn python_of(memory: &dyn Memory, planted: &Planted, minor: u8) -> Result<Python> {
-    let mut python = python_with_static_layout(planted, minor);
-    if layouts::debug_offsets_positions(minor).is_some() {
-        python.layout = debug_offsets::read_layout(memory, planted.runtime, &python.version, &python.layout)?;
+/// the image's own `_Py_DebugOffsets`, as from a real target's (which also say free-threaded or not).
+pub fn python_of(memory: &dyn Memory, planted: &Planted, build: Build) -> Result<Python> {
+    let mut python = python_with_static_layout(planted, build);
+    if build.debug_offsets_positions().is_some() {
+        python.layout = debug_offsets::read_layout(memory, planted.runtime, &python.version)?;
     }
     Ok(python)
 }
 
 /// The image's Python with the layout compiled from headers, whatever its `_Py_DebugOffsets` say.
-pub fn python_with_static_layout(planted: &Planted, minor: u8) -> Python {
-    let layout = *layouts::static_layout(minor).expect("a supported minor");
-    Python { version: planted_version(minor), layout, runtime_addr: planted.runtime, runtime_binary: "/usr/bin/python3".into() }
+pub fn python_with_static_layout(planted: &Planted, build: Build) -> Python {
+    let layout = *build.layout().expect("a supported build");
+    Python {
+        version: planted_version(build),
+        layout,
+        runtime_addr: planted.runtime,
+        runtime_binary: "/usr/bin/python3".into(),
+        tstate_current_addr: planted.tstate_current,
+    }
 }
 
 /// Every thread with frames, lines and locals, through `StackReader::read`: what the sampler and
@@ -124,7 +128,7 @@ pub fn expected(program: &Program, planted: &Planted, layout: &Layout) -> Vec<Th
                                 .enumerate()
                                 .map(|(slot, (name, &value))| LocalVariable {
                                     name: name.to_string(),
-                                    repr: VALUES[value].expected_repr(),
+                                    repr: VALUES[value].expected_repr(&planted.values[value], layout),
                                     is_arg: (slot as u32) < code.argcount,
                                 })
                                 .collect(),
@@ -136,7 +140,7 @@ pub fn expected(program: &Program, planted: &Planted, layout: &Layout) -> Vec<Th
                 tstate: planted.tstates[i],
                 native_thread_id: planted.tids[i],
                 frame: planted.innermost_frames[i],
-                owns_gil: i == 0,
+                owns_gil: i == 0 && (!program.build.free_threaded || program.gil_enabled),
                 frames: Some(frames),
             }
         })

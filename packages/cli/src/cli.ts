@@ -16,6 +16,7 @@ const COMMANDS = {
   top: () => import('./commands/top.js'),
   dump: () => import('./commands/dump.js'),
   diff: () => import('./commands/diff.js'),
+  convert: () => import('./commands/convert.js'),
 };
 
 const argv = process.argv.slice(2);

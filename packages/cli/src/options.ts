@@ -16,6 +16,21 @@ export const nonblockingOption = {
   describe: "Don't pause the target while reading it: less overhead, stacks may be inconsistent",
 } as const satisfies Options;
 
+/** Which threads to read at all: `record`, `top` and `dump` take them. */
+export const threadOptions = {
+  'thread-name': {
+    type: 'string',
+    requiresArg: true,
+    describe: "Only threads whose name (Python's, else the OS's) matches this regular expression; the others are not read at all",
+  },
+  tid: {
+    type: 'number',
+    array: true,
+    requiresArg: true,
+    describe: 'Only these threads (OS thread ids, repeatable); with --thread-name, threads must match both',
+  },
+} as const satisfies Record<string, Options>;
+
 /** `--native` and `--native-all`, for `record`, `top` and `dump`. */
 export const nativeOptions = {
   native: {
@@ -53,7 +68,19 @@ export const samplingOptions = {
   subprocesses: {
     type: 'boolean',
     default: false,
-    describe: 'Also profile Python child processes (multiprocessing pools, subprocess)',
+    describe: 'Also profile Python child processes (multiprocessing pools, subprocess), each under a root frame of its own',
+  },
+  cpu: {
+    type: 'boolean',
+    default: false,
+    describe:
+      'Weigh each sample by the CPU time its thread used since its previous sample: values are CPU time, and time a ' +
+      'thread spent waiting for a core (a busy machine) counts for nothing',
+  },
+  gc: {
+    type: 'boolean',
+    default: true,
+    describe: 'Show the garbage collector running as a <GC> frame on top of the stack (--no-gc hides it)',
   },
   async: {
     type: 'boolean',

@@ -4,6 +4,7 @@ import { formatDump } from '../src/commands/dump.js';
 const result = {
   pid: 42,
   pythonVersion: '3.14.0',
+  freeThreaded: false,
   executable: '/usr/bin/python3.14',
   commandLine: ['python3', 'app.py'],
   threads: [
@@ -49,6 +50,13 @@ describe("dump's text layout", () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('says so of a free-threaded build, whose threads never show +gil while its GIL is off', () => {
+    const freeThreaded = { ...result, freeThreaded: true, threads: result.threads.map((t) => ({ ...t, ownsGil: false })) };
+    const text = formatDump(freeThreaded);
+    expect(text).toContain('Python v3.14.0 free-threaded (/usr/bin/python3.14)');
+    expect(text).not.toContain('+gil');
   });
 
   it('shows full paths when asked', () => {

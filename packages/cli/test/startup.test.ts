@@ -43,6 +43,7 @@ describe('pyspy-ts start-up', () => {
   it('--help loads every command, to list them, and no renderer', () => {
     expect(partsLoaded('--help').sort()).toEqual([
       'cli',
+      'commands/convert',
       'commands/diff',
       'commands/dump',
       'commands/record',

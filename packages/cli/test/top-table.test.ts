@@ -24,6 +24,8 @@ function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats 
     profilerCpuS: 0,
     gilSamples: samples,
     idleSamples: 0,
+    cpuAttributedS: 0,
+    cpuKernelS: 0,
     ...more,
   };
 }
@@ -38,13 +40,15 @@ function snapshot(counts: number[], more: Partial<ProfileStats> = {}): LiveSnaps
   ];
   const total = counts.reduce((a, b) => a + b, 0);
   return {
+    unit: 'samples',
     frames: FRAMES,
     threads: [
       { id: 1, name: 'MainThread', pid: 1 },
       { id: 2, name: 'worker', pid: 1 },
     ],
-    stacks: counts.map((count, i) => ({ ...stacks[i], count })),
+    stacks: counts.map((count, i) => ({ ...stacks[i], count, weight: count })),
     stats: stats(total, more),
+    notes: [],
   };
 }
 
@@ -132,6 +136,11 @@ describe('top header', () => {
     const [what, how] = formatHeader(info, table);
     expect(what).toBe('PID 42  Python 3.11.2  100 samples in 1.0 s  python app.py');
     expect(how).toBe('Samples/s: 100.0 (of 100)  Threads: 1  GIL: 75.0%  Idle: 50.0%  Errors: 2  Missed: 3');
+  });
+
+  it('shows no GIL share on a free-threaded build, which has no GIL', () => {
+    const table = buildTable(snapshot([1, 0, 0, 0], { gilSamples: 0 }), undefined, byFunction);
+    expect(formatHeader({ ...info, freeThreaded: true }, table)[1]).toContain('GIL: none (free-threaded)');
   });
 
   it('does not pretend to measure idle threads when --idle samples them', () => {
@@ -238,5 +247,50 @@ describe('top keys', () => {
   it('never shows more lines than the terminal has', () => {
     const view = new TopView(fakeLive([snapshot([1, 1, 1, 1])]), info);
     expect(view.lines(7)).toHaveLength(7);
+  });
+});
+
+describe('top with --cpu and --subprocesses', () => {
+  const frames = [
+    { name: 'process 7: "python app.py"', file: '', line: 0, kind: 'process' as const },
+    { name: 'process 8: "python app.py"', file: '', line: 0, kind: 'process' as const },
+    { name: 'work', file: 'app.py', line: 3 },
+    { name: '<GC>', file: '', line: 0, kind: 'gc' as const },
+  ];
+  const cpuSnapshot = (weights: number[]): LiveSnapshot => ({
+    unit: 'cpu-nanoseconds',
+    frames,
+    threads: [
+      { id: 7, name: 'MainThread', pid: 7 },
+      { id: 8, name: 'MainThread', pid: 8 },
+    ],
+    stacks: [
+      { frames: [0, 2], thread: 0, count: 10, weight: weights[0] },
+      { frames: [1, 2], thread: 1, count: 10, weight: weights[1] },
+      { frames: [1, 2, 3], thread: 1, count: 10, weight: weights[2] },
+    ],
+    stats: stats(30, { cpuAttributedS: 0.9, cpuKernelS: 1 }),
+    notes: [],
+  });
+
+  it('shows a function once per process, in a PID column, with the process roots left out of the rows', () => {
+    const table = buildTable(cpuSnapshot([3e8, 6e8, 1e8]), undefined, byFunction);
+    expect(table.processes).toBe(true);
+    expect(table.rows.map((r) => [r.pid, r.name])).toEqual([
+      [8, 'work'],
+      [7, 'work'],
+      [8, '<GC>'],
+    ]);
+    const text = formatPlain({ pid: 7, pythonVersion: '3.12.1', idleIncluded: false }, table, 10, 'now');
+    expect(text).toContain('     PID  Function (filename:line)');
+    expect(text).toContain('       8  work (app.py)');
+  });
+
+  it('puts CPU time in the time columns and shares of CPU time in the percentages', () => {
+    const table = buildTable(cpuSnapshot([3e8, 6e8, 1e8]), undefined, byFunction);
+    const eight = table.rows.find((r) => r.pid === 8 && r.name === 'work')!;
+    // 0.7 s of 1 s of CPU with work on the stack, 0.6 s in work itself.
+    expect(formatRow(eight, table)).toBe(' 60.00%  70.00%     0.60s      0.70s         8  work (app.py)');
+    expect(formatHeader({ pid: 7, pythonVersion: '3.12.1', idleIncluded: false }, table)[1]).toContain('CPU: 0.90 s of 1.00 s');
   });
 });

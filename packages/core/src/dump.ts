@@ -8,8 +8,9 @@ import { native } from './native.js';
 export type { DumpOptions, FrameDump, LocalVariable, LoopDump, ProcessDump, TaskDump, ThreadDump } from '@pyspy/napi';
 
 /**
- * Every thread's Python stack of process `pid`, now, and with `async` every asyncio event loop's
- * tasks. Nothing runs in the target.
+ * Every thread's stack of process `pid`, now (with `native`, its native frames merged in; with `subprocesses`, of its Python
+ * descendants too; with `threadName`/`tid`, of the threads kept only; with `async`, every asyncio event loop's tasks).
+ * Nothing runs in the target.
  */
 export async function dump(pid: number, options: DumpOptions = {}): Promise<ProcessDump> {
   validatePid(pid);

@@ -1,4 +1,12 @@
-import { emptyStats, type Frame, type ProfileStats, STAT_COUNTERS, type StackCount, type ThreadInfo } from '@pyspy/render';
+import {
+  emptyStats,
+  type Frame,
+  type ProfileStats,
+  type ProfileUnit,
+  STAT_COUNTERS,
+  type StackCount,
+  type ThreadInfo,
+} from '@pyspy/render';
 import { type LaunchedProcess, settleLaunched } from './launch.js';
 import type { Native } from './native.js';
 import { type SamplingOptions, type SamplingTarget, startSampler } from './sampling.js';
@@ -8,6 +16,8 @@ export type LiveOptions = SamplingTarget & SamplingOptions;
 
 /** Counts since the start, or since the last `reset()`. */
 export interface LiveSnapshot {
+  /** What `stacks[i].weight` counts: samples, or with `cpu` CPU nanoseconds. */
+  unit: ProfileUnit;
   frames: Frame[];
   threads: ThreadInfo[];
   /**
@@ -17,6 +27,8 @@ export interface LiveSnapshot {
    */
   stacks: StackCount[];
   stats: ProfileStats;
+  /** What happened to the targets since the start, one line each (a process that exec'd something else). */
+  notes: string[];
 }
 
 export interface LiveEnd {
@@ -28,6 +40,8 @@ export interface LiveEnd {
 export interface LiveRecorder {
   readonly pid: number;
   readonly pythonVersion: string;
+  /** A free-threaded build (3.13t): no GIL, and several threads' samples per tick. */
+  readonly freeThreaded: boolean;
   /** The launched command, when there is one (its output streams when `stdio` asked for pipes). */
   readonly launched?: LaunchedProcess;
   /** Everything aggregated since the start or the last `reset()`. Cheap enough to call every second. */
@@ -53,6 +67,7 @@ export async function startLive(options: LiveOptions): Promise<LiveRecorder> {
 
 class NativeLiveRecorder implements LiveRecorder {
   readonly pythonVersion: string;
+  readonly freeThreaded: boolean;
   readonly ended: Promise<LiveEnd>;
   private latest: LiveSnapshot;
   private final: LiveSnapshot | undefined;
@@ -64,6 +79,7 @@ class NativeLiveRecorder implements LiveRecorder {
     readonly launched: LaunchedProcess | undefined,
   ) {
     this.pythonVersion = recorder.pythonVersion();
+    this.freeThreaded = recorder.freeThreaded();
     this.latest = emptySnapshot();
     this.ended = this.waitForEnd();
   }
@@ -104,11 +120,12 @@ class NativeLiveRecorder implements LiveRecorder {
 }
 
 function fromNative(profile: Native.NativeProfile): LiveSnapshot {
-  return { frames: profile.frames, threads: profile.threads, stacks: profile.stacks, stats: profile.stats };
+  const { unit, frames, threads, stacks, stats, notes } = profile;
+  return { unit, frames, threads, stacks, stats, notes };
 }
 
 function emptySnapshot(): LiveSnapshot {
-  return { frames: [], threads: [], stacks: [], stats: emptyStats() };
+  return { unit: 'samples', frames: [], threads: [], stacks: [], stats: emptyStats(), notes: [] };
 }
 
 /** What `later` counted since `earlier`, two snapshots of the same recorder (`earlier` first). */
@@ -116,9 +133,10 @@ export function snapshotDelta(later: LiveSnapshot, earlier: LiveSnapshot): LiveS
   const stacks = later.stacks.map((stack, i) => ({
     ...stack,
     count: Math.max(0, stack.count - (earlier.stacks[i]?.count ?? 0)),
+    weight: Math.max(0, stack.weight - (earlier.stacks[i]?.weight ?? 0)),
   }));
   const stats = { ...later.stats };
   for (const counter of STAT_COUNTERS) stats[counter] = Math.max(0, later.stats[counter] - earlier.stats[counter]);
   stats.achievedRateHz = stats.durationS > 0 ? stats.ticks / stats.durationS : 0;
-  return { frames: later.frames, threads: later.threads, stacks, stats };
+  return { ...later, stacks, stats };
 }

@@ -37,9 +37,11 @@ export async function record(options: RecordOptions): Promise<Profile> {
   const exitCode = child ? await settleLaunched(child, result.targetExited) : undefined;
   const stopReason = result.targetExited ? 'target-exited' : options.signal?.aborted ? 'stopped' : 'duration';
 
+  const notes = result.notes.length > 0 ? result.notes : undefined;
   return {
     version: 1,
-    meta: { pid, pythonVersion, command: options.command, startTime, exitCode, stopReason },
+    meta: { pid, pythonVersion, command: options.command, startTime, exitCode, stopReason, notes },
+    unit: result.unit,
     stats: result.stats,
     frames: result.frames,
     threads: result.threads,

@@ -7,10 +7,11 @@ export interface CollapseOptions {
 
 /**
  * py-spy's frame label: `name (file:line)`, or `name (file)` without a line. A task (`--async`)
- * is its name alone: `Task main`, or `Task` for the tasks asyncio named.
+ * is its name alone: `Task main`, or `Task` for the tasks asyncio named; so is a pseudo-frame (a
+ * process root, `<GC>`).
  */
 export function frameLabel(frame: Frame): string {
-  if (frame.kind === 'task') return frame.name;
+  if (frame.kind === 'task' || frame.kind === 'process' || frame.kind === 'gc') return frame.name;
   return frame.line > 0 ? `${frame.name} (${frame.file}:${frame.line})` : `${frame.name} (${frame.file})`;
 }
 
@@ -19,24 +20,36 @@ export function threadLabel(thread: ThreadInfo): string {
 }
 
 /**
- * Folds the profile into `root;...;leaf -> count`, merging stacks that only differed by thread
- * (unless threads are kept as roots).
+ * Folds the profile into `root;...;leaf -> weight` (in the profile's unit), merging stacks that
+ * only differed by thread (unless threads are kept as roots). With a process root, a thread root
+ * goes under it, so that processes stay apart.
  */
 export function foldStacks(profile: Profile, options: CollapseOptions = {}): Map<string, number> {
   const labels = profile.frames.map(frameLabel);
   const folded = new Map<string, number>();
   for (const stack of profile.stacks) {
     const names = stack.frames.map((i) => labels[i]);
-    if (options.threads) names.unshift(threadLabel(profile.threads[stack.thread]));
+    if (options.threads) {
+      const underProcess = profile.frames[stack.frames[0]]?.kind === 'process' ? 1 : 0;
+      names.splice(underProcess, 0, threadLabel(profile.threads[stack.thread]));
+    }
     const key = names.join(';');
-    folded.set(key, (folded.get(key) ?? 0) + stack.count);
+    folded.set(key, (folded.get(key) ?? 0) + stack.weight);
   }
   return folded;
 }
 
-/** The collapsed ("folded") format read by flamegraph.pl, inferno and speedscope: `a;b;c 12`. */
+/**
+ * The collapsed ("folded") format read by flamegraph.pl, inferno and speedscope: `a;b;c 12`. The
+ * numbers are sample counts, or with `--cpu` microseconds of CPU time (whole numbers, as the format
+ * wants; a stack that rounds to 0 µs is left out).
+ */
 export function renderCollapsed(profile: Profile, options: CollapseOptions = {}): string {
-  const lines = [...foldStacks(profile, options)].map(([stack, count]) => `${stack} ${count}`);
+  const scale = profile.unit === 'cpu-nanoseconds' ? 1e-3 : 1;
+  const lines = [...foldStacks(profile, options)]
+    .map(([stack, weight]) => [stack, Math.round(weight * scale)] as const)
+    .filter(([, value]) => value > 0)
+    .map(([stack, value]) => `${stack} ${value}`);
   lines.sort();
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

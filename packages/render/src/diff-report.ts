@@ -3,6 +3,7 @@
  * Markdown table (for a job summary) or JSON.
  */
 import { functionMatches, type FunctionDelta, type ProfileDiff } from './diff.js';
+import { formatCpuTime } from './units.js';
 
 /**
  * `self:+5%`: some function's self share grew by more than 5 points; `total:+10%`: the same for
@@ -113,8 +114,25 @@ function rows(diff: ProfileDiff, top: number): Row[] {
   }));
 }
 
+function amount(samples: number, weight: number, unit: ProfileDiff['baseUnit']): string {
+  return unit === 'cpu-nanoseconds' ? `${formatCpuTime(weight)} CPU in ${samples} samples` : `${samples} samples`;
+}
+
 function heading(diff: ProfileDiff): string {
-  return `Base: ${diff.baseSamples} samples, head: ${diff.headSamples} samples; shares in % of each profile's samples, Δ in percentage points.`;
+  const base = amount(diff.baseSamples, diff.baseWeight, diff.baseUnit);
+  const head = amount(diff.headSamples, diff.headWeight, diff.headUnit);
+  const of =
+    diff.baseUnit === diff.headUnit
+      ? diff.baseUnit === 'cpu-nanoseconds'
+        ? "each profile's CPU time"
+        : "each profile's samples"
+      : "each profile's total (one is weighted by CPU time, the other by samples: record both alike to compare them fairly)";
+  return `Base: ${base}, head: ${head}; shares in % of ${of}, Δ in percentage points.`;
+}
+
+/** True when the two profiles were not weighted alike (one with `--cpu`, one without). */
+export function unitsDiffer(diff: ProfileDiff): boolean {
+  return diff.baseUnit !== diff.headUnit;
 }
 
 /** A plain-text table, widest change first, for terminals and logs. */
@@ -151,6 +169,10 @@ export function formatDiffJson(diff: ProfileDiff, options: { top?: number; viola
     {
       baseSamples: diff.baseSamples,
       headSamples: diff.headSamples,
+      baseUnit: diff.baseUnit,
+      headUnit: diff.headUnit,
+      baseWeight: diff.baseWeight,
+      headWeight: diff.headWeight,
       functions: diff.functions.slice(0, options.top ?? diff.functions.length).map((f) => ({
         name: f.name,
         file: f.file,

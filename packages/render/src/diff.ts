@@ -1,7 +1,8 @@
 /**
- * Comparing two profiles (a baseline and a candidate) by where their samples went, as shares of
- * each profile's own total: runs of different lengths or rates compare fairly, and "this function
- * took 5 points more of the time" is the quantity a CI job can put a threshold on.
+ * Comparing two profiles (a baseline and a candidate) by where their weight went (samples, or CPU
+ * time for profiles recorded with `--cpu`), as shares of each profile's own total: runs of
+ * different lengths or rates compare fairly, and "this function took 5 points more of the time"
+ * is the quantity a CI job can put a threshold on.
  *
  * Functions are matched across checkouts by name and file, never by absolute path. The file each
  * frame is matched by is found so:
@@ -12,7 +13,7 @@
  *    default (relative to their sys.path entry), are kept as they are.
  * Line numbers are left out unless `by: 'line'`, since any edit above a function moves them.
  */
-import type { Frame, Profile } from './profile.js';
+import type { Frame, Profile, ProfileUnit } from './profile.js';
 
 export type DiffGranularity = 'function' | 'line';
 
@@ -29,9 +30,9 @@ export interface FunctionShare {
   file: string;
   /** 0 unless compared by line. */
   line: number;
-  /** Percent of the profile's samples where this function is the innermost frame. */
+  /** Percent of the profile's weight where this function is the innermost frame. */
   selfPct: number;
-  /** Percent of the profile's samples where this function is anywhere on the stack. */
+  /** Percent of the profile's weight where this function is anywhere on the stack. */
   totalPct: number;
 }
 
@@ -49,6 +50,11 @@ export interface FunctionDelta {
 export interface ProfileDiff {
   baseSamples: number;
   headSamples: number;
+  /** What the shares are shares of: each profile's unit, and its weights summed in that unit. */
+  baseUnit: ProfileUnit;
+  headUnit: ProfileUnit;
+  baseWeight: number;
+  headWeight: number;
   /** Every function seen in either profile, largest change (self or total) first. */
   functions: FunctionDelta[];
 }
@@ -106,14 +112,18 @@ export function normalizeProfile(profile: Profile, options: DiffOptions = {}): P
     }
     return i;
   });
-  const stacks = new Map<string, { frames: number[]; thread: number; count: number }>();
+  const stacks = new Map<string, { frames: number[]; thread: number; count: number; weight: number }>();
   for (const stack of profile.stacks) {
-    if (stack.count <= 0) continue;
+    if (stack.weight <= 0) continue;
     const mapped = stack.frames.map((f) => remap[f]);
     const key = mapped.join(',');
     const existing = stacks.get(key);
-    if (existing) existing.count += stack.count;
-    else stacks.set(key, { frames: mapped, thread: 0, count: stack.count });
+    if (existing) {
+      existing.count += stack.count;
+      existing.weight += stack.weight;
+    } else {
+      stacks.set(key, { frames: mapped, thread: 0, count: stack.count, weight: stack.weight });
+    }
   }
   return {
     ...profile,
@@ -128,25 +138,40 @@ function frameKey(frame: Frame): string {
   return `${frame.name}\0${frame.file}\0${frame.line}`;
 }
 
-/** Self and total shares per frame of a normalized profile; recursion counts a sample once. */
-export function functionShares(profile: Profile): { totalSamples: number; shares: Map<string, FunctionShare> } {
-  const selfCounts = new Map<number, number>();
-  const totalCounts = new Map<number, number>();
+/**
+ * Self and total shares of the weight per frame of a normalized profile; recursion counts a sample
+ * once. `totalSamples` counts samples, `totalWeight` sums weights (the same for a profile of samples).
+ */
+export function functionShares(profile: Profile): {
+  totalSamples: number;
+  totalWeight: number;
+  shares: Map<string, FunctionShare>;
+} {
+  const selfWeights = new Map<number, number>();
+  const totalWeights = new Map<number, number>();
   let totalSamples = 0;
+  let totalWeight = 0;
   for (const stack of profile.stacks) {
-    if (stack.count <= 0 || stack.frames.length === 0) continue;
+    if (stack.weight <= 0 || stack.frames.length === 0) continue;
     totalSamples += stack.count;
+    totalWeight += stack.weight;
     const leaf = stack.frames[stack.frames.length - 1];
-    selfCounts.set(leaf, (selfCounts.get(leaf) ?? 0) + stack.count);
-    for (const frame of new Set(stack.frames)) totalCounts.set(frame, (totalCounts.get(frame) ?? 0) + stack.count);
+    selfWeights.set(leaf, (selfWeights.get(leaf) ?? 0) + stack.weight);
+    for (const frame of new Set(stack.frames)) totalWeights.set(frame, (totalWeights.get(frame) ?? 0) + stack.weight);
   }
   const shares = new Map<string, FunctionShare>();
-  const pct = (count: number) => (totalSamples > 0 ? (100 * count) / totalSamples : 0);
-  for (const [index, total] of totalCounts) {
-    const frame = profile.frames[index];
-    shares.set(frameKey(frame), { ...frame, selfPct: pct(selfCounts.get(index) ?? 0), totalPct: pct(total) });
+  const pct = (weight: number) => (totalWeight > 0 ? (100 * weight) / totalWeight : 0);
+  for (const [index, total] of totalWeights) {
+    const { name, file, line } = profile.frames[index];
+    shares.set(frameKey(profile.frames[index]), {
+      name,
+      file,
+      line,
+      selfPct: pct(selfWeights.get(index) ?? 0),
+      totalPct: pct(total),
+    });
   }
-  return { totalSamples, shares };
+  return { totalSamples, totalWeight, shares };
 }
 
 /** Compares two profiles function by function; both are normalized with `options` first. */
@@ -172,7 +197,15 @@ export function diffProfiles(base: Profile, head: Profile, options: DiffOptions 
   });
   const size = (f: FunctionDelta) => Math.max(Math.abs(f.selfDeltaPts), Math.abs(f.totalDeltaPts));
   functions.sort((a, b) => size(b) - size(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { baseSamples: baseShares.totalSamples, headSamples: headShares.totalSamples, functions };
+  return {
+    baseSamples: baseShares.totalSamples,
+    headSamples: headShares.totalSamples,
+    baseUnit: base.unit,
+    headUnit: head.unit,
+    baseWeight: baseShares.totalWeight,
+    headWeight: headShares.totalWeight,
+    functions,
+  };
 }
 
 /**

@@ -3,7 +3,10 @@ import type { FrameKind, Profile } from './profile.js';
 
 export type FlameFrameKind = 'root' | 'thread' | 'frame';
 
-/** One rectangle of the graph. Positions are in samples (exact) and in px (derived). */
+/**
+ * One rectangle of the graph. Positions are in the profile's unit (exact: samples, or CPU
+ * nanoseconds with `--cpu`) and in px (derived).
+ */
 export interface FlameFrame {
   /** Index in `FlamegraphLayout.frames`; parents come before their children. */
   id: number;
@@ -23,9 +26,9 @@ export interface FlameFrame {
    * `--async`); absent for Python and pseudo-rows.
    */
   frameKind?: FrameKind;
-  /** Samples in this frame and below it. */
+  /** Weight (samples, or CPU ns) in this frame and below it. */
   samples: number;
-  /** Samples to the left of this frame. */
+  /** Weight to the left of this frame. */
   start: number;
   /** Relative to the plot area's left edge. */
   xPx: number;
@@ -73,30 +76,36 @@ function childOf(parent: TreeNode, label: string, create: () => TreeNode): TreeN
 }
 
 /**
- * Merges the profile's stacks into one tree: siblings with the same label are one frame, as in the
- * collapsed format (the same function reached through different threads merges unless `threads`).
+ * Merges the profile's stacks into one tree, by weight: siblings with the same label are one
+ * frame, as in the collapsed format (the same function reached through different threads merges
+ * unless `threads`; a thread then goes under its process root, when there is one).
  */
 export function buildFrameTree(profile: Profile, threads: boolean): TreeNode {
   const labels = profile.frames.map(frameLabel);
   const root = newNode('root', 'all', 'all');
   for (const stack of profile.stacks) {
-    if (stack.count <= 0) continue;
-    root.samples += stack.count;
+    if (stack.weight <= 0) continue;
+    root.samples += stack.weight;
     let node = root;
-    if (threads) {
-      const thread = profile.threads[stack.thread];
-      const label = threadLabel(thread);
-      node = childOf(node, label, () => newNode('thread', label, thread.name));
-      node.samples += stack.count;
-    }
-    for (const frameIndex of stack.frames) {
+    const threadAt = threads ? (profile.frames[stack.frames[0]]?.kind === 'process' ? 1 : 0) : -1;
+    stack.frames.forEach((frameIndex, depth) => {
+      if (depth === threadAt) node = threadNode(node, profile, stack.thread, stack.weight);
       const label = labels[frameIndex];
       const frame = profile.frames[frameIndex];
       node = childOf(node, label, () => newNode('frame', label, frame.name, frame.file, frame.line, frame.kind));
-      node.samples += stack.count;
-    }
+      node.samples += stack.weight;
+    });
+    if (threadAt >= stack.frames.length) threadNode(node, profile, stack.thread, stack.weight);
   }
   return root;
+}
+
+function threadNode(parent: TreeNode, profile: Profile, threadIndex: number, weight: number): TreeNode {
+  const thread = profile.threads[threadIndex];
+  const label = threadLabel(thread);
+  const node = childOf(parent, label, () => newNode('thread', label, thread.name));
+  node.samples += weight;
+  return node;
 }
 
 /** Sibling order of flamegraph.pl: by label, plain code unit order (locale-independent). */

@@ -2,14 +2,15 @@ import { frameFill, paletteForFile } from './flamegraph-colors.js';
 import type { FlameFrame, FlamegraphLayout } from './flamegraph-layout.js';
 import { layoutFlamegraph } from './flamegraph-layout.js';
 import { FLAMEGRAPH_SCRIPT, flamegraphStyle } from './flamegraph-script.js';
-import type { Profile } from './profile.js';
+import type { Profile, ProfileUnit } from './profile.js';
 import { estimateTextWidth, fitLabel, LABEL_PADDING_PX } from './text-fit.js';
+import { formatWeight } from './units.js';
 import { escapeXml } from './xml.js';
 
 export interface FlamegraphOptions {
   /** Default: "Flame Graph" ("Icicle Graph" when inverted). */
   title?: string;
-  /** Shown under the title, before the total sample count. */
+  /** Shown under the title, before the total (sample count, or CPU time with `--cpu`). */
   subtitle?: string;
   /** Image width in px. Default 1200. */
   width?: number;
@@ -21,7 +22,7 @@ export interface FlamegraphOptions {
   threads?: boolean;
   /** Root at the top, callees growing down (an icicle graph). Default false. */
   inverted?: boolean;
-  /** What a count is, in tooltips and the subtitle. Default "samples". */
+  /** What a count is, in tooltips and the subtitle, when the profile's unit is samples. Default "samples". */
   countName?: string;
   /**
    * Per-frame overrides, for graphs that colour by something other than the name (a differential
@@ -55,6 +56,8 @@ interface Geometry {
   plotWidthPx: number;
   inverted: boolean;
   rows: number;
+  unit: ProfileUnit;
+  countName: string;
 }
 
 function checkedNumber(value: number | undefined, fallback: number, name: string, min: number): number {
@@ -63,10 +66,6 @@ function checkedNumber(value: number | undefined, fallback: number, name: string
     throw new RangeError(`flamegraph option ${name} must be a number >= ${min}, got ${value}`);
   }
   return result;
-}
-
-function formatCount(count: number): string {
-  return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function formatPercent(part: number, total: number): string {
@@ -83,18 +82,22 @@ function fixed(value: number): string {
   return Number(value.toFixed(2)).toString();
 }
 
-function renderFrame(frame: FlameFrame, total: number, countName: string, geometry: Geometry, style: FrameStyle = {}): string {
+function renderFrame(frame: FlameFrame, total: number, geometry: Geometry, style: FrameStyle = {}): string {
   const x = SIDE_PADDING_PX + frame.xPx;
   const y = rowY(frame.depth, geometry);
   const rectHeight = geometry.frameHeight - 1;
   const textY = y + rectHeight / 2 + geometry.frameFontSizePx * 0.36;
+  // Pseudo-frames (a process root, <GC>) have no file: coloured like threads and the root.
   const palette =
     frame.kind !== 'frame'
       ? 'synthetic'
       : frame.frameKind === 'task' || frame.frameKind === 'native'
         ? frame.frameKind
-        : paletteForFile(frame.file);
-  const tooltip = `${frame.label} (${formatCount(frame.samples)} ${countName}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
+        : frame.file === ''
+          ? 'synthetic'
+          : paletteForFile(frame.file);
+  const amount = formatWeight(frame.samples, geometry.unit, geometry.countName);
+  const tooltip = `${frame.label} (${amount}, ${formatPercent(frame.samples, total)})${style.tooltipSuffix ?? ''}`;
   const shown = fitLabel(frame.label, frame.widthPx, (text) => estimateTextWidth(text, geometry.frameFontSizePx));
   const attributes: [string, string | number][] = [
     ['data-id', frame.id],
@@ -149,16 +152,16 @@ export function renderFlamegraph(profile: Profile, options: FlamegraphOptions = 
     plotWidthPx,
     inverted,
     rows,
+    unit: profile.unit,
+    countName,
   };
   const { height } = geometry;
-  const subtitle = [options.subtitle, `${formatCount(total)} ${countName}`].filter(Boolean).join(' · ');
+  const subtitle = [options.subtitle, formatWeight(total, profile.unit, countName)].filter(Boolean).join(' · ');
   const footerY = height - FOOTER_HEIGHT_PX / 2 + 4;
 
   const body =
     total > 0
-      ? layout.frames
-          .map((frame) => renderFrame(frame, total, countName, geometry, options.frameStyle?.(frame, layout)))
-          .join('\n')
+      ? layout.frames.map((frame) => renderFrame(frame, total, geometry, options.frameStyle?.(frame, layout))).join('\n')
       : '';
   const message =
     total > 0

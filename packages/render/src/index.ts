@@ -1,5 +1,14 @@
-export type { Profile, Frame, FrameKind, ThreadInfo, StackCount, ProfileStats, StatCounter } from './profile.js';
-export { STAT_COUNTERS, FRAME_KINDS, emptyStats, kindFromLabel } from './profile.js';
+export type { Profile, Frame, FrameKind, ThreadInfo, StackCount, ProfileStats, StatCounter, ProfileUnit } from './profile.js';
+export { STAT_COUNTERS, FRAME_KINDS, PROFILE_UNITS, emptyStats, kindFromLabel } from './profile.js';
+export { formatCount, formatCpuTime, formatWeight, totalWeight, isWeightedByCpu } from './units.js';
+export {
+  GC_FRAME_NAME,
+  processFrameName,
+  pseudoFrameKind,
+  processRootOf,
+  hasProcessRoots,
+  processNames,
+} from './process-roots.js';
 export { renderCollapsed, foldStacks, frameLabel, threadLabel } from './collapsed.js';
 export type { CollapseOptions } from './collapsed.js';
 export { renderSpeedscope } from './speedscope.js';
@@ -34,6 +43,7 @@ export {
   formatDiffText,
   formatDiffMarkdown,
   formatDiffJson,
+  unitsDiffer,
   ThresholdSyntaxError,
 } from './diff-report.js';
 export type { Threshold, Violation } from './diff-report.js';

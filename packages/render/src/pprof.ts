@@ -18,6 +18,7 @@ import {
   StringTable,
   ValueType,
 } from 'pprof-format';
+import { processRootOf } from './process-roots.js';
 import type { Profile } from './profile.js';
 
 /** The mapping native frames point at, named so that `pprof -mappings`/`-show_from` can pick them. */
@@ -26,13 +27,17 @@ export const NATIVE_MAPPING_NAME = '[native]';
 
 /**
  * One pprof sample per distinct stack and thread, with two values: the sample count and the CPU
- * time it stands for (count × the sampling interval, in nanoseconds), so `pprof -top` shows either.
- * Each frame (function + line) is one location; functions are shared by name and file.
+ * time it stands for, so `pprof -top` shows either. With `--cpu` that time is the CPU time the
+ * kernel counted (the stack's weight); otherwise it is count × the sampling interval. Each frame
+ * (function + line) is one location; functions are shared by name and file. Threads and processes
+ * are labels (`thread`, `thread id`, `pid`, and with `--subprocesses` `process`, the process root's
+ * name), not frames: pprof filters by label (`-tagfocus`).
  */
 export function renderPprof(profile: Profile): Uint8Array {
   const strings = new StringTable();
   const rateHz = profile.stats.requestedRateHz > 0 ? profile.stats.requestedRateHz : 100;
   const intervalNs = Math.round(1e9 / rateHz);
+  const weightedByCpu = profile.unit === 'cpu-nanoseconds';
 
   const functionIds = new Map<string, number>();
   const functions: PprofFunction[] = [];
@@ -52,15 +57,24 @@ export function renderPprof(profile: Profile): Uint8Array {
 
   const threadKey = strings.dedup('thread');
   const threadIdKey = strings.dedup('thread id');
+  const pidKey = strings.dedup('pid');
+  const processKey = strings.dedup('process');
   const samples = profile.stacks
     .filter((stack) => stack.count > 0)
     .map((stack) => {
       const thread = profile.threads[stack.thread];
+      const root = processRootOf(profile, stack);
+      const frames = root === undefined ? stack.frames : stack.frames.slice(1);
       return new Sample({
-        locationId: [...stack.frames].reverse().map((frame) => frame + 1),
-        value: [stack.count, stack.count * intervalNs],
+        locationId: [...frames].reverse().map((frame) => frame + 1),
+        value: [stack.count, weightedByCpu ? stack.weight : stack.count * intervalNs],
         label: thread
-          ? [new Label({ key: threadKey, str: strings.dedup(thread.name) }), new Label({ key: threadIdKey, num: thread.id })]
+          ? [
+              new Label({ key: threadKey, str: strings.dedup(thread.name) }),
+              new Label({ key: threadIdKey, num: thread.id }),
+              new Label({ key: pidKey, num: thread.pid }),
+              ...(root === undefined ? [] : [new Label({ key: processKey, str: strings.dedup(profile.frames[root].name) })]),
+            ]
           : [],
       });
     });

@@ -5,7 +5,8 @@
  * by file name: baselines get renamed.
  */
 import { isProfileJson, profileFromJson, ProfileFormatError } from './profile-json.js';
-import { emptyStats, type Frame, kindFromLabel, type Profile, type StackCount } from './profile.js';
+import { pseudoFrameKind } from './process-roots.js';
+import { emptyStats, type Frame, kindFromLabel, type Profile, type ProfileUnit, type StackCount } from './profile.js';
 
 export type ProfileInputKind = 'pyspy-json' | 'speedscope' | 'collapsed';
 
@@ -16,8 +17,10 @@ class ProfileBuilder {
   private readonly stacks: StackCount[] = [];
   private readonly stackIndex = new Map<string, number>();
 
+  constructor(private readonly unit: ProfileUnit = 'samples') {}
+
   frame(frame: Frame): number {
-    const key = `${frame.name}\0${frame.file}\0${frame.line}`;
+    const key = `${frame.name}\0${frame.file}\0${frame.line}\0${frame.kind ?? ''}`;
     let index = this.frameIndex.get(key);
     if (index === undefined) {
       const kind = frame.kind ?? kindFromLabel(frame);
@@ -27,17 +30,23 @@ class ProfileBuilder {
     return index;
   }
 
-  add(frames: number[], count: number): void {
+  /** `count` samples weighing `weight` together. */
+  add(frames: number[], count: number, weight = count): void {
     const key = frames.join(',');
     const index = this.stackIndex.get(key);
-    if (index === undefined) this.stackIndex.set(key, this.stacks.push({ frames, thread: 0, count }) - 1);
-    else this.stacks[index].count += count;
+    if (index === undefined) {
+      this.stackIndex.set(key, this.stacks.push({ frames, thread: 0, count, weight }) - 1);
+    } else {
+      this.stacks[index].count += count;
+      this.stacks[index].weight += weight;
+    }
   }
 
   build(): Profile {
     const samples = this.stacks.reduce((sum, s) => sum + s.count, 0);
     return {
       version: 1,
+      unit: this.unit,
       meta: { pid: 0, pythonVersion: 'unknown', startTime: new Date(0).toISOString() },
       stats: { ...emptyStats(), samples, ticks: samples },
       frames: this.frames,
@@ -47,8 +56,10 @@ class ProfileBuilder {
   }
 }
 
-/** Inverse of `frameLabel`: `name (file:line)`, `name (file)`, or a bare name. */
+/** Inverse of `frameLabel`: `name (file:line)`, `name (file)`, or a bare name (a pseudo-frame's, or unknown). */
 export function parseFrameLabel(label: string): Frame {
+  const kind = pseudoFrameKind(label);
+  if (kind) return { name: label, file: '', line: 0, kind };
   const match = /^(.*) \((.*?)(?::(\d+))?\)$/.exec(label);
   if (!match) return { name: label, file: '', line: 0 };
   return { name: match[1], file: match[2], line: match[3] ? Number(match[3]) : 0 };
@@ -75,23 +86,30 @@ export function parseCollapsedProfile(text: string): Profile {
 
 type Json = Record<string, unknown>;
 
-/** speedscope's file format, sampled profiles (what py-spy and pyspy-ts write); threads merge. */
+/**
+ * speedscope's file format, sampled profiles (what py-spy and pyspy-ts write); threads merge.
+ * Profiles in nanoseconds (pyspy-ts `--cpu`) read as CPU time, each entry one sample.
+ */
 export function speedscopeToProfile(file: Json): Profile {
   const shared = file.shared as Json | undefined;
   const sharedFrames = shared?.frames;
   if (!Array.isArray(sharedFrames) || !Array.isArray(file.profiles)) {
     throw new ProfileFormatError('not a speedscope file: needs "shared.frames" and "profiles" arrays');
   }
-  const builder = new ProfileBuilder();
+  const profiles = file.profiles as Json[];
+  const cpu = profiles.length > 0 && profiles.every((p) => p.unit === 'nanoseconds');
+  const builder = new ProfileBuilder(cpu ? 'cpu-nanoseconds' : 'samples');
   const frameIds = sharedFrames.map((f: Json, i) => {
     if (typeof f?.name !== 'string') throw new ProfileFormatError(`speedscope shared.frames[${i}].name must be a string`);
+    const kind = typeof f.file === 'string' && f.file !== '' ? undefined : pseudoFrameKind(f.name);
     return builder.frame({
       name: f.name,
       file: typeof f.file === 'string' ? f.file : '',
       line: typeof f.line === 'number' ? f.line : 0,
+      ...(kind ? { kind } : {}),
     });
   });
-  (file.profiles as Json[]).forEach((p, i) => {
+  profiles.forEach((p, i) => {
     if (p.type !== 'sampled')
       throw new ProfileFormatError(`speedscope profiles[${i}] is "${String(p.type)}": only sampled profiles can be compared`);
     const samples = p.samples as number[][];
@@ -106,7 +124,7 @@ export function speedscopeToProfile(file: Json): Profile {
           throw new ProfileFormatError(`speedscope profiles[${i}].samples[${j}] refers to frame ${index}, which does not exist`);
         return id;
       });
-      builder.add(frames, weights[j]);
+      builder.add(frames, cpu ? 1 : weights[j], weights[j]);
     });
   });
   return builder.build();

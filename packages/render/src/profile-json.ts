@@ -8,22 +8,28 @@
  *   "format": "pyspy-ts-profile",   // identifies the file; always this string
  *   "formatVersion": 1,             // bumped on any change a version-1 reader would misread
  *   "exporter": "pyspy-ts",
- *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"? },
+ *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"?, "notes"? },
+ *   "unit":    "samples" | "cpu-nanoseconds",      // what "weight" counts; "samples" when absent
  *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
- *                "gilSamples", "idleSamples" (the last two 0 when absent: files written before they were) },
+ *                "gilSamples", "idleSamples", "cpuAttributedS", "cpuKernelS"
+ *                (the last four 0 when absent: files written before they were) },
  *   "frames":  [{ "name", "file", "line", "kind"? }],   // interned; line 0 = unknown; kind: see Frame
  *   "threads": [{ "id", "name", "pid" }],
- *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count" }],
- *   "timeline"?: { "timesUs": [...], "stacks": [...] } // only when recorded with one
+ *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count", "weight" }],
+ *                                                      // weight: in "unit"; "count" when absent
+ *   "timeline"?: { "timesUs": [...], "stacks": [...], "weights"?: [...] } // only when recorded with one
  * }
  * ```
- * Readers ignore fields they do not know, so adding an optional field does not bump the version.
+ * Readers ignore fields they do not know, so adding an optional field does not bump the version: a
+ * reader of before `unit` and `weight` reads a `--cpu` profile as the samples it also is.
  */
 import {
   FRAME_KINDS,
   type Frame,
   type FrameKind,
+  PROFILE_UNITS,
   type Profile,
+  type ProfileUnit,
   STAT_COUNTERS,
   type StackCount,
   type StatCounter,
@@ -38,14 +44,27 @@ export function renderProfileJson(profile: Profile): string {
     format: PROFILE_FORMAT,
     formatVersion: PROFILE_FORMAT_VERSION,
     exporter: 'pyspy-ts',
-    meta: profile.meta,
-    stats: profile.stats,
+    meta: canonicalMeta(profile.meta),
+    unit: profile.unit,
+    // In one order whatever built the profile (the native core, or this reader), so that a file
+    // read back and written again is the same file.
+    stats: Object.fromEntries(
+      [...STAT_COUNTERS, 'requestedRateHz', 'achievedRateHz'].map((key) => [
+        key,
+        profile.stats[key as keyof typeof profile.stats],
+      ]),
+    ),
     frames: profile.frames.map((f) => ({ name: f.name, file: f.file, line: f.line, ...(f.kind ? { kind: f.kind } : {}) })),
     threads: profile.threads,
-    stacks: profile.stacks,
+    stacks: profile.stacks.map((s) => ({ frames: s.frames, thread: s.thread, count: s.count, weight: s.weight })),
     ...(profile.timeline ? { timeline: profile.timeline } : {}),
   };
   return `${JSON.stringify(file)}\n`;
+}
+
+function canonicalMeta(meta: Profile['meta']): Profile['meta'] {
+  const { pid, pythonVersion, startTime, command, exitCode, stopReason, notes } = meta;
+  return { pid, pythonVersion, startTime, command, exitCode, stopReason, notes };
 }
 
 /** A file that is not a profile we can read, with what is wrong and where. */
@@ -143,10 +162,13 @@ export function profileFromJson(value: unknown): Profile {
     const thread = expectNumber(stack.thread, `stacks[${i}].thread`, { integer: true, min: 0 });
     if (thread >= threads.length)
       throw new ProfileFormatError(`stacks[${i}].thread = ${thread} is not a thread index (${threads.length} threads)`);
-    return { frames: frameIndexes, thread, count: expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 }) };
+    const count = expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 });
+    // Files written before weights: every sample weighs 1.
+    const weight = stack.weight === undefined ? count : expectNumber(stack.weight, `stacks[${i}].weight`, { min: 0 });
+    return { frames: frameIndexes, thread, count, weight };
   });
   // Counters added after the format's first files: absent means none were counted.
-  const addedLater = new Set(['gilSamples', 'idleSamples']);
+  const addedLater = new Set(['gilSamples', 'idleSamples', 'cpuAttributedS', 'cpuKernelS']);
   const statNumber = (key: string) =>
     stats[key] === undefined && addedLater.has(key) ? 0 : expectNumber(stats[key], `stats.${key}`, { min: 0 });
   const profile: Profile = {
@@ -160,7 +182,11 @@ export function profileFromJson(value: unknown): Profile {
         : {}),
       ...(meta.exitCode !== undefined ? { exitCode: expectNumber(meta.exitCode, 'meta.exitCode', { integer: true }) } : {}),
       ...(meta.stopReason !== undefined ? { stopReason: stopReason(meta.stopReason) } : {}),
+      ...(meta.notes !== undefined
+        ? { notes: expectArray(meta.notes, 'meta.notes').map((n, i) => expectString(n, `meta.notes[${i}]`)) }
+        : {}),
     },
+    unit: root.unit === undefined ? 'samples' : profileUnit(root.unit),
     stats: {
       ...(Object.fromEntries(STAT_COUNTERS.map((key) => [key, statNumber(key)])) as Record<StatCounter, number>),
       requestedRateHz: statNumber('requestedRateHz'),
@@ -181,6 +207,14 @@ export function profileFromJson(value: unknown): Profile {
     if (timesUs.length !== stackIds.length)
       throw new ProfileFormatError('timeline.timesUs and timeline.stacks must have the same length');
     profile.timeline = { timesUs, stacks: stackIds };
+    if (timeline.weights !== undefined) {
+      const weights = expectArray(timeline.weights, 'timeline.weights').map((w, i) =>
+        expectNumber(w, `timeline.weights[${i}]`, { min: 0 }),
+      );
+      if (weights.length !== stackIds.length)
+        throw new ProfileFormatError('timeline.weights and timeline.stacks must have the same length');
+      profile.timeline.weights = weights;
+    }
   }
   return profile;
 }
@@ -188,6 +222,11 @@ export function profileFromJson(value: unknown): Profile {
 function stopReason(value: unknown): NonNullable<Profile['meta']['stopReason']> {
   if (value === 'duration' || value === 'stopped' || value === 'target-exited') return value;
   throw new ProfileFormatError(`meta.stopReason must be "duration", "stopped" or "target-exited", got ${JSON.stringify(value)}`);
+}
+
+function profileUnit(value: unknown): ProfileUnit {
+  if (typeof value === 'string' && (PROFILE_UNITS as readonly string[]).includes(value)) return value as ProfileUnit;
+  throw new ProfileFormatError(`unit must be one of ${PROFILE_UNITS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 function frameKind(value: unknown, where: string): FrameKind {

@@ -11,7 +11,8 @@ export const FRAME_KINDS: readonly FrameKind[] = ['native', 'task', 'process', '
 
 /**
  * The kind of a frame read back from a format that has no kinds (collapsed stacks, speedscope):
- * a task frame (`Task main`, `Task`, `Task-12`) is the only one without a file.
+ * a task frame (`Task main`, `Task`, `Task-12`) has no file (nor do the pseudo-frames
+ * `pseudoFrameKind` knows: process roots, `<GC>`).
  */
 export function kindFromLabel(frame: Frame): FrameKind | undefined {
   return frame.file === '' && frame.line === 0 && /^Task(?: .+|-\d+)?$/.test(frame.name) ? 'task' : undefined;
@@ -41,13 +42,23 @@ export interface ThreadInfo {
   pid: number;
 }
 
-/** One distinct stack and how many samples saw it. */
+/**
+ * What a stack's `weight` counts. `samples`: every sample weighs 1 (the weight is the count);
+ * `cpu-nanoseconds` (`--cpu`): a sample weighs the CPU time its thread used since its previous sample.
+ */
+export type ProfileUnit = 'samples' | 'cpu-nanoseconds';
+export const PROFILE_UNITS: readonly ProfileUnit[] = ['samples', 'cpu-nanoseconds'];
+
+/** One distinct stack, how many samples saw it and what they weigh. */
 export interface StackCount {
   /** Indexes into `Profile.frames`, outermost (root) first, innermost (leaf) last. */
   frames: number[];
   /** Index into `Profile.threads`. */
   thread: number;
+  /** Samples that saw this stack. */
   count: number;
+  /** Their weights summed, in `Profile.unit` (equal to `count` when the unit is samples). What renderers draw. */
+  weight: number;
 }
 
 export interface ProfileStats {
@@ -68,6 +79,10 @@ export interface ProfileStats {
   gilSamples: number;
   /** Thread stacks left out as idle; 0 with `idle`, where thread states are not read. */
   idleSamples: number;
+  /** `cpu`: CPU seconds put on the stacks recorded (their weights summed); 0 otherwise. */
+  cpuAttributedS: number;
+  /** `cpu`: CPU seconds the kernel counted for the threads read, over the record; 0 otherwise. */
+  cpuKernelS: number;
 }
 
 /**
@@ -83,6 +98,8 @@ export const STAT_COUNTERS = [
   'profilerCpuS',
   'gilSamples',
   'idleSamples',
+  'cpuAttributedS',
+  'cpuKernelS',
 ] as const satisfies readonly (keyof ProfileStats)[];
 export type StatCounter = (typeof STAT_COUNTERS)[number];
 // A field added to ProfileStats must be a counter or a rate: this fails to compile otherwise.
@@ -110,14 +127,19 @@ export interface Profile {
     exitCode?: number;
     /** Why sampling ended: its duration ran out, it was stopped (Ctrl-C, AbortSignal), or the target exited. */
     stopReason?: 'duration' | 'stopped' | 'target-exited';
+    /** What happened to the targets that a person should be told, one line each (a process that exec'd something else). */
+    notes?: string[];
   };
+  /** What `StackCount.weight` counts. */
+  unit: ProfileUnit;
   stats: ProfileStats;
   frames: Frame[];
   threads: ThreadInfo[];
   stacks: StackCount[];
   /**
    * Optional per-tick timeline for trace formats: parallel arrays, one entry per recorded sample,
-   * in time order. `stacks[i]` indexes `Profile.stacks`.
+   * in time order. `stacks[i]` indexes `Profile.stacks`; `weights[i]` is the sample's weight when
+   * the unit is not samples.
    */
-  timeline?: { timesUs: number[]; stacks: number[] };
+  timeline?: { timesUs: number[]; stacks: number[]; weights?: number[] };
 }

@@ -1,31 +1,43 @@
-import type { Profile } from './profile.js';
+import { hasProcessRoots, processRootOf } from './process-roots.js';
+import type { Profile, StackCount } from './profile.js';
+import { totalWeight } from './units.js';
 
 export interface SpeedscopeOptions {
   name?: string;
 }
 
 /**
- * speedscope's file format: frames shared, one sampled profile per thread, each sample weighted
- * by its count (identical stacks are aggregated already, so weights keep the file small).
+ * speedscope's file format: frames shared, one sampled profile per thread (per process, for a
+ * record of subprocesses), each sample weighted by its stack's weight (identical stacks are
+ * aggregated already, so weights keep the file small): sample counts, or with `--cpu` nanoseconds.
  */
 export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = {}): string {
-  const perThread = profile.threads.map(() => ({ samples: [] as number[][], weights: [] as number[] }));
+  const groups = new Map<number, { name: string; stacks: StackCount[] }>();
+  const byProcess = hasProcessRoots(profile);
   for (const stack of profile.stacks) {
-    perThread[stack.thread].samples.push(stack.frames);
-    perThread[stack.thread].weights.push(stack.count);
+    if (stack.weight <= 0) continue;
+    const root = byProcess ? processRootOf(profile, stack) : undefined;
+    // Processes by their root frame; stacks without one (there are none in such a record) by thread.
+    const key = root !== undefined ? -1 - root : stack.thread;
+    let group = groups.get(key);
+    if (!group) {
+      group = { name: root !== undefined ? profile.frames[root].name : threadName(profile, stack.thread), stacks: [] };
+      groups.set(key, group);
+    }
+    group.stacks.push(stack);
   }
-  const profiles = profile.threads
-    .map((thread, i) => ({ thread, ...perThread[i] }))
-    .filter((t) => t.samples.length > 0)
-    .map(({ thread, samples, weights }) => ({
-      type: 'sampled' as const,
-      name: `${thread.name} (tid ${thread.id}${thread.pid !== profile.meta.pid ? `, pid ${thread.pid}` : ''})`,
-      unit: 'none' as const,
-      startValue: 0,
-      endValue: weights.reduce((a, b) => a + b, 0),
-      samples,
-      weights,
-    }));
+  const unit = profile.unit === 'cpu-nanoseconds' ? ('nanoseconds' as const) : ('none' as const);
+  // Threads in the profile's order, as speedscope lists them; processes in the order they were first seen.
+  const ordered = byProcess ? [...groups.values()] : [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g);
+  const profiles = ordered.map(({ name, stacks }) => ({
+    type: 'sampled' as const,
+    name,
+    unit,
+    startValue: 0,
+    endValue: totalWeight(stacks),
+    samples: stacks.map((s) => s.frames),
+    weights: stacks.map((s) => s.weight),
+  }));
   const file = {
     $schema: 'https://www.speedscope.app/file-format-schema.json',
     exporter: 'pyspy-ts',
@@ -48,4 +60,9 @@ export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = 
     profiles,
   };
   return JSON.stringify(file);
+}
+
+function threadName(profile: Profile, index: number): string {
+  const thread = profile.threads[index];
+  return `${thread.name} (tid ${thread.id}${thread.pid !== profile.meta.pid ? `, pid ${thread.pid}` : ''})`;
 }

@@ -7,6 +7,8 @@ export function frame(name: string, file = 'app.py', line = 1): Frame {
 export interface StackSpec {
   frames: Frame[];
   count: number;
+  /** Default: `count` (a profile of samples). */
+  weight?: number;
   /** Index into the profile's threads; default 0. */
   thread?: number;
 }
@@ -16,12 +18,12 @@ const DEFAULT_THREADS: ThreadInfo[] = [{ id: 101, name: 'MainThread', pid: 4242 
 /** A profile with the given stacks, frames interned the way `@pyspy/core` does. */
 export function buildProfile(
   stacks: StackSpec[],
-  options: { threads?: ThreadInfo[]; timeline?: Profile['timeline'] } = {},
+  options: { threads?: ThreadInfo[]; timeline?: Profile['timeline']; unit?: Profile['unit'] } = {},
 ): Profile {
   const frames: Frame[] = [];
   const index = new Map<string, number>();
   const intern = (f: Frame) => {
-    const key = JSON.stringify([f.name, f.file, f.line]);
+    const key = JSON.stringify([f.name, f.file, f.line, f.kind]);
     let i = index.get(key);
     if (i === undefined) {
       i = frames.push(f) - 1;
@@ -33,10 +35,14 @@ export function buildProfile(
     frames: s.frames.map(intern),
     thread: s.thread ?? 0,
     count: s.count,
+    weight: s.weight ?? s.count,
   }));
   const samples = stackCounts.reduce((sum, s) => sum + s.count, 0);
+  const unit = options.unit ?? 'samples';
+  const cpuS = unit === 'cpu-nanoseconds' ? stackCounts.reduce((sum, s) => sum + s.weight, 0) / 1e9 : 0;
   return {
     version: 1,
+    unit,
     meta: { pid: 4242, pythonVersion: '3.12.3', startTime: '2026-01-01T00:00:00.000Z' },
     stats: {
       samples,
@@ -49,6 +55,8 @@ export function buildProfile(
       profilerCpuS: 0.01,
       gilSamples: samples,
       idleSamples: 0,
+      cpuAttributedS: cpuS,
+      cpuKernelS: cpuS,
     },
     frames,
     threads: options.threads ?? DEFAULT_THREADS,

@@ -1,4 +1,4 @@
-//! The `walkers` fuzz target: a fuzz input is a small header that picks a CPython minor and a
+//! The `walkers` fuzz target: a fuzz input is a small header that picks a CPython build and a
 //! program to plant (threads, frames, code objects, locals), then patches applied on top of that
 //! well-formed image. Starting from a valid image is what lets libFuzzer reach deep paths: random
 //! memory almost never gets past the first pointer (tests/walkers_against_garbage.rs shows it).
@@ -9,7 +9,7 @@
 //! The images come from `pyspy-testkit`, and are read through pyspy-core's own read pipeline
 //! (`StackReader::read`, as the sampler and `dump` do), so the fuzzer tests what ships.
 //!
-//! Input: `[minor] [flags] [threads and depth] [seed: 2 bytes LE]`, then 12-byte patches
+//! Input: `[build: index into layouts::BUILDS] [flags] [threads and depth] [seed: 2 bytes LE]`, then 12-byte patches
 //! (`[op] [position: 3 bytes LE] [value: 8 bytes LE]`, see `memory::Patch`); a short header reads
 //! as zeros, so every input is valid. Flags: bit 0 puts the image at the very top of the address
 //! space, bit 1 reads it again through the sampler's block cache (two samples), bit 2 searches it
@@ -43,10 +43,10 @@ pub fn run(data: &[u8]) {
     let mut header = [0u8; HEADER_LEN];
     let header_len = data.len().min(HEADER_LEN);
     header[..header_len].copy_from_slice(&data[..header_len]);
-    let [minor, flags, threads_and_depth, seed_low, seed_high] = header;
-    let minor = layouts::MINORS[minor as usize % layouts::MINORS.len()];
+    let [build, flags, threads_and_depth, seed_low, seed_high] = header;
+    let build = layouts::BUILDS[build as usize % layouts::BUILDS.len()];
     let Image { program, mut memory, planted } =
-        Image::new(minor, threads_and_depth, u16::from_le_bytes([seed_low, seed_high]), flags & AT_THE_TOP != 0);
+        Image::new(build, threads_and_depth, u16::from_le_bytes([seed_low, seed_high]), flags & AT_THE_TOP != 0);
     let patches = data[header_len..].chunks_exact(PATCH_LEN);
     let intact = patches.len() == 0;
     for raw in patches {
@@ -55,9 +55,9 @@ pub fn run(data: &[u8]) {
 
     // 3.13+ read their layout from the target, as `python::locate` does; one it refuses still
     // gets walked with the static table, for the fuzzer's sake.
-    let python = readback::python_of(&memory, &planted, minor).unwrap_or_else(|e| {
+    let python = readback::python_of(&memory, &planted, build).unwrap_or_else(|e| {
         assert!(!intact, "planted _Py_DebugOffsets refused: {e}");
-        readback::python_with_static_layout(&planted, minor)
+        readback::python_with_static_layout(&planted, build)
     });
 
     // One reader across every read, as the sampler keeps one: its caches are checked by fingerprint.
@@ -68,7 +68,7 @@ pub fn run(data: &[u8]) {
     }
     if intact {
         let direct = direct.as_ref().expect("an intact image is readable");
-        assert_eq!(direct, &readback::expected(&program, &planted, &python.layout), "3.{minor} read back");
+        assert_eq!(direct, &readback::expected(&program, &planted, &python.layout), "{build} read back");
     }
     if program.tasks.is_some() {
         // Loops and tasks, every waiting task's path: bounded whatever the patches did.
@@ -84,7 +84,7 @@ pub fn run(data: &[u8]) {
     for _ in 0..2 {
         let names = thread_names.read(&memory, &python.layout, planted.runtime);
         if intact {
-            assert_eq!(names.into_iter().collect::<BTreeMap<_, _>>(), planted.thread_names, "thread names of 3.{minor}");
+            assert_eq!(names.into_iter().collect::<BTreeMap<_, _>>(), planted.thread_names, "thread names of {build}");
         }
     }
 
@@ -105,7 +105,7 @@ pub fn run(data: &[u8]) {
         let detected = (flags & SEARCH_WITHOUT_A_VERSION == 0).then_some(python.version);
         let found = runtime_scan::find_runtime(&memory, &maps, BINARY_PATH, detected, &planted.tids);
         // Without a version, only 3.13+ can be found: by the cookie, which also tells the version.
-        if intact && (detected.is_some() || minor >= 13) {
+        if intact && (detected.is_some() || build.debug_offsets_positions().is_some()) {
             assert_eq!(found.map(|(runtime, _)| runtime), Some(planted.runtime), "the scan missed the planted runtime");
         }
     }

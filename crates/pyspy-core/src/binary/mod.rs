@@ -7,8 +7,11 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 use crate::maps::MapEntry;
 use crate::{Error, Result};
 
-/// The symbols pyspy looks for; everything else in the symbol tables is ignored.
-const WANTED_SYMBOLS: &[&str] = &["_PyRuntime", "Py_Version"];
+/// The symbols pyspy looks for; everything else in the symbol tables is ignored. Besides
+/// `_PyRuntime` and `Py_Version`, the globals that 2.7 and 3.6 have instead of `_PyRuntime`, as
+/// their layouts name them (`interp_head_symbol`, `tstate_current_symbol`; a test checks that
+/// every name a layout asks for is here).
+pub const WANTED_SYMBOLS: &[&str] = &["_PyRuntime", "Py_Version", "interp_head", "_PyThreadState_Current"];
 
 #[derive(Debug, Clone)]
 pub struct LoadedBinary {
@@ -23,6 +26,16 @@ pub struct LoadedBinary {
     pub py_version_symbol: Option<u64>,
     /// Strings in read-only data that look like a CPython version ("3.9.2"), in file order.
     pub version_strings: Vec<String>,
+    /// Runtime addresses of the other `WANTED_SYMBOLS` the file defines (from `.symtab`, which
+    /// `strip` removes, or `.dynsym`).
+    pub other_symbols: Vec<(&'static str, u64)>,
+}
+
+impl LoadedBinary {
+    /// The runtime address of one of `WANTED_SYMBOLS`, if the file defines it.
+    pub fn symbol(&self, name: &str) -> Option<u64> {
+        self.other_symbols.iter().find(|(n, _)| *n == name).map(|&(_, addr)| addr)
+    }
 }
 
 /// Parses the ELF file `data` that the target maps as `target_path` and relates it to its mappings.
@@ -34,14 +47,18 @@ pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedB
 
     let mut py_runtime = None;
     let mut py_version_symbol = None;
+    let mut other_symbols: Vec<(&'static str, u64)> = Vec::new();
     for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
         let Ok(name) = symbol.name() else { continue };
-        if !WANTED_SYMBOLS.contains(&name) || symbol.address() == 0 {
+        let Some(&wanted) = WANTED_SYMBOLS.iter().find(|&&w| w == name) else { continue };
+        if symbol.address() == 0 || symbol.is_undefined() {
             continue;
         }
-        match name {
-            "_PyRuntime" => py_runtime = Some((symbol.address() + load_bias, symbol.size())),
-            "Py_Version" => py_version_symbol = Some(symbol.address() + load_bias),
+        let addr = symbol.address() + load_bias;
+        match wanted {
+            "_PyRuntime" => py_runtime = Some((addr, symbol.size())),
+            "Py_Version" => py_version_symbol = Some(addr),
+            _ if !other_symbols.iter().any(|(n, _)| *n == wanted) => other_symbols.push((wanted, addr)),
             _ => {}
         }
     }
@@ -60,7 +77,7 @@ pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedB
         }
     }
 
-    Ok(LoadedBinary { path: target_path.to_string(), load_bias, py_runtime, py_version_symbol, version_strings })
+    Ok(LoadedBinary { path: target_path.to_string(), load_bias, py_runtime, py_version_symbol, version_strings, other_symbols })
 }
 
 /// The bias is where the target mapped the file's first loadable segment minus that segment's
@@ -82,7 +99,7 @@ fn load_bias(elf: &object::File<'_>, target_path: &str, maps: &[MapEntry]) -> Re
     Ok(mapping.wrapping_sub(first_segment & !0xfff))
 }
 
-/// NUL-terminated strings shaped like "3.11.2", "3.14.0rc1" or "3.15.0a1+", standalone ones first.
+/// NUL-terminated strings shaped like "3.11.2", "3.14.0rc1", "3.15.0a1+" or "2.7.18", standalone ones first.
 /// The linker may merge the PY_VERSION literal into the tail of a longer string that ends the
 /// same way (pyenv's libpython3.8 keeps it only as the end of "/root/.pyenv/versions/3.8.18"),
 /// so tails after a '/', '-' or ' ' are candidates too, after the standalone ones.
@@ -95,7 +112,7 @@ pub fn find_version_strings(bytes: &[u8]) -> Vec<String> {
         }
         let tail_start = piece.iter().rposition(|&b| b == b'/' || b == b'-' || b == b' ').map_or(0, |i| i + 1);
         let (list, candidate) = if tail_start == 0 { (&mut standalone, piece) } else { (&mut tails, &piece[tail_start..]) };
-        if candidate.len() > 16 || !candidate.starts_with(b"3.") {
+        if candidate.len() > 16 || !(candidate.starts_with(b"3.") || candidate.starts_with(b"2.")) {
             continue;
         }
         let Ok(s) = std::str::from_utf8(candidate) else { continue };
@@ -107,7 +124,7 @@ pub fn find_version_strings(bytes: &[u8]) -> Vec<String> {
     standalone
 }
 
-/// "3.11.2" -> (3, 11, 2); accepts a pre-release suffix (a1, b2, rc1) and a trailing '+'.
+/// "3.11.2" -> (3, 11, 2), "2.7.18" -> (2, 7, 18); accepts a pre-release suffix (a1, b2, rc1) and a trailing '+'.
 pub fn parse_version_string(s: &str) -> Option<(u8, u8, u8)> {
     let s = s.strip_suffix('+').unwrap_or(s);
     let mut parts = s.splitn(3, '.');
@@ -124,7 +141,7 @@ pub fn parse_version_string(s: &str) -> Option<(u8, u8, u8)> {
         || ["a", "b", "rc"].iter().any(|p| {
             suffix.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
         });
-    (major == 3 && minor <= 40 && valid_suffix).then_some((major, minor, patch))
+    ((major == 2 || major == 3) && minor <= 40 && valid_suffix).then_some((major, minor, patch))
 }
 
 #[cfg(test)]
@@ -147,5 +164,7 @@ mod tests {
         assert_eq!(parse_version_string("3.11.2.4"), None);
         assert_eq!(parse_version_string("3.11.x"), None);
         assert_eq!(parse_version_string("3.11.2rc"), None);
+        assert_eq!(parse_version_string("2.7.18"), Some((2, 7, 18)));
+        assert_eq!(parse_version_string("1.2.13"), None);
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::process::ProcessSource;
 use crate::python::locate::{python_at, runtime_candidates};
-use crate::python::{self, layouts, runtime_scan, version, Python};
+use crate::python::{self, builds, runtime_scan, version, Python};
 use crate::{Error, ErrorKind, Result};
 
 use super::CoreFile;
@@ -20,16 +20,17 @@ pub fn locate_python(core: &CoreFile) -> Result<Python> {
         return python::locate(core);
     }
 
-    let minor = candidates.iter().find_map(|p| version::minor_from_filename(p));
+    let named = candidates.iter().find_map(|p| version::minor_from_filename(p));
+    let minor = named.map(|(major, minor)| format!("{major}.{minor}"));
     let supply_hint = |missing: &[&str]| {
         let names: Vec<&str> = missing.iter().map(|p| super::files::file_name(p)).collect();
         format!("pass {} with --binary PATH", names.join(" and "))
     };
-    if let Some(minor) = minor.filter(|&m| layouts::debug_offsets_positions(m).is_none()) {
+    if let Some(minor) = named.filter(|&(major, minor)| !builds::has_debug_offsets(major, minor)).and(minor.as_ref()) {
         return Err(Error::new(
             ErrorKind::MissingBinary,
             format!(
-                "{} is a core of Python 3.{minor} ({exe}): before 3.13 the interpreter is found through its binary, and {} {} not here: {}",
+                "{} is a core of Python {minor} ({exe}): before 3.13 the interpreter is found through its binary, and {} {} not here: {}",
                 core.name,
                 missing.join(", "),
                 if missing.len() == 1 { "is" } else { "are" },
@@ -44,9 +45,9 @@ pub fn locate_python(core: &CoreFile) -> Result<Python> {
             return python_at(core.memory(), runtime, version, path.to_string());
         }
     }
-    let message = match minor {
+    let message = match &minor {
         Some(minor) => format!(
-            "{} is a core of Python 3.{minor} ({exe}), but no runtime was found in its memory, and {} not here to find it by: {}",
+            "{} is a core of Python {minor} ({exe}), but no runtime was found in its memory, and {} not here to find it by: {}",
             core.name,
             missing.join(", "),
             supply_hint(&missing)

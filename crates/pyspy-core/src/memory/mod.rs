@@ -61,6 +61,20 @@ pub trait MemoryExt: Memory {
 
 impl<T: Memory + ?Sized> MemoryExt for T {}
 
+/// One 8-byte word at each address, in one batch: None where that read failed.
+pub fn read_words(memory: &dyn Memory, addrs: impl Iterator<Item = u64>) -> Vec<Option<u64>> {
+    let addrs: Vec<u64> = addrs.collect();
+    let mut bufs = vec![[0u8; 8]; addrs.len()];
+    let mut requests: Vec<ReadRequest<'_>> =
+        addrs.iter().zip(bufs.iter_mut()).map(|(&addr, buf)| ReadRequest::new(addr, buf)).collect();
+    if memory.read_many(&mut requests).is_err() {
+        return vec![None; addrs.len()];
+    }
+    let ok: Vec<bool> = requests.iter().map(|r| r.ok).collect();
+    drop(requests);
+    bufs.iter().zip(ok).map(|(b, ok)| ok.then(|| u64::from_le_bytes(*b))).collect()
+}
+
 /// Little-endian field access into a buffer read from the target. Out-of-range reads give 0:
 /// the target changes under us, and a short struct must not panic the walker.
 pub fn field_u64(buf: &[u8], offset: u32) -> u64 {

@@ -88,6 +88,8 @@ pub struct PythonFrameEntry {
     /// On an entry frame: an address on the C stack inside the eval call that runs it (3.12+:
     /// the shim frame's address). When entry frames carry it, eval frames are found by it.
     pub c_stack_anchor: Option<u64>,
+    /// 3.11: the frame has run no instruction yet (see `RawFrame::fresh`).
+    pub fresh: bool,
 }
 
 /// One native frame as the merge sees it.
@@ -140,11 +142,18 @@ pub fn merge_stacks(
     keep_eval_frames: bool,
 ) -> MergeOutcome {
     let mut out = MergeOutcome { frames: Vec::with_capacity(native.len() + python.len()), ..Default::default() };
-    let groups = entry_groups(python);
     let by_anchor = python.iter().any(|p| p.is_entry && p.c_stack_anchor.is_some());
+    let eval_frames = native.iter().filter(|f| f.role == NativeRole::EvalLoop).count();
+    let mut groups = entry_groups(python, false);
+    // 3.11: one eval frame more than there are groups, and an innermost frame that has run
+    // nothing: the eval call has linked that frame but not yet flagged it as its entry. (A frame
+    // pushed by a Python-to-Python call gets no eval frame of its own, so the count would match;
+    // and a frame that called C into that eval call has run its CALL.)
+    if !by_anchor && eval_frames == groups.len() + 1 && python.first().is_some_and(|p| p.fresh && !p.is_entry) {
+        groups = entry_groups(python, true);
+    }
     // By name, an eval frame that is entering or leaving its Python frame cannot be told from
     // the others; one eval frame more than there are groups says it is the innermost one.
-    let eval_frames = native.iter().filter(|f| f.role == NativeRole::EvalLoop).count();
     let mut skip_innermost_eval = !by_anchor && eval_frames == groups.len() + 1;
     let mut next_group = 0;
     for (i, frame) in native.iter().enumerate() {
@@ -206,11 +215,11 @@ struct EntryGroup {
     anchor: Option<u64>,
 }
 
-fn entry_groups(python: &[PythonFrameEntry]) -> Vec<EntryGroup> {
+fn entry_groups(python: &[PythonFrameEntry], innermost_is_entry: bool) -> Vec<EntryGroup> {
     let mut groups = Vec::new();
     let mut start = 0;
     for (i, frame) in python.iter().enumerate() {
-        if frame.is_entry || i + 1 == python.len() {
+        if frame.is_entry || i + 1 == python.len() || (i == 0 && innermost_is_entry) {
             groups.push(EntryGroup { frames: start..i + 1, anchor: frame.c_stack_anchor.filter(|_| frame.is_entry) });
             start = i + 1;
         }
@@ -225,7 +234,7 @@ mod tests {
     use NativeRole::{EvalLoop as E, Hidden as H, Shown as S};
 
     fn py(entries: &[bool]) -> Vec<PythonFrameEntry> {
-        entries.iter().map(|&is_entry| PythonFrameEntry { is_entry, c_stack_anchor: None }).collect()
+        entries.iter().map(|&is_entry| PythonFrameEntry { is_entry, c_stack_anchor: None, fresh: false }).collect()
     }
 
     /// Native frames whose stack pointers are 0x100 apart, innermost at 0x1000.
@@ -245,6 +254,21 @@ mod tests {
         let merged = merge_stacks(&native(&roles), &python, true, false);
         assert_eq!(merged.frames, [N(0), N(1), N(2), N(3), P(0), P(1)]);
         assert!(merged.is_exact());
+    }
+
+    #[test]
+    fn a_callback_frame_linked_but_not_yet_flagged_as_entry_still_gets_its_eval_frame() {
+        // 3.11, the eval call for py_spin between linking the frame and setting is_entry.
+        let roles = [E, H, H, S, S, H, E, H];
+        let mut python = py(&[false, false, true]); // py_spin, python_side, <module>
+        python[0].fresh = true;
+        let merged = merge_stacks(&native(&roles), &python, true, false);
+        assert_eq!(merged.frames, [P(0), N(3), N(4), P(1), P(2)]);
+        assert!(merged.is_exact());
+        // Not fresh: the innermost eval frame is entering a frame not linked yet.
+        python[0].fresh = false;
+        let merged = merge_stacks(&native(&roles), &python, true, false);
+        assert!(merged.eval_frame_in_transition);
     }
 
     #[test]
@@ -297,8 +321,8 @@ mod tests {
         // 3.12: the eval call that will run py_spin has not linked its shim yet.
         let roles = [E, H, S, S, H, E];
         let python = [
-            PythonFrameEntry { is_entry: false, c_stack_anchor: None },
-            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x500 + 0x10) },
+            PythonFrameEntry { is_entry: false, c_stack_anchor: None, fresh: false },
+            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x500 + 0x10), fresh: false },
         ];
         let merged = merge_stacks(&native(&roles), &python, true, false);
         assert_eq!(merged.frames, [N(2), N(3), P(0), P(1)]);
@@ -318,9 +342,9 @@ mod tests {
         // calls lie in native frames 2 and 6.
         let roles = [S, S, H, H, S, H, H, H];
         let python = [
-            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x200 + 0x40) }, // py_spin
-            PythonFrameEntry { is_entry: false, c_stack_anchor: None },                       // python_side
-            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x600 + 0x8) },  // <module>
+            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x200 + 0x40), fresh: false }, // py_spin
+            PythonFrameEntry { is_entry: false, c_stack_anchor: None, fresh: false },                       // python_side
+            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x600 + 0x8), fresh: false },  // <module>
         ];
         let merged = merge_stacks(&native(&roles), &python, true, false);
         assert_eq!(merged.frames, [N(0), N(1), P(0), N(4), P(1), P(2)]);
@@ -332,8 +356,8 @@ mod tests {
     #[test]
     fn an_anchor_beyond_a_truncated_native_stack_leaves_its_frames_outermost() {
         let python = [
-            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1010) },
-            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x9000) },
+            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1010), fresh: false },
+            PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x9000), fresh: false },
         ];
         // Native frame 0 holds the first anchor; the unwind stopped at frame 1.
         let truncated = merge_stacks(&native(&[H, H]), &python, false, false);
@@ -348,7 +372,7 @@ mod tests {
     #[test]
     fn a_frame_outside_the_interpreter_never_runs_python_frames_whatever_its_stack_range() {
         // An unwind through code without unwind tables gave one frame whose range reaches far.
-        let python = [PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x40) }];
+        let python = [PythonFrameEntry { is_entry: true, c_stack_anchor: Some(0x1000 + 0x40), fresh: false }];
         let merged = merge_stacks(&native(&[S]), &python, true, false);
         assert_eq!(merged.frames, [N(0), P(0)]);
         assert_eq!(merged.python_frames_unclaimed, 1);

@@ -208,6 +208,7 @@ impl<A: Arch> NativeReader<A> {
             .map(|f| PythonFrameEntry {
                 is_entry: f.is_entry,
                 c_stack_anchor: f.c_stack_anchor.filter(|a| (sp..stack_end).contains(a)),
+                fresh: f.fresh,
             })
             .collect();
         let symbols: Vec<Arc<SymbolInfo>> =

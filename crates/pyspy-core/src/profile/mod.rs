@@ -1,5 +1,5 @@
-//! Aggregation: interned frames and threads, distinct stacks with counts, and optionally a
-//! timeline. This is what crosses to JS: a few tables, never one object per sample.
+//! Aggregation: interned frames and threads, distinct stacks with counts and weights, and
+//! optionally a timeline. This is what crosses to JS: a few tables, never one object per sample.
 
 use rustc_hash::FxHashMap;
 
@@ -50,12 +50,44 @@ pub struct ThreadInfo {
     pub name: String,
 }
 
+/// What a stack's `weight` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProfileUnit {
+    /// Every sample weighs 1: the weight is the count.
+    #[default]
+    Samples,
+    /// `--cpu`: a sample weighs the CPU time its thread used since the thread's previous sample.
+    CpuNanoseconds,
+}
+
+impl ProfileUnit {
+    /// The name JS and the file formats use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileUnit::Samples => "samples",
+            ProfileUnit::CpuNanoseconds => "cpu-nanoseconds",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct StackCount {
     /// Indexes into `frames`, outermost first.
     pub frames: Vec<u32>,
     pub thread: u32,
+    /// Samples that saw this stack.
     pub count: u64,
+    /// Their weights summed, in the profile's unit (equal to `count` for `Samples`).
+    pub weight: u64,
+}
+
+/// One recorded sample, in time order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineSample {
+    pub time_us: u64,
+    /// Index into `Profile::stacks`.
+    pub stack: u32,
+    pub weight: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +109,11 @@ pub struct Stats {
     /// Thread stacks seen but left out because the thread was idle. Stays 0 with `include_idle`,
     /// where thread states are not read.
     pub idle_samples: u64,
+    /// `--cpu`: the weights of the samples recorded, summed: CPU time put on a stack.
+    pub cpu_attributed_ns: u64,
+    /// `--cpu`: CPU time the kernel counted for the threads read, from their first reading to their
+    /// last: what `cpu_attributed_ns` would be if no sample were lost or left out.
+    pub cpu_kernel_ns: u64,
 }
 
 impl Stats {
@@ -94,9 +131,13 @@ pub struct Profile {
     pub frames: Vec<Frame>,
     pub threads: Vec<ThreadInfo>,
     pub stacks: Vec<StackCount>,
-    /// (microseconds since start, index into `stacks`) per recorded sample, when asked for.
-    pub timeline: Option<Vec<(u64, u32)>>,
+    /// Every recorded sample, when asked for.
+    pub timeline: Option<Vec<TimelineSample>>,
     pub stats: Stats,
+    pub unit: ProfileUnit,
+    /// What happened to the targets that a person should be told (one line each), e.g. a process
+    /// that exec'd something that is not Python.
+    pub notes: Vec<String>,
 }
 
 /// Builds a `Profile` incrementally. Lookups hash a stack's frame ids once per sample.
@@ -115,6 +156,15 @@ impl Aggregator {
             a.profile.timeline = Some(Vec::new());
         }
         a
+    }
+
+    /// What `add_weighted_sample`'s weights are.
+    pub fn set_unit(&mut self, unit: ProfileUnit) {
+        self.profile.unit = unit;
+    }
+
+    pub fn add_note(&mut self, note: String) {
+        self.profile.notes.push(note);
     }
 
     pub fn intern_frame(&mut self, frame: Frame) -> u32 {
@@ -145,21 +195,31 @@ impl Aggregator {
     /// `frames` outermost first. The caller's buffer is lent, not taken, so that a sample of a
     /// stack seen before allocates nothing and hashes the stack once.
     pub fn add_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64) {
+        self.add_weighted_sample(thread, frames, time_us, 1);
+    }
+
+    /// A sample that weighs `weight` in the profile's unit (see `set_unit`).
+    pub fn add_weighted_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64, weight: u64) {
         let key = (thread, std::mem::take(frames));
         let id = match self.stack_ids.get(&key) {
             Some(&id) => id,
             None => {
                 let id = self.profile.stacks.len() as u32;
-                self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0 });
+                self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0, weight: 0 });
                 self.stack_ids.insert(key.clone(), id);
                 id
             }
         };
         *frames = key.1;
-        self.profile.stacks[id as usize].count += 1;
+        let stack = &mut self.profile.stacks[id as usize];
+        stack.count += 1;
+        stack.weight += weight;
         self.profile.stats.samples += 1;
+        if self.profile.unit == ProfileUnit::CpuNanoseconds {
+            self.profile.stats.cpu_attributed_ns += weight;
+        }
         if let Some(timeline) = &mut self.profile.timeline {
-            timeline.push((time_us, id));
+            timeline.push(TimelineSample { time_us, stack: id, weight });
         }
     }
 
@@ -198,7 +258,24 @@ mod tests {
         let p = a.finish();
         assert_eq!(p.frames.len(), 2);
         assert_eq!(p.stacks.iter().map(|s| s.count).collect::<Vec<_>>(), vec![2, 1, 1]);
+        assert_eq!(p.stacks.iter().map(|s| s.weight).collect::<Vec<_>>(), vec![2, 1, 1]);
         assert_eq!(p.stats.samples, 4);
-        assert_eq!(p.timeline.unwrap(), vec![(0, 0), (10, 0), (10, 1), (20, 2)]);
+        let timeline: Vec<(u64, u32)> = p.timeline.unwrap().iter().map(|s| (s.time_us, s.stack)).collect();
+        assert_eq!(timeline, vec![(0, 0), (10, 0), (10, 1), (20, 2)]);
+    }
+
+    #[test]
+    fn cpu_weights_add_up_per_stack_and_in_the_statistics() {
+        let mut a = Aggregator::new(true);
+        a.set_unit(ProfileUnit::CpuNanoseconds);
+        let work = a.intern_frame(frame("work"));
+        let t = a.intern_thread(10, 10, "MainThread");
+        a.add_weighted_sample(t, &mut vec![work], 0, 7_000_000);
+        a.add_weighted_sample(t, &mut vec![work], 10, 3_000_000);
+        let p = a.finish();
+        assert_eq!((p.stacks[0].count, p.stacks[0].weight), (2, 10_000_000));
+        assert_eq!(p.stats.cpu_attributed_ns, 10_000_000);
+        assert_eq!(p.timeline.unwrap()[1].weight, 3_000_000);
+        assert_eq!(p.unit.as_str(), "cpu-nanoseconds");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::memory::{at, field_i32, field_u64, Memory};
-use crate::python::layout::{Layout, LineTable};
+use crate::python::layout::Layout;
 use crate::python::{line_table, strings};
 use crate::Result;
 
@@ -21,6 +21,8 @@ pub struct CodeInfo {
     /// these no longer match and the entry is decoded again.
     fingerprint: [u64; 3],
     /// Address of the first instruction (3.11+: inline in the code object; earlier: co_code's data).
+    /// 3.13t too: its frames point into `co_code_adaptive` like a default build's (3.14t's
+    /// per-thread copies, `code_tlbc`, are not read: there is no 3.14t table).
     pub instructions_addr: u64,
     pub argcount: u32,
     /// Address of the tuple of local names (co_varnames / co_localsplusnames).
@@ -28,8 +30,8 @@ pub struct CodeInfo {
 }
 
 impl CodeInfo {
-    pub fn line_for(&self, format: LineTable, byte_offset: i64) -> u32 {
-        line_table::line_for_offset(format, &self.line_table, self.first_line, byte_offset)
+    pub fn line_for(&self, layout: &Layout, byte_offset: i64) -> u32 {
+        line_table::line_in(layout, &self.line_table, self.first_line, byte_offset)
     }
 }
 
@@ -90,8 +92,8 @@ fn fingerprint(layout: &Layout, header: &[u8]) -> [u64; 3] {
 fn decode(memory: &dyn Memory, layout: &Layout, addr: u64, header: &[u8], fingerprint: [u64; 3]) -> Result<CodeInfo> {
     let name_addr =
         layout.code_qualname.map(|o| field_u64(header, o)).filter(|&a| a != 0).unwrap_or(field_u64(header, layout.code_name));
-    let name = strings::read_unicode(memory, layout, name_addr)?;
-    let filename = strings::read_unicode(memory, layout, field_u64(header, layout.code_filename))?;
+    let name = strings::read_str(memory, layout, name_addr)?;
+    let filename = strings::read_str(memory, layout, field_u64(header, layout.code_filename))?;
     let line_table = strings::read_bytes(memory, layout, field_u64(header, layout.code_linetable))?;
     let first_line = field_i32(header, layout.code_firstlineno).max(0) as u32;
     let instructions_addr = match (layout.code_code_adaptive, layout.code_code) {

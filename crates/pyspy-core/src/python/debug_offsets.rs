@@ -1,11 +1,12 @@
 //! 3.13+: the target describes its own layout in `_Py_DebugOffsets`, the first member of
-//! `_PyRuntime`. We read it, check its cookie and version, and let it override the static table,
-//! so a patch release that moves a field (as 3.14.x did) still reads right.
+//! `_PyRuntime`. We read it, check its cookie and version, pick the table of the build it says it
+//! is (`free_threaded`: 3.13t moves most offsets), and let it override that table, so a patch
+//! release that moves a field (as 3.14.x did) still reads right.
 
 use crate::memory::{field_u64, Memory};
 use crate::python::debug_offsets_positions::DebugOffsetsPositions;
-use crate::python::layout::Layout;
-use crate::python::layouts;
+use crate::python::layout::{Build, Layout};
+use crate::python::locate;
 use crate::python::version::Version;
 use crate::{Error, ErrorKind, Result};
 
@@ -15,19 +16,30 @@ pub const COOKIE: &[u8; 8] = b"xdebugpy";
 /// a real `_Py_DebugOffsets` (wrong address, or a build we do not understand).
 const MAX_SANE_OFFSET: u64 = 1 << 20;
 
-pub fn read_layout(memory: &dyn Memory, runtime_addr: u64, version: &Version, fallback: &Layout) -> Result<Layout> {
-    let positions = layouts::debug_offsets_positions(version.minor).expect("caller checked the minor has debug offsets");
+/// The layout of the 3.13+ CPython whose `_PyRuntime` is at `runtime_addr`: from its own
+/// `_Py_DebugOffsets`, over the table of the build it says it is (free-threaded or not).
+pub fn read_layout(memory: &dyn Memory, runtime_addr: u64, version: &Version) -> Result<Layout> {
+    // The struct is the same in both ABIs of a minor, and `free_threaded` sits at the same place
+    // in every 3.13+ build: read it with whichever positions there are, then take the build's own.
+    let (major, minor) = (version.major, version.minor);
+    let any_build = [false, true].map(|free_threaded| Build { major, minor, free_threaded });
+    let positions =
+        any_build.iter().find_map(|b| b.debug_offsets_positions()).ok_or_else(|| locate::unsupported(&version.to_string()))?;
     let mut raw = vec![0u8; positions.struct_size as usize];
     memory.read(runtime_addr, &mut raw)?;
-    layout_from_debug_offsets(&raw, positions, version, fallback)
+    check_cookie_and_version(&raw, positions, version)?;
+    let free_threaded = positions.free_threaded.is_some_and(|pos| field_u64(&raw, pos) != 0);
+    let build = Build { major, minor, free_threaded };
+    let shown = format!("{version}{}", if free_threaded { " (free-threaded)" } else { "" });
+    let (Some(positions), Some(table)) = (build.debug_offsets_positions(), build.layout()) else {
+        return Err(locate::unsupported(&shown));
+    };
+    raw.resize(positions.struct_size as usize, 0);
+    memory.read(runtime_addr, &mut raw)?;
+    layout_from_debug_offsets(&raw, positions, version, table)
 }
 
-pub fn layout_from_debug_offsets(
-    raw: &[u8],
-    positions: &DebugOffsetsPositions,
-    version: &Version,
-    fallback: &Layout,
-) -> Result<Layout> {
+fn check_cookie_and_version(raw: &[u8], positions: &DebugOffsetsPositions, version: &Version) -> Result<()> {
     if raw.get(..8) != Some(&COOKIE[..]) {
         return Err(Error::new(
             ErrorKind::UnsupportedVersion,
@@ -42,15 +54,34 @@ pub fn layout_from_debug_offsets(
             format!("Python {version}'s _Py_DebugOffsets says version {major}.{minor}: refusing to guess its layout"),
         ));
     }
-    if let Some(pos) = positions.free_threaded {
-        if field_u64(raw, pos) != 0 {
-            return Err(Error::new(
-                ErrorKind::UnsupportedVersion,
-                format!("Python {version} is a free-threaded build (3.{minor}t), which pyspy-ts does not read yet"),
-            ));
-        }
-    }
+    Ok(())
+}
 
+/// The layout `raw` (a target's `_Py_DebugOffsets`) describes, over `table`, the one compiled for
+/// its build: the target's offsets win, and the table gives what the struct does not describe.
+/// The object header is the ABI itself (16 bytes, 32 free-threaded): where the target's differs
+/// from the table's, the table's other offsets would be wrong, so that is refused.
+pub fn layout_from_debug_offsets(
+    raw: &[u8],
+    positions: &DebugOffsetsPositions,
+    version: &Version,
+    table: &Layout,
+) -> Result<Layout> {
+    check_cookie_and_version(raw, positions, version)?;
+    let free_threaded = positions.free_threaded.is_some_and(|pos| field_u64(raw, pos) != 0);
+    let header = field_u64(raw, positions.pyobject_ob_type);
+    if free_threaded != table.gil_enabled.is_some() || header != u64::from(table.object_type) {
+        let build = |ft: bool| format!("{}.{}{}", version.major, version.minor, if ft { "t" } else { "" });
+        return Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!(
+                "Python {version}'s _Py_DebugOffsets describe a {} build (object type at {header}), not the {} table's: refusing to guess its layout",
+                build(free_threaded),
+                build(table.gil_enabled.is_some())
+            ),
+        ));
+    }
+    let fallback = table;
     let mut bad_field = None;
     let mut get = |name: &'static str, pos: u32| -> u32 {
         let value = field_u64(raw, pos);
@@ -117,11 +148,19 @@ pub fn layout_from_debug_offsets(
         (positions.type_tp_basicsize, &mut l.type_basicsize, "type_object.tp_basicsize"),
         (positions.type_tp_dictoffset, &mut l.type_dictoffset, "type_object.tp_dictoffset"),
         (positions.heap_type_ht_cached_keys, &mut l.heap_type_cached_keys, "heap_type_object.ht_cached_keys"),
+        (positions.list_ob_item, &mut l.list_items, "list_object.ob_item"),
+        (positions.set_used, &mut l.set_used, "set_object.used"),
+        (positions.set_table, &mut l.set_table, "set_object.table"),
+        (positions.set_mask, &mut l.set_mask, "set_object.mask"),
     ];
     for (pos, slot, name) in optional {
         if let Some(pos) = pos {
             *slot = get(name, pos);
         }
+    }
+    if let (Some(gc), Some(collecting)) = (positions.interp_gc, positions.gc_collecting) {
+        let (gc, collecting) = (get("interpreter_state.gc", gc), get("gc.collecting", collecting));
+        l.interp_gc_collecting = Some(gc + collecting);
     }
     if let Some(name) = bad_field {
         return Err(Error::new(

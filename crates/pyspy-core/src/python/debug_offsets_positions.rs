@@ -66,4 +66,13 @@ pub struct DebugOffsetsPositions {
     pub type_tp_basicsize: Option<u32>,
     pub type_tp_dictoffset: Option<u32>,
     pub heap_type_ht_cached_keys: Option<u32>,
+    /// `interpreter_state.gc` (where the GC state sits in the interpreter) and `gc.collecting`
+    /// (where its flag sits in that state).
+    pub interp_gc: Option<u32>,
+    pub gc_collecting: Option<u32>,
+    pub list_ob_item: Option<u32>,
+    /// 3.14+.
+    pub set_used: Option<u32>,
+    pub set_table: Option<u32>,
+    pub set_mask: Option<u32>,
 }

@@ -1,11 +1,12 @@
 //! Dicts and instance attributes in the target, in each minor's layout: a dict's keys object
-//! (3.8-3.10 `dk_size`, 3.11+ log2 sizes and kinds), split tables, and where an instance keeps its
-//! attributes (a `__dict__` at `tp_dictoffset`, or 3.11+ managed dicts and inline values).
+//! (3.6-3.10 `dk_size`, 3.11+ log2 sizes and kinds), split tables, 2.7's single open-addressed
+//! table, and where an instance keeps its attributes (a `__dict__` at `tp_dictoffset`, or 3.11+
+//! managed dicts and inline values).
 //! Every size is bounded and every pointer may be garbage: a failed read is an error, never a panic.
 
 use rustc_hash::FxHashMap;
 
-use crate::memory::{at, field_i64, field_u64, field_u8, Memory, MemoryExt, ReadRequest};
+use crate::memory::{at, field_i64, field_u64, field_u8, read_words, Memory, MemoryExt, ReadRequest};
 use crate::python::layout::{Layout, ManagedDict};
 use crate::python::strings;
 use crate::{Error, Result};
@@ -27,14 +28,23 @@ struct SplitValues {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
+    /// The keys object; 2.7: the entries themselves (`ma_table`).
     keys: u64,
     split: Option<SplitValues>,
+    /// 2.7: how many slots `ma_table` has (`ma_mask` + 1); free and deleted slots are entries too.
+    python2_slots: Option<u64>,
 }
 
 pub struct Dict {
     pub type_addr: u64,
     pub table: Table,
+    /// `ma_used`: how many items it holds.
+    pub used: i64,
 }
+
+/// A preview scans this many entries of a keys object at most for the items it shows: a dict
+/// whose first entries were all deleted shows fewer items rather than costing a large read.
+const MAX_PREVIEW_ENTRIES: usize = 1024;
 
 /// The entries of a keys object.
 struct Entries {
@@ -88,8 +98,11 @@ impl<'a> DictReader<'a> {
 
     pub fn dict(&self, dict: u64) -> Result<Dict> {
         let l = self.layout;
+        if let (Some(table), Some(mask)) = (l.dict_table, l.dict_mask) {
+            return self.python2_dict(dict, table, mask);
+        }
         let mut head = [0u8; 64];
-        let len = [l.object_type, l.dict_keys, l.dict_values].into_iter().max().unwrap_or(0) as usize + 8;
+        let len = [l.object_type, l.dict_keys, l.dict_values, l.dict_used].into_iter().max().unwrap_or(0) as usize + 8;
         let head = header(&mut head, len, "dict")?;
         self.memory.read(dict, head)?;
         let keys = field_u64(head, l.dict_keys);
@@ -98,7 +111,31 @@ impl<'a> DictReader<'a> {
         }
         let values = field_u64(head, l.dict_values);
         let split = if values == 0 { None } else { Some(self.split_values(values)?.0) };
-        Ok(Dict { type_addr: field_u64(head, l.object_type), table: Table { keys, split } })
+        Ok(Dict {
+            type_addr: field_u64(head, l.object_type),
+            table: Table { keys, split, python2_slots: None },
+            used: field_i64(head, l.dict_used),
+        })
+    }
+
+    /// 2.7: `ma_table` holds `ma_mask + 1` entries {hash, key, value}, at `ma_smalltable` inside the
+    /// dict while it has at most 8 slots.
+    fn python2_dict(&self, dict: u64, table: u32, mask: u32) -> Result<Dict> {
+        let l = self.layout;
+        let mut head = [0u8; 64];
+        let len = [l.object_type, table, mask, l.dict_used].into_iter().max().unwrap_or(0) as usize + 8;
+        let head = header(&mut head, len, "dict")?;
+        self.memory.read(dict, head)?;
+        let slots = field_u64(head, mask).wrapping_add(1);
+        let entries = field_u64(head, table);
+        if entries == 0 || !slots.is_power_of_two() || slots > MAX_DICT_ENTRIES {
+            return Err(Error::read_failed(format!("dict at {dict:#x} is not plausible")));
+        }
+        Ok(Dict {
+            type_addr: field_u64(head, l.object_type),
+            table: Table { keys: entries, split: None, python2_slots: Some(slots) },
+            used: field_i64(head, l.dict_used),
+        })
     }
 
     /// The values array of the `PyDictValues` at `values`, and whether it is in use (3.13+ `valid`).
@@ -112,8 +149,18 @@ impl<'a> DictReader<'a> {
         Ok((SplitValues { items: at(values, l.dict_values_items), capacity }, valid))
     }
 
-    fn entries(&self, keys: u64) -> Result<Entries> {
+    fn entries(&self, table: &Table) -> Result<Entries> {
+        self.first_entries(table, usize::MAX)
+    }
+
+    /// The first `limit` entries of a table (all of them when it has fewer).
+    fn first_entries(&self, table: &Table, limit: usize) -> Result<Entries> {
         let l = self.layout;
+        let keys = table.keys;
+        if let Some(slots) = table.python2_slots {
+            let raw = self.memory.read_vec(keys, slots as usize * l.dict_entry_size as usize)?;
+            return Ok(Entries { pairs: entry_pairs(&raw, l.dict_entry_size), addr: keys, entry_size: l.dict_entry_size });
+        }
         let mut head = [0u8; 64];
         let head = header(&mut head, l.dict_keys_indices as usize, "dict keys")?;
         self.memory.read(keys, head)?;
@@ -154,18 +201,28 @@ impl<'a> DictReader<'a> {
             return Err(garbage());
         }
         let entries_addr = at(keys, l.dict_keys_indices).wrapping_add(index_bytes);
-        let raw = self.memory.read_vec(entries_addr, nentries as usize * entry_size as usize)?;
-        // Both kinds of entry end with me_key, me_value.
-        let pairs = raw
-            .chunks_exact(entry_size as usize)
-            .map(|e| (field_u64(e, entry_size - 16), field_u64(e, entry_size - 8)))
-            .collect();
-        Ok(Entries { pairs, addr: entries_addr, entry_size })
+        let raw = self.memory.read_vec(entries_addr, (nentries as usize).min(limit) * entry_size as usize)?;
+        Ok(Entries { pairs: entry_pairs(&raw, entry_size), addr: entries_addr, entry_size })
     }
 
     /// The live (key, value) pairs of a table, in insertion order.
     pub fn items(&self, table: &Table) -> Result<Vec<(u64, u64)>> {
-        let mut pairs = self.entries(table.keys)?.pairs;
+        self.scan_items(table, usize::MAX)
+    }
+
+    /// The first `count` live pairs, found among the first `MAX_PREVIEW_ENTRIES` entries: a few
+    /// more entries than that are read first, all of those only when deletions left gaps.
+    pub fn first_items(&self, table: &Table, count: usize) -> Result<Vec<(u64, u64)>> {
+        let mut pairs = self.scan_items(table, 2 * count + 8)?;
+        if pairs.len() < count {
+            pairs = self.scan_items(table, MAX_PREVIEW_ENTRIES)?;
+        }
+        pairs.truncate(count);
+        Ok(pairs)
+    }
+
+    fn scan_items(&self, table: &Table, entries: usize) -> Result<Vec<(u64, u64)>> {
+        let mut pairs = self.first_entries(table, entries)?.pairs;
         if let Some(split) = &table.split {
             let count = pairs.len().min(split.capacity.unwrap_or(usize::MAX));
             let values = self.memory.read_vec(split.items, count * 8)?;
@@ -179,11 +236,17 @@ impl<'a> DictReader<'a> {
 
     /// The value under the str key `key` (ASCII), if the table has it.
     pub fn get_str(&mut self, table: &Table, key: &'static str) -> Result<Option<u64>> {
-        let slot = match self.slots.get(&(table.keys, key)) {
-            Some(&slot) => slot,
+        // 2.7 rehashes a small table in place (inside the dict), so where a key was is not kept.
+        let cached = if table.python2_slots.is_none() { self.slots.get(&(table.keys, key)).copied() } else { None };
+        let slot = match cached {
+            Some(slot) => slot,
             None => {
-                let entries = self.entries(table.keys)?;
-                let keys: Vec<u64> = entries.pairs.iter().map(|&(key, _)| key).collect();
+                let entries = self.entries(table)?;
+                // A deleted 2.7 entry keeps a key ("<dummy key>") but no value: never the one wanted.
+                // (A split table's entries have no values of their own: those are kept apart.)
+                let python2 = table.python2_slots.is_some();
+                let keys: Vec<u64> =
+                    entries.pairs.iter().map(|&(key, value)| if python2 && value == 0 { 0 } else { key }).collect();
                 let size = u64::from(entries.entry_size);
                 let slot = strings::position_of_ascii(self.memory, self.layout, &keys, key)
                     .map(|index| Slot { index, entry_value: entries.addr.wrapping_add(index as u64 * size + size - 8) });
@@ -267,15 +330,24 @@ impl<'a> DictReader<'a> {
             DictOrValues::Dict(dict) => Ok(Some(self.dict(dict)?.table)),
             DictOrValues::Values(values) => {
                 let (split, valid) = self.split_values(values)?;
-                Ok((valid && ty.cached_keys != 0).then_some(Table { keys: ty.cached_keys, split: Some(split) }))
+                Ok((valid && ty.cached_keys != 0).then_some(Table {
+                    keys: ty.cached_keys,
+                    split: Some(split),
+                    python2_slots: None,
+                }))
             }
         }
     }
 
     /// Ints that fit in two 30-bit digits (thread idents do), read in one batch; None for others.
+    /// 2.7: its `int` (a C long), what `thread.get_ident()` returns.
     pub fn small_ints(&self, addrs: impl Iterator<Item = u64>) -> Vec<Option<i64>> {
         let l = self.layout;
         let addrs: Vec<u64> = addrs.collect();
+        if let Some(value_at) = l.int_value {
+            let values = read_words(self.memory, addrs.iter().map(|&a| at(a, value_at)));
+            return values.into_iter().map(|v| v.map(|v| v as i64)).collect();
+        }
         let len = l.long_digits as usize + 8;
         let mut heads = vec![0u8; len * addrs.len()];
         let mut requests: Vec<ReadRequest> =
@@ -291,4 +363,9 @@ impl<'a> DictReader<'a> {
             })
             .collect()
     }
+}
+
+/// (me_key, me_value) of each entry: every kind of entry ends with those two words.
+fn entry_pairs(raw: &[u8], entry_size: u32) -> Vec<(u64, u64)> {
+    raw.chunks_exact(entry_size as usize).map(|e| (field_u64(e, entry_size - 16), field_u64(e, entry_size - 8))).collect()
 }

@@ -36,6 +36,11 @@ pub struct RawFrame {
     /// the C eval call that runs it, so an address on that call's C stack. Finds the call's
     /// native frame without symbols (stripped builds name few of the eval loop's parts).
     pub c_stack_anchor: Option<u64>,
+    /// 3.11: the frame has run no instruction yet (`prev_instr` still one unit before its
+    /// code). Its eval call may already have linked it without setting `is_entry` yet: that
+    /// call's `_PyCFrame.current_frame` is read before it is written, and a frame pushed at the
+    /// same address by the previous identical call is what it holds.
+    pub fresh: bool,
 }
 
 impl RawFrame {
@@ -104,7 +109,13 @@ pub fn walk(
                 Some(offset) => field_u8(buf, offset) != 0,
                 None => layout.frame_owner.is_none(),
             };
-            out.push(RawFrame { frame_addr: addr, code_addr, position, is_entry, c_stack_anchor: None });
+            let fresh = match (layout.frame_is_entry, layout.code_code_adaptive, position) {
+                (Some(_), Some(code), InstructionPosition::Pointer(prev_instr)) => {
+                    prev_instr.wrapping_add(2) == code_addr.wrapping_add(u64::from(code))
+                }
+                _ => false,
+            };
+            out.push(RawFrame { frame_addr: addr, code_addr, position, is_entry, c_stack_anchor: None, fresh });
         }
         addr = next;
     }
@@ -153,7 +164,7 @@ mod tests {
     }
 
     fn entries(minor: u8, frames: &[(u8, bool)]) -> Vec<(bool, Option<u64>)> {
-        let layout = layouts::static_layout(minor).unwrap();
+        let layout = layouts::layout_for(crate::python::layout::Build { major: 3, minor, free_threaded: false }).unwrap();
         let mut out = Vec::new();
         walk(&plant(layout, frames), layout, 0x1000, &mut out, &mut WalkScratch::default()).unwrap();
         out.iter().map(|f| (f.is_entry, f.c_stack_anchor)).collect()

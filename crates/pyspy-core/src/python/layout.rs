@@ -1,13 +1,45 @@
-//! What we need to know about one CPython minor's memory layout, as plain byte offsets.
+//! What we need to know about one CPython build's memory layout, as plain byte offsets.
 //!
-//! One `Layout` per minor lives in `layouts/v3_X.rs`, generated from CPython's own headers by
-//! `scripts/layouts/generate.py` (offsetof/sizeof compiled against the headers; never hand-typed).
+//! One `Layout` per build (a minor, free-threaded or not) lives in `layouts/vX_Y[t].rs`, generated
+//! from CPython's own headers by `scripts/layouts/generate.py` (offsetof/sizeof compiled against
+//! the headers; never hand-typed).
 //! For 3.13+ the target also describes itself in `_Py_DebugOffsets`; `debug_offsets.rs` reads
 //! that and overrides the static table, which then serves as the definition and as a check.
 //!
 //! Every offset is in bytes from the start of the struct named by the field's prefix.
 //! `None` means "this minor has no such field"; the walker branches on that, never on version
 //! numbers, so a new minor is a new table, not new code.
+
+/// One CPython ABI: `major.minor`, and whether it was built with `--disable-gil` (PEP 703, the
+/// "t" builds such as 3.13t), which moves most offsets. `layouts::BUILDS` lists those we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Build {
+    pub major: u8,
+    pub minor: u8,
+    pub free_threaded: bool,
+}
+
+impl Build {
+    pub fn layout(self) -> Option<&'static Layout> {
+        crate::python::layouts::layout_for(self)
+    }
+
+    /// 3.13+: where each field of `_Py_DebugOffsets` sits.
+    pub fn debug_offsets_positions(self) -> Option<&'static crate::python::debug_offsets_positions::DebugOffsetsPositions> {
+        crate::python::layouts::debug_offsets_positions_for(self)
+    }
+
+    /// Whether `layouts::BUILDS` has it.
+    pub fn is_supported(self) -> bool {
+        crate::python::layouts::BUILDS.contains(&self)
+    }
+}
+
+impl std::fmt::Display for Build {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}{}", self.major, self.minor, if self.free_threaded { "t" } else { "" })
+    }
+}
 
 /// How a thread state leads to its innermost frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +74,7 @@ impl LongModel {
     /// The value of an int of at most two 30-bit digits, from the word at `long_size_or_tag` and
     /// the bytes at `long_digits`; None for bigger ones (we do no bignum arithmetic).
     pub fn small_value(self, size_or_tag: u64, digits: &[u8]) -> Option<i64> {
-        let (ndigits, negative) = match self {
-            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
-            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
-        };
+        let (ndigits, negative) = self.digits_and_sign(size_or_tag);
         if ndigits > 2 || digits.len() < ndigits as usize * 4 {
             return None;
         }
@@ -55,6 +84,14 @@ impl LongModel {
             .rev()
             .fold(0i64, |value, d| (value << 30) | i64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]) & 0x3fff_ffff));
         Some(if negative { -value } else { value })
+    }
+
+    /// How many digits an int has and whether it is negative, from the word at `long_size_or_tag`.
+    pub fn digits_and_sign(self, size_or_tag: u64) -> (u64, bool) {
+        match self {
+            LongModel::SignedSize => ((size_or_tag as i64).unsigned_abs(), (size_or_tag as i64) < 0),
+            LongModel::Tagged => (size_or_tag >> 3, size_or_tag & 3 == 2),
+        }
     }
 }
 
@@ -224,10 +261,28 @@ pub struct Layout {
     /// 3.11: how many bytes before the object its values pointer sits.
     pub managed_values_before_object: Option<u32>,
 
-    // Added for the builds the walkers do not read yet: free-threaded builds (3.13t+, built with
-    // `--disable-gil`), 2.7, 3.6 and 3.7. The tables of 3.8-3.15 leave them all None, so their
-    // meaning there is the fixed one each comment gives; the tables of the new builds fill every
-    // field that applies to them.
+    // The cyclic GC's `collecting` flag (C int), set while a collection runs
+    /// 3.7-3.8: `_PyRuntime.gc.collecting`.
+    pub runtime_gc_collecting: Option<u32>,
+    /// 3.9+: `PyInterpreterState.gc.collecting`.
+    pub interp_gc_collecting: Option<u32>,
+
+    // Containers, for `dump --locals` previews
+    /// `PyListObject.ob_item`: a pointer to the items (the count is `var_object_size`).
+    pub list_items: u32,
+    /// `PySetObject.used`: live entries.
+    pub set_used: u32,
+    /// `PySetObject.mask`: slots - 1.
+    pub set_mask: u32,
+    /// `PySetObject.table`: the slots, `set_entry_size` bytes each (a NULL or dummy key is free).
+    pub set_table: u32,
+    pub set_entry_size: u32,
+    /// `setentry.key`.
+    pub set_entry_key: u32,
+
+    // Added with the free-threaded builds (3.13t+, built with `--disable-gil`), 2.7, 3.6 and 3.7.
+    // Every table fills those that apply to its build; the walkers read None as the fixed value
+    // each comment gives.
 
     // Free-threaded builds
     /// Free-threaded builds: `struct _gil_runtime_state.enabled` (int). Such a build has no GIL

@@ -1,23 +1,36 @@
 //! Instruction offset -> line number, in each of CPython's three line table formats.
 //! All functions take the offset in bytes from the start of the code's instructions.
 
-use crate::python::layout::LineTable;
+use crate::python::layout::{Layout, LineTable};
 
+/// The line at `byte_offset` in a code object of `layout`'s build.
+pub fn line_in(layout: &Layout, table: &[u8], first_line: u32, byte_offset: i64) -> u32 {
+    let unsigned_deltas = layout.lnotab_unsigned_line_delta == Some(true);
+    line_with(layout.line_table, unsigned_deltas, table, first_line, byte_offset)
+}
+
+/// As `line_in`, for a format whose lnotab line deltas (if any) are signed (3.6+).
 pub fn line_for_offset(format: LineTable, table: &[u8], first_line: u32, byte_offset: i64) -> u32 {
+    line_with(format, false, table, first_line, byte_offset)
+}
+
+fn line_with(format: LineTable, unsigned_deltas: bool, table: &[u8], first_line: u32, byte_offset: i64) -> u32 {
     // A frame that has not started yet (lasti == -1) reports its first line, as CPython does.
     if byte_offset < 0 {
         return first_line;
     }
     let line = match format {
-        LineTable::Lnotab => lnotab_line(table, first_line as i64, byte_offset),
+        LineTable::Lnotab => lnotab_line(table, first_line as i64, byte_offset, unsigned_deltas),
         LineTable::Linetable310 => linetable310_line(table, first_line as i64, byte_offset),
         LineTable::Locations311 => locations_line(table, first_line as i64, byte_offset / 2),
     };
     line.max(0) as u32
 }
 
-/// 3.8-3.9 `co_lnotab`: (offset delta, signed line delta) pairs; stop before the pair that passes the offset.
-fn lnotab_line(table: &[u8], first_line: i64, offset: i64) -> i64 {
+/// <= 3.9 `co_lnotab`: (offset delta, line delta) pairs; stop before the pair that passes the
+/// offset. Line deltas are signed from 3.6 on; 2.7 adds them as unsigned bytes (a jump of more
+/// than 255 lines is several pairs).
+fn lnotab_line(table: &[u8], first_line: i64, offset: i64, unsigned_deltas: bool) -> i64 {
     let mut line = first_line;
     let mut addr = 0i64;
     for pair in table.chunks_exact(2) {
@@ -25,7 +38,7 @@ fn lnotab_line(table: &[u8], first_line: i64, offset: i64) -> i64 {
         if addr > offset {
             break;
         }
-        line += i64::from(pair[1] as i8);
+        line += if unsigned_deltas { i64::from(pair[1]) } else { i64::from(pair[1] as i8) };
     }
     line
 }
@@ -137,6 +150,11 @@ mod tests {
         assert_eq!(line_for_offset(LineTable::Lnotab, &table, 10, 6), 11);
         assert_eq!(line_for_offset(LineTable::Lnotab, &table, 10, 12), 13);
         assert_eq!(line_for_offset(LineTable::Lnotab, &table, 10, -1), 10);
+        // 2.7: a delta of 200 is 200 lines on, not 56 back.
+        let table = [6, 200, 4, 255, 0, 45];
+        assert_eq!(line_with(LineTable::Lnotab, true, &table, 10, 6), 210);
+        assert_eq!(line_with(LineTable::Lnotab, true, &table, 10, 10), 510);
+        assert_eq!(line_with(LineTable::Lnotab, false, &table, 300, 6), 300 - 56);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::python::{objects, strings};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalVariable {
     pub name: String,
-    /// A short repr for None/bool/int/float/str/bytes, `<TypeName>` for anything else.
+    /// A short preview: values of simple types, the first items of containers, the class name and
+    /// address of other objects (see `objects`).
     pub repr: String,
     /// True for the function's parameters.
     pub is_arg: bool,
@@ -26,7 +27,7 @@ pub fn read_locals(memory: &dyn Memory, layout: &Layout, code: &CodeInfo, frame:
         .iter()
         .enumerate()
         .map(|(i, &name_addr)| {
-            let name = strings::read_unicode(memory, layout, name_addr).unwrap_or_else(|_| "?".into());
+            let name = strings::read_str(memory, layout, name_addr).unwrap_or_else(|_| "?".into());
             let mut value = if have_values { field_u64(&values, (i * 8) as u32) } else { 0 };
             if layout.frame_model == FrameModel::InterpreterFrame {
                 // 3.14+ slots are _PyStackRefs; real objects are at least 8-aligned, so the mask

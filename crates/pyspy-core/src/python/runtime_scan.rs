@@ -3,20 +3,20 @@
 //! landed in plain `.data`. The runtime lives in the binary's own writable data, so we search the
 //! file's rw mappings and the anonymous mapping right after them (its `.bss`) for:
 //! - 3.13+: the `_Py_DebugOffsets` cookie that starts `_PyRuntime`, which also gives the version;
-//! - 3.8-3.12: a word pointing at an interpreter state whose first thread state points back to
-//!   it: that word is `_PyRuntime.interpreters.head`.
+//! - 2.7-3.12: a word pointing at an interpreter state whose first thread state points back to
+//!   it: that word is `_PyRuntime.interpreters.head` (2.7 and 3.6: the `interp_head` static, which
+//!   stands in for the runtime there).
 //!
 //! Memory only, nothing runs in the target; one read per MiB, and both bytes and candidates are capped.
 
 use std::collections::HashSet;
 
 use crate::maps::MapEntry;
-use crate::memory::{at, Memory, MemoryExt, ReadRequest};
+use crate::memory::{at, read_words, Memory, MemoryExt};
 use crate::python::debug_offsets::{self, COOKIE};
-use crate::python::layout::Layout;
-use crate::python::layouts;
-use crate::python::threads;
+use crate::python::layout::{Build, Layout};
 use crate::python::version::Version;
+use crate::python::{builds, threads};
 
 const CHUNK_BYTES: usize = 1 << 20;
 /// CPython's data and bss take a few MiB; a program with far more is searched this far only.
@@ -29,7 +29,8 @@ const MAX_FULL_CHECKS: usize = 32;
 /// fixed so that a debugger can tell which layout follows.
 const DEBUG_OFFSETS_VERSION: u32 = 8;
 
-/// `_PyRuntime`'s address and the version it reveals (3.13+) or was searched as (3.8-3.12).
+/// `_PyRuntime`'s address (2.7, 3.6: `interp_head`'s) and the version it reveals (3.13+) or was
+/// searched as (2.7-3.12).
 /// `detected` is the version told by the binary's strings, if any; `tids` are the target's
 /// threads as its PID namespace numbers them.
 pub fn find_runtime(
@@ -40,14 +41,15 @@ pub fn find_runtime(
     tids: &[u32],
 ) -> Option<(u64, Version)> {
     let regions = data_regions(maps, binary_path);
-    let has_debug_offsets = |v: &Version| layouts::debug_offsets_positions(v.minor).is_some();
+    let has_debug_offsets = |v: &Version| builds::has_debug_offsets(v.major, v.minor);
     if detected.as_ref().is_none_or(has_debug_offsets) {
         if let Some(found) = find_by_cookie(memory, &regions) {
             return Some(found);
         }
     }
     let version = detected.filter(|v| !has_debug_offsets(v))?;
-    let layout = layouts::static_layout(version.minor)?;
+    // Builds without debug offsets have no free-threaded twin.
+    let layout = Build { major: version.major, minor: version.minor, free_threaded: false }.layout()?;
     let runtime = find_by_interpreter_pointer(memory, &writable_ranges(maps), &regions, layout, tids)?;
     Some((runtime, version))
 }
@@ -112,12 +114,11 @@ fn find_by_cookie(memory: &dyn Memory, regions: &[(u64, u64)]) -> Option<(u64, V
     hits.into_iter().find_map(|runtime| {
         let hex = memory.read_u64(at(runtime, DEBUG_OFFSETS_VERSION)).ok()?;
         let version = Version::from_hex(u32::try_from(hex).ok()?)?;
-        let (Some(fallback), Some(_)) = (layouts::static_layout(version.minor), layouts::debug_offsets_positions(version.minor))
-        else {
+        if !builds::has_debug_offsets(version.major, version.minor) {
             // A minor we have no layout for: found all the same, so that the caller names it.
             return Some((runtime, version));
-        };
-        let layout = debug_offsets::read_layout(memory, runtime, &version, fallback).ok()?;
+        }
+        let layout = debug_offsets::read_layout(memory, runtime, &version).ok()?;
         interpreters_point_back(memory, &layout, runtime).then_some((runtime, version))
     })
 }
@@ -156,8 +157,10 @@ fn find_by_interpreter_pointer(
 
     // Two batched rounds: each interpreter's first thread, then that thread's interpreter.
     let heads = read_words(memory, interps.iter().map(|&i| at(i, layout.interp_threads_head)));
+    // A thread state is never its interpreter. Without this, in 2.7 (both links at offset 8) every
+    // word pointing at PyType_Type passes: its ob_type, at 8, is itself. Its .data has hundreds.
     let (interps, tstates): (Vec<u64>, Vec<u64>) =
-        interps.into_iter().zip(heads).filter_map(|(i, t)| t.filter(|&t| plausible(t)).map(|t| (i, t))).unzip();
+        interps.into_iter().zip(heads).filter_map(|(i, t)| t.filter(|&t| plausible(t) && t != i).map(|t| (i, t))).unzip();
     let backs = read_words(memory, tstates.iter().map(|&t| at(t, layout.tstate_interp)));
     let confirmed: HashSet<u64> = interps.into_iter().zip(backs).filter(|&(i, back)| back == Some(i)).map(|(i, _)| i).collect();
 
@@ -174,7 +177,7 @@ fn find_by_interpreter_pointer(
 /// The threads read through this runtime are the target's own, and (<= 3.11) its GIL holder is one
 /// of them: a word elsewhere that merely points at the interpreter fails the second test.
 fn runtime_is_live(memory: &dyn Memory, layout: &Layout, runtime: u64, tids: &[u32]) -> bool {
-    let Ok(threads) = threads::read_threads(memory, layout, runtime, tids) else { return false };
+    let Ok(threads) = threads::read_threads(memory, layout, runtime, None, tids) else { return false };
     if !threads.iter().any(|t| tids.contains(&t.native_thread_id)) {
         return false;
     }
@@ -185,20 +188,6 @@ fn runtime_is_live(memory: &dyn Memory, layout: &Layout, runtime: u64, tids: &[u
         },
         None => true,
     }
-}
-
-/// One 8-byte read per address, batched: None where the read failed.
-fn read_words(memory: &dyn Memory, addrs: impl Iterator<Item = u64>) -> Vec<Option<u64>> {
-    let addrs: Vec<u64> = addrs.collect();
-    let mut bufs = vec![[0u8; 8]; addrs.len()];
-    let mut requests: Vec<ReadRequest<'_>> =
-        addrs.iter().zip(bufs.iter_mut()).map(|(&addr, buf)| ReadRequest::new(addr, buf)).collect();
-    if memory.read_many(&mut requests).is_err() {
-        return vec![None; addrs.len()];
-    }
-    let ok: Vec<bool> = requests.iter().map(|r| r.ok).collect();
-    drop(requests);
-    bufs.iter().zip(ok).map(|(b, ok)| ok.then(|| u64::from_le_bytes(*b))).collect()
 }
 
 #[cfg(test)]
@@ -250,13 +239,17 @@ mod tests {
 
     /// A 3.9 runtime in .bss whose interpreter and one thread (pthread with TID 77) are on the heap.
     fn with_python39(image: &mut Image, runtime: u64) {
-        let layout = layouts::static_layout(9).unwrap();
+        let layout = layout(9);
         let (interp, tstate, pthread) = (HEAP + 0x100, HEAP + 0x800, HEAP + 0x2000);
         image.put(at(runtime, layout.runtime_interpreters_head), interp);
         image.put(at(interp, layout.interp_threads_head), tstate);
         image.put(at(tstate, layout.tstate_interp), interp);
         image.put(at(tstate, layout.tstate_thread_id), pthread);
         image.put(pthread + 0x2d0, 77);
+    }
+
+    fn layout(minor: u8) -> &'static Layout {
+        Build { major: 3, minor, free_threaded: false }.layout().unwrap()
     }
 
     fn v(s: &str) -> Option<Version> {
@@ -285,12 +278,33 @@ mod tests {
         let runtime = BSS + 0x1000;
         with_python39(&mut image, runtime);
         // Lower in memory than the runtime, so tried first; its would-be GIL holder is garbage.
-        let layout = layouts::static_layout(9).unwrap();
+        let layout = layout(9);
         let decoy = DATA + 0x40;
         image.put(decoy, HEAP + 0x100);
         image.put(at(decoy - u64::from(layout.runtime_interpreters_head), layout.runtime_tstate_current.unwrap()), HEAP + 0x10);
         let found = find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("3.9.2"), &[77]);
         assert_eq!(found.map(|f| f.0), Some(runtime));
+    }
+
+    #[test]
+    fn a_27_interp_head_is_found_past_words_pointing_at_a_type_that_is_its_own_type() {
+        let layout = Build { major: 2, minor: 7, free_threaded: false }.layout().unwrap();
+        let mut image = image();
+        // PyType_Type: its ob_type (offset 8, where 2.7 keeps both interp->tstate_head and
+        // tstate->interp) is itself; static types in .data point at it, below interp_head in .bss.
+        let type_type = DATA + 0x8000;
+        image.put(type_type + 8, type_type);
+        for i in 0..64 {
+            image.put(DATA + 0x100 + 0x40 * i + 8, type_type);
+        }
+        let (interp_head, interp, tstate, pthread) = (BSS + 0x800, HEAP + 0x100, HEAP + 0x800, HEAP + 0x2000);
+        image.put(interp_head, interp);
+        image.put(at(interp, layout.interp_threads_head), tstate);
+        image.put(at(tstate, layout.tstate_interp), interp);
+        image.put(at(tstate, layout.tstate_thread_id), pthread);
+        image.put(pthread + 0x2d0, 77);
+        let found = find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("2.7.18"), &[77]);
+        assert_eq!(found, Some((interp_head, v("2.7.18").unwrap())));
     }
 
     #[test]
@@ -300,22 +314,25 @@ mod tests {
         assert_eq!(find_runtime(&image, &parse_maps(MAPS), "/opt/app", v("3.9.2"), &[78]), None);
     }
 
-    /// A 3.14 `_Py_DebugOffsets` that describes the fields the scan checks; the rest read as 0.
+    /// A 3.14 `_Py_DebugOffsets` that describes the fields the scan checks and the object header;
+    /// the rest read as 0.
     fn with_debug_offsets_314(image: &mut Image, runtime: u64, hex: u64, free_threaded: u64) {
-        let positions = layouts::debug_offsets_positions(14).unwrap();
-        let layout = layouts::static_layout(14).unwrap();
+        let positions = Build { major: 3, minor: 14, free_threaded: false }.debug_offsets_positions().unwrap();
+        let layout = layout(14);
         image.put(runtime, u64::from_le_bytes(*COOKIE));
         image.put(at(runtime, positions.version), hex);
         image.put(at(runtime, positions.free_threaded.unwrap()), free_threaded);
         image.put(at(runtime, positions.runtime_interpreters_head), layout.runtime_interpreters_head.into());
         image.put(at(runtime, positions.interp_threads_head), layout.interp_threads_head.into());
         image.put(at(runtime, positions.tstate_interp), layout.tstate_interp.into());
+        // The object header says which ABI the table must be.
+        image.put(at(runtime, positions.pyobject_ob_type), layout.object_type.into());
     }
 
     #[test]
     fn the_debug_offsets_cookie_gives_runtime_and_version() {
         let mut image = image();
-        let layout = layouts::static_layout(14).unwrap();
+        let layout = layout(14);
         // A free-threaded copy first: its cookie is right, but we cannot read that build.
         with_debug_offsets_314(&mut image, DATA + 0x1000, 0x030E_0AF0, 1);
         let runtime = DATA + 0x4000;

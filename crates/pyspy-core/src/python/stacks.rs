@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::memory::Memory;
 use crate::python::code::{CodeCache, CodeInfo};
 use crate::python::frames::{self, RawFrame, WalkScratch};
+use crate::python::gc;
 use crate::python::locals::{self, LocalVariable};
 use crate::python::locate::Python;
 use crate::python::threads::{self, PyThread};
@@ -36,6 +37,9 @@ pub struct ThreadStack {
     pub thread: PyThread,
     /// Innermost first. An error for this thread alone: the others may still have been read.
     pub frames: Result<Vec<StackFrame>>,
+    /// The cyclic GC is running on this thread: it holds the GIL of an interpreter whose
+    /// collector is collecting (the `<GC>` pseudo-frame goes on top of `frames`).
+    pub gc_collecting: bool,
 }
 
 /// Reads stacks sample after sample, keeping what can be kept between them: decoded code objects,
@@ -64,15 +68,60 @@ impl StackReader {
     /// as its own PID namespace numbers them, which maps pthread ids to them before 3.11. Fails
     /// as a whole only when the thread list itself cannot be read.
     pub fn read(&mut self, memory: &dyn Memory, python: &Python, tids: &[u32], options: ReadOptions) -> Result<Vec<ThreadStack>> {
-        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, tids)?;
+        self.read_filtered(memory, python, tids, options, &|_| true)
+    }
+
+    /// `read`, of the threads `keep` says yes to: the others are listed (walking the thread
+    /// states is how their ids are known) but their frames are not walked, and they are not in
+    /// the result. What `--thread-name`, `--tid` and leaving idle threads out go through.
+    pub fn read_filtered(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        tids: &[u32],
+        options: ReadOptions,
+        keep: &dyn Fn(&PyThread) -> bool,
+    ) -> Result<Vec<ThreadStack>> {
+        let threads = threads::read_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, tids)?;
+        Ok(self.stacks_of(memory, python, threads.into_iter().filter(|thread| keep(thread)), options))
+    }
+
+    /// `read_filtered` of the threads `known` (from an earlier read), each read again from its own
+    /// thread state, without walking the others' at all: a sample of a few threads of many costs
+    /// what the few cost. A thread whose state is no longer its own (it ended) is left out, and
+    /// the `bool` says so: list the threads again.
+    pub fn read_known(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        tids: &[u32],
+        options: ReadOptions,
+        known: &[PyThread],
+        keep: &dyn Fn(&PyThread) -> bool,
+    ) -> Result<(Vec<ThreadStack>, bool)> {
+        let threads =
+            threads::read_known_threads(memory, &python.layout, python.runtime_addr, python.tstate_current_addr, known, tids)?;
+        let stale = threads.iter().any(Option::is_none);
+        let kept = threads.into_iter().flatten().filter(|thread| keep(thread));
+        Ok((self.stacks_of(memory, python, kept, options), stale))
+    }
+
+    /// The frames of each thread, and whether the collector runs on it.
+    fn stacks_of(
+        &mut self,
+        memory: &dyn Memory,
+        python: &Python,
+        threads: impl Iterator<Item = PyThread>,
+        options: ReadOptions,
+    ) -> Vec<ThreadStack> {
         self.checked.clear();
-        Ok(threads
-            .into_iter()
+        threads
             .map(|thread| {
                 let frames = self.read_frames(memory, python, thread.frame, options);
-                ThreadStack { thread, frames }
+                let gc_collecting = thread.owns_gil && gc::collecting(memory, &python.layout, python.runtime_addr, thread.interp);
+                ThreadStack { thread, frames, gc_collecting }
             })
-            .collect())
+            .collect()
     }
 
     /// The frame at `frame_addr` alone, read as `read` reads a thread's: a suspended coroutine's
@@ -118,7 +167,7 @@ impl StackReader {
         let line = match self.lines.get(&key) {
             Some(&(_, line)) => line,
             None => {
-                let line = code.line_for(layout.line_table, offset);
+                let line = code.line_for(layout, offset);
                 if self.lines.len() >= MAX_REMEMBERED_LINES {
                     self.lines.clear();
                 }

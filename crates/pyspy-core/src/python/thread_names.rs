@@ -1,6 +1,6 @@
 //! Python's names for threads (`threading.Thread.name`, e.g. "MainThread", "worker-1"), read from
 //! the target's memory: `sys.modules['threading']._active` maps `threading.get_ident()` to each
-//! Thread, whose name is its `_name` attribute. The kernel's comm only carries that name from 3.14
+//! Thread, whose name is its `_name` attribute (2.7: `_Thread__name`, a byte string). The kernel's comm only carries that name from 3.14
 //! on, cut to 15 bytes; older minors leave "python3.X" there.
 //!
 //! Getting there crosses three dicts (sys.modules, the module's globals, `_active`) and one
@@ -94,8 +94,10 @@ fn names_in_active(reader: &mut DictReader, active: &Table, names: &mut FxHashMa
     let idents = reader.small_ints(items.iter().map(|&(key, _)| key));
     for (ident, &(_, thread)) in idents.into_iter().zip(&items) {
         let Some(ident) = ident.filter(|&i| i > 0) else { continue };
-        let name = reader.instance_attribute(thread, "_name").ok().flatten();
-        if let Some(name) = name.and_then(|name| strings::read_unicode(reader.memory, reader.layout, name).ok()) {
+        // 2.7's Thread keeps it as `self.__name`, mangled to `_Thread__name`.
+        let attribute = reader.layout.thread_name_attr.unwrap_or("_name");
+        let name = reader.instance_attribute(thread, attribute).ok().flatten();
+        if let Some(name) = name.and_then(|name| strings::read_str(reader.memory, reader.layout, name).ok()) {
             names.insert(ident as u64, name);
         }
     }

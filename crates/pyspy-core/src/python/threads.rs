@@ -26,24 +26,23 @@ pub struct PyThread {
     pub owns_gil: bool,
 }
 
-pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tids: &[u32]) -> Result<Vec<PyThread>> {
+/// `runtime_addr` is `_PyRuntime`'s address (2.7, 3.6: `interp_head`'s); `tstate_current_addr`
+/// that of 2.7's and 3.6's `_PyThreadState_Current` (see `Python`), where the GIL holder is kept
+/// outside a runtime.
+pub fn read_threads(
+    memory: &dyn Memory,
+    layout: &Layout,
+    runtime_addr: u64,
+    tstate_current_addr: Option<u64>,
+    tids: &[u32],
+) -> Result<Vec<PyThread>> {
     let mut threads = Vec::new();
-    let gil_holder_pre312 = match layout.runtime_tstate_current {
-        Some(offset) => Some(memory.read_u64(at(runtime_addr, offset))?),
+    // 2.7-3.11: one global says which thread state holds the GIL (NULL while released).
+    let gil_holder_pre312 = match layout.runtime_tstate_current.map(|offset| at(runtime_addr, offset)).or(tstate_current_addr) {
+        Some(addr) => Some(memory.read_u64(addr)?),
         None => None,
     };
-    let tstate_len = [
-        layout.tstate_next,
-        layout.tstate_interp,
-        layout.tstate_frame,
-        layout.tstate_thread_id,
-        layout.tstate_native_thread_id.unwrap_or(0),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0) as usize
-        + 8;
-    let mut tstate_buf = vec![0u8; tstate_len];
+    let mut tstate_buf = vec![0u8; tstate_read_len(layout)];
 
     let mut interp = memory.read_u64(at(runtime_addr, layout.runtime_interpreters_head))?;
     // Lists that loop back on themselves (a target rewriting them under us) end at the first repeat.
@@ -57,37 +56,99 @@ pub fn read_threads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64, tid
         };
         let mut tstate = memory.read_u64(at(interp, layout.interp_threads_head))?;
         while tstate != 0 && threads.len() < MAX_THREADS && seen.insert(tstate) {
-            memory.read(tstate, &mut tstate_buf)?;
-            let mut frame = field_u64(&tstate_buf, layout.tstate_frame);
-            if let (Some(current_frame), true) = (layout.cframe_current_frame, frame != 0) {
-                frame = memory.read_u64(at(frame, current_frame))?;
-            }
-            let python_thread_id = field_u64(&tstate_buf, layout.tstate_thread_id);
-            let native_thread_id = match layout.tstate_native_thread_id {
-                Some(offset) => field_u64(&tstate_buf, offset) as u32,
-                None => tid_from_pthread(memory, python_thread_id, tids).unwrap_or(0),
-            };
-            threads.push(PyThread {
-                tstate,
-                interp,
-                python_thread_id,
-                native_thread_id,
-                frame,
-                owns_gil: gil_holder != 0 && gil_holder == tstate,
-            });
-            tstate = field_u64(&tstate_buf, layout.tstate_next);
+            let (thread, next) = read_thread_state(memory, layout, tstate, interp, gil_holder, tids, &mut tstate_buf)?;
+            threads.push(thread);
+            tstate = next;
         }
         interp = memory.read_u64(at(interp, layout.interp_next))?;
     }
     Ok(threads)
 }
 
+/// The threads of `known` (from an earlier `read_threads`) read again, without walking the others:
+/// None for one whose thread state no longer is that thread's (it ended; the memory was reused).
+/// What lets a sample of a few threads of many cost what those few cost.
+pub fn read_known_threads(
+    memory: &dyn Memory,
+    layout: &Layout,
+    runtime_addr: u64,
+    tstate_current_addr: Option<u64>,
+    known: &[PyThread],
+    tids: &[u32],
+) -> Result<Vec<Option<PyThread>>> {
+    let gil_holder_pre312 = match layout.runtime_tstate_current.map(|offset| at(runtime_addr, offset)).or(tstate_current_addr) {
+        Some(addr) => Some(memory.read_u64(addr)?),
+        None => None,
+    };
+    let mut holders = rustc_hash::FxHashMap::default();
+    let mut tstate_buf = vec![0u8; tstate_read_len(layout)];
+    Ok(known
+        .iter()
+        .map(|was| {
+            let gil_holder = *holders
+                .entry(was.interp)
+                .or_insert_with(|| gil_holder_pre312.unwrap_or_else(|| gil_holder(memory, layout, was.interp).unwrap_or(0)));
+            let (now, _) = read_thread_state(memory, layout, was.tstate, was.interp, gil_holder, tids, &mut tstate_buf).ok()?;
+            let same = now.python_thread_id == was.python_thread_id
+                && now.native_thread_id == was.native_thread_id
+                && field_u64(&tstate_buf, layout.tstate_interp) == was.interp;
+            same.then_some(now)
+        })
+        .collect())
+}
+
+fn tstate_read_len(layout: &Layout) -> usize {
+    [
+        layout.tstate_next,
+        layout.tstate_interp,
+        layout.tstate_frame,
+        layout.tstate_thread_id,
+        layout.tstate_native_thread_id.unwrap_or(0),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0) as usize
+        + 8
+}
+
+/// One thread state and the address of the next one in its interpreter's list.
+fn read_thread_state(
+    memory: &dyn Memory,
+    layout: &Layout,
+    tstate: u64,
+    interp: u64,
+    gil_holder: u64,
+    tids: &[u32],
+    tstate_buf: &mut [u8],
+) -> Result<(PyThread, u64)> {
+    memory.read(tstate, tstate_buf)?;
+    let mut frame = field_u64(tstate_buf, layout.tstate_frame);
+    if let (Some(current_frame), true) = (layout.cframe_current_frame, frame != 0) {
+        frame = memory.read_u64(at(frame, current_frame))?;
+    }
+    let python_thread_id = field_u64(tstate_buf, layout.tstate_thread_id);
+    let native_thread_id = match layout.tstate_native_thread_id {
+        Some(offset) => field_u64(tstate_buf, offset) as u32,
+        None => tid_from_pthread(memory, python_thread_id, tids).unwrap_or(0),
+    };
+    let thread =
+        PyThread { tstate, interp, python_thread_id, native_thread_id, frame, owns_gil: gil_holder != 0 && gil_holder == tstate };
+    Ok((thread, field_u64(tstate_buf, layout.tstate_next)))
+}
+
 /// 3.12+: each interpreter points at a GIL; its `last_holder` only means something while `locked`.
+/// A free-threaded build's GIL is off unless something turned it on (`enabled`), and while off
+/// `locked` and `last_holder` are stale, not released: no thread holds a GIL then.
 fn gil_holder(memory: &dyn Memory, layout: &Layout, interp: u64) -> Result<u64> {
     let Some(gil_ptr_offset) = layout.interp_gil_ptr else { return Ok(0) };
     let gil = memory.read_u64(at(interp, gil_ptr_offset))?;
     if gil == 0 {
         return Ok(0);
+    }
+    if let Some(enabled) = layout.gil_enabled {
+        if memory.read_i32(at(gil, enabled))? == 0 {
+            return Ok(0);
+        }
     }
     let locked = memory.read_i32(at(gil, layout.gil_locked))?;
     if locked == 0 {

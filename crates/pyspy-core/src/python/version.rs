@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::binary::{parse_version_string, LoadedBinary};
 use crate::memory::{Memory, MemoryExt};
+use crate::python::layouts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version {
@@ -68,15 +69,23 @@ impl fmt::Display for Version {
     }
 }
 
-/// `_PyRuntime`, which everything here starts from, appeared in 3.7.
-pub const FIRST_MINOR_WITH_RUNTIME: u8 = 7;
-
-/// "libpython3.11.so.1.0" or "python3.11" -> Some(11). A renamed binary gives None.
-pub fn minor_from_filename(path: &str) -> Option<u8> {
+/// "libpython3.11.so.1.0", "python3.13t" or "python2.7" -> Some((3, 11)), Some((3, 13)),
+/// Some((2, 7)). A renamed binary gives None. (The "t" of a free-threaded build's name is not
+/// trusted: its `_Py_DebugOffsets` say what it is, and `make install` also names it python3.13.)
+pub fn minor_from_filename(path: &str) -> Option<(u8, u8)> {
     let name = path.rsplit('/').next()?;
-    let rest = name.strip_prefix("libpython3.").or_else(|| name.strip_prefix("python3."))?;
+    let rest = name.strip_prefix("libpython").or_else(|| name.strip_prefix("python"))?;
+    let (major, rest) = rest.split_once('.')?;
+    let major: u8 = major.parse().ok()?;
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
+    Some((major, digits.parse().ok()?)).filter(|_| (2..=3).contains(&major))
+}
+
+/// Whether a version string found in a binary can be its CPython's: at least the oldest build of
+/// that major pyspy-ts reads. A binary also carries other version-like strings: unicodedata's
+/// "3.2.0" (the Unicode database it keeps for IDNA), versions of libraries linked in.
+pub fn plausible(v: &Version) -> bool {
+    layouts::BUILDS.iter().any(|b| b.major == v.major && b.minor <= v.minor)
 }
 
 /// Py_Version (3.11+) is exact; before that, the PY_VERSION string in .rodata, preferring the
@@ -87,20 +96,18 @@ pub fn detect(binary: &LoadedBinary, memory: &dyn Memory) -> Option<Version> {
             return Some(v);
         }
     }
-    let minor = minor_from_filename(&binary.path);
+    let named = minor_from_filename(&binary.path);
     let candidates: Vec<Version> = binary.version_strings.iter().filter_map(|s| Version::from_string(s)).collect();
-    if let Some(minor) = minor {
-        if let Some(v) = candidates.iter().find(|v| v.minor == minor) {
+    if let Some((major, minor)) = named {
+        if let Some(v) = candidates.iter().find(|v| (v.major, v.minor) == (major, minor)) {
             return Some(*v);
         }
-        return Some(Version { major: 3, minor, patch: 0, release: Release::Final });
+        return Some(Version { major, minor, patch: 0, release: Release::Final });
     }
-    // Without a name to go by (a program embedding CPython), only versions that have a
-    // `_PyRuntime` count: such a binary also carries unicodedata's "3.2.0", the Unicode
-    // database version it keeps for IDNA.
-    let mut plausible = candidates.into_iter().filter(|v| v.minor >= FIRST_MINOR_WITH_RUNTIME);
+    // Without a name to go by (a program embedding CPython), only one plausible minor may remain.
+    let mut plausible = candidates.into_iter().filter(plausible);
     let first = plausible.next()?;
-    plausible.all(|v| v.minor == first.minor).then_some(first)
+    plausible.all(|v| v.minor == first.minor && v.major == first.major).then_some(first)
 }
 
 #[cfg(test)]
@@ -117,9 +124,13 @@ mod tests {
 
     #[test]
     fn minor_comes_from_either_binary_name() {
-        assert_eq!(minor_from_filename("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"), Some(11));
-        assert_eq!(minor_from_filename("/root/.pyenv/versions/3.8.18/bin/python3.8"), Some(8));
+        assert_eq!(minor_from_filename("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"), Some((3, 11)));
+        assert_eq!(minor_from_filename("/root/.pyenv/versions/3.8.18/bin/python3.8"), Some((3, 8)));
+        assert_eq!(minor_from_filename("/opt/ft/bin/python3.13t"), Some((3, 13)));
+        assert_eq!(minor_from_filename("/opt/lib/libpython3.6m.so.1.0"), Some((3, 6)));
+        assert_eq!(minor_from_filename("/root/.pyenv/versions/2.7.18/lib/libpython2.7.so.1.0"), Some((2, 7)));
         assert_eq!(minor_from_filename("/usr/bin/python3"), None);
+        assert_eq!(minor_from_filename("/usr/bin/python2"), None);
         assert_eq!(minor_from_filename("/usr/bin/uwsgi"), None);
     }
 
@@ -137,6 +148,7 @@ mod tests {
             py_runtime: None,
             py_version_symbol: None,
             version_strings: strings.iter().map(|s| s.to_string()).collect(),
+            other_symbols: Vec::new(),
         };
         detect(&binary, &NoMemory).map(|v| v.to_string())
     }
@@ -148,5 +160,8 @@ mod tests {
         assert_eq!(detect_from_strings("/opt/app", &["3.9.2", "3.10.1"]), None);
         assert_eq!(detect_from_strings("/opt/app", &["3.2.0"]), None);
         assert_eq!(detect_from_strings("/usr/bin/python3.9", &["3.2.0", "3.9.2"]).as_deref(), Some("3.9.2"));
+        // Python 2 carries unicodedata's 3.2.0 too; a bundled library's "2.5.1" is older than any 2.x we read.
+        assert_eq!(detect_from_strings("/opt/app", &["2.7.18", "3.2.0", "2.5.1"]).as_deref(), Some("2.7.18"));
+        assert_eq!(detect_from_strings("/usr/bin/python2.7", &["3.2.0", "2.7.18"]).as_deref(), Some("2.7.18"));
     }
 }

@@ -9,7 +9,7 @@ pub mod stat;
 
 pub use linux::LinuxProcess;
 pub use pause::PausedProcess;
-pub use stat::StatFiles;
+pub use stat::{SchedstatFiles, StatFiles};
 
 use pyspy_core::maps::MapEntry;
 use pyspy_core::memory::Memory;

@@ -3,6 +3,8 @@
 //! Every tick reads every thread of every target once. A tick that comes too late is not made up
 //! for: the ticks skipped are counted as `missed`, and the achieved rate is what it was.
 
+mod cpu;
+mod exec;
 mod native;
 mod run;
 mod targets;
@@ -14,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pyspy_core::profile::{Aggregator, Profile, Stats};
+use pyspy_core::profile::{Aggregator, Profile, ProfileUnit, Stats};
+use pyspy_core::python::thread_filter::ThreadFilter;
 use pyspy_core::{Error, ErrorKind, Result};
 
 use crate::python::PythonProcess;
@@ -35,8 +38,17 @@ pub struct RecordOptions {
     pub function: bool,
     pub nolineno: bool,
     pub full_filenames: bool,
-    /// Also sample child processes that are Python.
+    /// Also sample child processes that are Python, each under a root frame of its own.
     pub subprocesses: bool,
+    /// Weigh each sample by the CPU time its thread used since its previous sample (ns), so that
+    /// time spent runnable but waiting for a core counts for nothing.
+    pub cpu: bool,
+    /// Put `<GC>` on top of the stack while the cyclic garbage collector runs.
+    pub gc: bool,
+    /// Only threads whose name (Python's, else the kernel's) matches this regular expression.
+    pub thread_name: Option<String>,
+    /// Only these threads (kernel thread ids).
+    pub tid: Vec<u32>,
     /// Keep a per-sample timeline (for trace formats).
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
@@ -65,6 +77,10 @@ impl Default for RecordOptions {
             nolineno: false,
             full_filenames: false,
             subprocesses: false,
+            cpu: false,
+            gc: true,
+            thread_name: None,
+            tid: Vec::new(),
             timeline: false,
             wait_for_python: None,
             asyncio: false,
@@ -94,8 +110,59 @@ impl RecordOptions {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
         }
+        if self.cpu && self.idle {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "--cpu and --idle do not go together: with --cpu a thread weighs the CPU time it used, and idle time weighs nothing",
+            ));
+        }
+        self.thread_filter()?;
         check_native(self.native, self.native_all, self.nonblocking)
     }
+
+    /// `--thread-name` and `--tid` as a filter; None when neither was given.
+    pub fn thread_filter(&self) -> Result<Option<ThreadFilter>> {
+        ThreadFilter::new(self.thread_name.as_deref(), &self.tid)
+    }
+
+    /// What only the target can tell: a free-threaded build has no GIL to keep samples by (its
+    /// GIL struct's holder is stale while the GIL is off), so `--gil` would keep nothing.
+    pub fn check_against(&self, target: &PythonProcess) -> Result<()> {
+        if self.gil && target.python.build().free_threaded {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "--gil cannot be used with Python {} ({}): a free-threaded build has no GIL, several threads run Python at once",
+                    target.python.version,
+                    target.python.build()
+                ),
+            ));
+        }
+        if self.native {
+            check_native_against(&target.python)?;
+        }
+        // A build --async cannot read fails the record now, not silently later.
+        if self.asyncio {
+            tasks::TaskSampling::new(&target.python, self.idle)?;
+        }
+        Ok(())
+    }
+}
+
+/// Python 2's eval loop is `PyEval_EvalFrameEx`, which the merge does not know as one (3.6+ run
+/// `_PyEval_EvalFrameDefault`): its C frames would stand beside the Python frames instead of
+/// being replaced by them, a stack that lies. Refused until the merge learns it.
+pub fn check_native_against(python: &pyspy_core::python::Python) -> Result<()> {
+    if python.version.major < 3 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "--native cannot be used with Python {}: pyspy-ts merges native frames on CPython 3.6 and newer",
+                python.version
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `--native` reads registers, which only a paused thread has; `--native-all` refines it.
@@ -136,6 +203,7 @@ pub struct Sampler {
     shared: Arc<Shared>,
     handle: Mutex<Option<JoinHandle<()>>>,
     python_version: String,
+    free_threaded: bool,
 }
 
 impl Sampler {
@@ -145,7 +213,13 @@ impl Sampler {
         options.check()?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
-            aggregator: Mutex::new(Aggregator::new(options.timeline)),
+            aggregator: Mutex::new({
+                let mut aggregator = Aggregator::new(options.timeline);
+                if options.cpu {
+                    aggregator.set_unit(ProfileUnit::CpuNanoseconds);
+                }
+                aggregator
+            }),
             target_exited: AtomicBool::new(false),
             taken: AtomicBool::new(false),
         });
@@ -154,16 +228,10 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("pyspy-sampler".into())
             .spawn(move || {
-                let opened = open_when_ready(pid, options.wait_for_python, &thread_shared.stop).and_then(|p| {
-                    // A build --async cannot read fails the record now, not silently later.
-                    if options.asyncio {
-                        tasks::TaskSampling::new(&p.python, options.idle)?;
-                    }
-                    Ok(p)
-                });
-                let python = match opened {
+                let opened = open_when_ready(pid, options.wait_for_python, &thread_shared.stop);
+                let python = match opened.and_then(|p| options.check_against(&p).map(|()| p)) {
                     Ok(p) => {
-                        let _ = opened_tx.send(Ok(p.python.version.to_string()));
+                        let _ = opened_tx.send(Ok((p.python.version.to_string(), p.python.build().free_threaded)));
                         p
                     }
                     Err(e) => {
@@ -175,7 +243,9 @@ impl Sampler {
             })
             .map_err(|e| Error::read_failed(format!("could not start the sampling thread: {e}")))?;
         match opened_rx.recv() {
-            Ok(Ok(python_version)) => Ok(Sampler { shared, handle: Mutex::new(Some(handle)), python_version }),
+            Ok(Ok((python_version, free_threaded))) => {
+                Ok(Sampler { shared, handle: Mutex::new(Some(handle)), python_version, free_threaded })
+            }
             Ok(Err(e)) => {
                 let _ = handle.join();
                 Err(e)
@@ -187,6 +257,11 @@ impl Sampler {
     /// The root target's CPython version, e.g. "3.12.1".
     pub fn python_version(&self) -> &str {
         &self.python_version
+    }
+
+    /// The root target is a free-threaded build (3.13t): no GIL, several threads run at once.
+    pub fn free_threaded(&self) -> bool {
+        self.free_threaded
     }
 
     /// Everything aggregated so far; None once `wait` has returned the whole profile.
@@ -242,5 +317,23 @@ fn open_when_ready(pid: u32, wait: Option<Duration>, stop: &AtomicBool) -> Resul
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_that_cannot_go_together_or_do_not_parse_are_refused_before_anything_starts() {
+        let cpu_idle = RecordOptions { cpu: true, idle: true, ..Default::default() };
+        assert!(cpu_idle.check().unwrap_err().message.starts_with("--cpu and --idle do not go together"));
+        let pattern = RecordOptions { thread_name: Some("(".into()), ..Default::default() };
+        assert_eq!(pattern.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let tid = RecordOptions { tid: vec![0], ..Default::default() };
+        assert_eq!(tid.check().unwrap_err().kind, ErrorKind::InvalidArgument);
+        let fine = RecordOptions { cpu: true, thread_name: Some("^worker-".into()), tid: vec![7], ..Default::default() };
+        assert!(fine.check().is_ok() && fine.thread_filter().unwrap().is_some());
+        assert!(RecordOptions::default().gc, "<GC> is shown unless asked not to");
     }
 }

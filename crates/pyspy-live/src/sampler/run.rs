@@ -1,5 +1,6 @@
 //! One record's loop on the sampling thread: tick, read every target, aggregate.
 
+use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,10 +9,12 @@ use pyspy_core::paths::short_filename;
 use pyspy_core::process::ThreadState;
 use pyspy_core::profile::{Aggregator, Frame, FrameKind};
 use pyspy_core::python::code::CodeInfo;
-use pyspy_core::python::{ReadOptions, ThreadStack};
+use pyspy_core::python::thread_filter::ThreadFilter;
+use pyspy_core::python::ReadOptions;
 use pyspy_core::Result;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::exec::Phase;
 use super::native::{sample_frames, NativeMemo, SampleFrame};
 use super::targets::{self, Target};
 use super::tasks::{Above, TaskFrames};
@@ -38,12 +41,15 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let interval = Duration::from_secs_f64(1.0 / options.rate_hz);
     let started = Instant::now();
     let cpu_at_start = thread_cpu_seconds();
+    // `check` accepted the options before the sampler started.
+    let filter = options.thread_filter().ok().flatten();
     let asyncio = options.asyncio.then_some(options.idle);
-    let mut targets = vec![Target::new(root, asyncio)];
+    let mut targets = vec![Target::new(root, options.cpu, asyncio)];
     let mut memo: FrameMemo = FrameMemo::default();
     let mut task_frames = TaskFrames::new(options.full_task_names);
     let mut native_memo = NativeMemo::default();
     let mut frame_ids: Vec<u32> = Vec::new();
+    let mut gc_frame: Option<u32> = None;
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
     let mut next_tick = started;
     let mut last_child_scan = started;
@@ -68,14 +74,14 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
 
         if options.subprocesses && now.duration_since(last_child_scan) >= Duration::from_millis(500) {
             last_child_scan = now;
-            targets::add_new_children(&mut targets, asyncio);
+            targets::add_new_children(&mut targets, options.cpu, asyncio);
         }
 
         let time_us = now.duration_since(started).as_micros() as u64;
-        let mut tick_error = false;
+        let mut tick = Tick::default();
         let mut root_gone = false;
         let mut collected = Vec::new();
-        let mut idle_seen = 0;
+        let mut notes = Vec::new();
         for (index, target) in targets.iter_mut().enumerate() {
             // Also catches a PID reused by another process between two ticks: never sample that one.
             if !target.python.process.is_alive() {
@@ -83,16 +89,31 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 root_gone |= index == 0;
                 continue;
             }
-            match sample_target(target, options, &mut idle_seen) {
+            match &target.phase {
+                Phase::Stopped => continue,
+                Phase::Reopening { .. } => {
+                    notes.extend(target.try_reopen());
+                    continue;
+                }
+                Phase::Sampling => {}
+            }
+            if target.exec_happened_lately() {
+                target.begin_reopen();
+                continue;
+            }
+            match sample_target(target, options, filter.as_ref(), &mut tick) {
+                // A read that failed because the process exec'd under us is no read error.
+                Ok(read) if read.errors && target.exec_happened() => target.begin_reopen(),
                 Ok(read) => {
-                    tick_error |= read.errors;
+                    tick.error |= read.errors;
                     collected.push((index, read));
                 }
                 Err(_) if !target.python.process.is_alive() => {
                     target.exited = true;
                     root_gone |= index == 0;
                 }
-                Err(_) => tick_error = true,
+                Err(_) if target.exec_happened() => target.begin_reopen(),
+                Err(_) => tick.error = true,
             }
         }
 
@@ -104,25 +125,31 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             targets[*index].update_names(&names_wanted);
         }
         let mut agg = shared.aggregator();
+        for note in notes {
+            agg.add_note(note);
+        }
         {
             let stats = agg.stats_mut();
             stats.missed += missed;
             if !root_gone {
                 stats.ticks += 1;
             }
-            if tick_error {
+            if tick.error {
                 stats.errors += 1;
             }
-            stats.idle_samples += idle_seen;
+            stats.idle_samples += tick.idle_seen;
+            stats.cpu_kernel_ns += tick.cpu_kernel_ns;
         }
         for (index, read) in collected {
             let target = &mut targets[index];
+            let pid = target.python.pid();
+            let process_frame = options.subprocesses.then(|| process_frame(&mut agg, target));
             task_frames.new_read();
             for sample in read.samples {
                 agg.stats_mut().gil_samples += sample.owns_gil as u64;
-                let pid = target.python.pid();
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
+                frame_ids.extend(process_frame);
                 let cwd = &target.cwd;
                 let kept = task_frames
                     .push_above(&mut agg, &sample.above, &read.waiting, &mut frame_ids, |agg, f| {
@@ -142,7 +169,10 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                         SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
                     });
                 }
-                agg.add_sample(thread, &mut frame_ids, time_us);
+                if sample.gc && options.gc {
+                    frame_ids.push(*gc_frame.get_or_insert_with(|| agg.intern_frame(gc_pseudo_frame())));
+                }
+                agg.add_weighted_sample(thread, &mut frame_ids, time_us, sample.weight);
             }
         }
         let stats = agg.stats_mut();
@@ -171,6 +201,28 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     stats.profiler_cpu_s = thread_cpu_seconds() - cpu_at_start;
 }
 
+/// `<GC>`: the cyclic garbage collector running, on top of the stack that triggered it.
+fn gc_pseudo_frame() -> Frame {
+    Frame { name: "<GC>".into(), file: String::new(), line: 0, kind: FrameKind::Gc }
+}
+
+/// `--subprocesses`: `process PID: "command line"` above each of the process's stacks, as py-spy shows it.
+fn process_frame(agg: &mut Aggregator, target: &mut Target) -> u32 {
+    if let Some(id) = target.process_frame {
+        return id;
+    }
+    let pid = target.python.pid();
+    let command_line = target.python.process.cmdline().unwrap_or_default().join(" ");
+    let id = agg.intern_frame(Frame {
+        name: format!("process {pid}: \"{command_line}\""),
+        file: String::new(),
+        line: 0,
+        kind: FrameKind::Process,
+    });
+    target.process_frame = Some(id);
+    id
+}
+
 fn intern(
     agg: &mut Aggregator,
     memo: &mut FrameMemo,
@@ -197,6 +249,17 @@ fn intern(
     id
 }
 
+/// What one tick counted across its targets.
+#[derive(Default)]
+struct Tick {
+    /// A thread that would have been sampled could not be read.
+    error: bool,
+    /// Threads left out as idle (for `Stats::idle_samples`).
+    idle_seen: u64,
+    /// `--cpu`: CPU time the kernel counted for the threads read since their last reading.
+    cpu_kernel_ns: u64,
+}
+
 struct ThreadSample {
     /// Kernel thread id, as we see it.
     tid: u32,
@@ -207,6 +270,10 @@ struct ThreadSample {
     owns_gil: bool,
     /// `--async`: what goes above its frames.
     above: Above,
+    /// The collector is running on this thread.
+    gc: bool,
+    /// 1, or with `--cpu` the CPU time (ns) the thread used since its previous reading.
+    weight: u64,
 }
 
 struct TargetRead {
@@ -217,42 +284,116 @@ struct TargetRead {
     errors: bool,
 }
 
-/// `idle_seen` counts the threads left out as idle (for `Stats::idle_samples`).
-fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u64) -> Result<TargetRead> {
-    // Scheduler states before pausing: a paused thread reads as traced, not as running.
-    let states = target.refresh_threads(!options.idle)?;
+/// Which of a target's threads a tick reads, which of those it pauses, and what each weighs.
+struct Selection {
+    /// Our ids, sorted, with each sample's weight.
+    read: Vec<(u32, u64)>,
+    /// Our ids; None pauses the whole process (`--idle` without a thread filter: threads started
+    /// while pausing are caught too).
+    pause: Option<Vec<u32>>,
+    /// Threads in scope and not read (idle, or with `--cpu` not run since their last reading).
+    not_read: FxHashSet<u32>,
+}
+
+/// Reads the scheduler's view of the threads (before pausing: a paused thread reads as traced,
+/// not as running) and picks the threads to read: the running ones by default, every one with
+/// `--idle`, those that used CPU since their last reading with `--cpu`. Threads out of
+/// `--thread-name`/`--tid`'s scope are not looked at.
+fn select_threads(
+    target: &mut Target,
+    options: &RecordOptions,
+    filter: Option<&ThreadFilter>,
+    tick: &mut Tick,
+) -> Result<Selection> {
+    let in_scope = target.refresh_threads(!options.idle, filter)?;
+    let mut selection = Selection { read: Vec::new(), pause: Some(Vec::new()), not_read: FxHashSet::default() };
+    if options.cpu {
+        let tids: Vec<u32> = in_scope.iter().map(|(tid, _)| *tid).collect();
+        let deltas = target.cpu.as_mut().map(|cpu| cpu.advance(&tids)).unwrap_or_default();
+        for ((tid, state), delta) in in_scope.iter().zip(deltas) {
+            let delta = delta.unwrap_or(0);
+            tick.cpu_kernel_ns += delta;
+            if delta == 0 {
+                selection.not_read.insert(*tid);
+                continue;
+            }
+            selection.read.push((*tid, delta));
+            // One that ran and now sleeps is read as it is: stopping it would interrupt its system
+            // call, and waking up to restart that costs it CPU time we would then measure. With
+            // `--native` it is stopped all the same: its registers can only be read while it is.
+            if *state == ThreadState::Running || options.native {
+                selection.pause.get_or_insert_default().push(*tid);
+            }
+        }
+    } else if options.idle {
+        selection.read = in_scope.iter().map(|(tid, _)| (*tid, 1)).collect();
+        selection.pause = filter.map(|_| in_scope.iter().map(|(tid, _)| *tid).collect());
+    } else {
+        for (tid, state) in &in_scope {
+            if *state == ThreadState::Running {
+                selection.read.push((*tid, 1));
+                selection.pause.get_or_insert_default().push(*tid);
+            } else {
+                selection.not_read.insert(*tid);
+            }
+        }
+    }
+    Ok(selection)
+}
+
+fn sample_target(
+    target: &mut Target,
+    options: &RecordOptions,
+    filter: Option<&ThreadFilter>,
+    tick: &mut Tick,
+) -> Result<TargetRead> {
+    let selection = select_threads(target, options, filter, tick)?;
     if options.native {
         target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
     }
-    let Target { python, reader, blocks, tids, tasks, native, .. } = target;
+    let Target { python, reader, blocks, tids, scope_threads, tasks, native, .. } = &mut *target;
     let process = &python.process;
-    let paused = match (options.nonblocking, options.idle) {
+    let paused = match (options.nonblocking, &selection.pause) {
         (true, _) => None,
-        (false, true) => Some(PausedProcess::pause(process)?),
-        (false, false) => {
-            let outer = tids.outer();
-            let running: Vec<u32> =
-                outer.iter().zip(&states).filter(|(_, s)| **s == ThreadState::Running).map(|(t, _)| *t).collect();
-            Some(PausedProcess::pause_threads(process, &running)?)
+        (false, None) => Some(PausedProcess::pause(process)?),
+        (false, Some(threads)) => Some(PausedProcess::pause_threads(process, threads)?),
+    };
+    // A Python thread we have no TID for: the list is stale in a way the thread count did not
+    // show (one thread ended as another began, and only one stat file was checked). List again
+    // on the next tick.
+    let stale = Cell::new(false);
+    let idle = Cell::new(0u64);
+    let keep = |thread: &pyspy_core::python::threads::PyThread| {
+        let tid = tids.to_outer(thread.native_thread_id);
+        stale.set(stale.get() || tids.outer().binary_search(&tid).is_err());
+        let read = selection.read.binary_search_by_key(&tid, |(t, _)| *t).is_ok();
+        let wanted = !options.gil || thread.owns_gil;
+        // Counted as idle: threads in a Python frame that were not running (with `--cpu`: that
+        // used no CPU since their last reading).
+        if !read && wanted && thread.frame != 0 && selection.not_read.contains(&tid) {
+            idle.set(idle.get() + 1);
         }
+        read && wanted
     };
     // The blocks this sample reads (its memory) live until the tasks are read too.
     let memory = blocks.over(process);
-    let stacks = reader.read(&memory, &python.python, tids.inner(), ReadOptions::default());
-    // Which stacks are samples: not empty, holding the GIL if asked, running unless --idle.
-    // Decided while paused, so that the native stage copies the stacks of those only.
-    let sampled = |stack: &ThreadStack| -> (bool, std::result::Result<usize, usize>) {
-        let index = tids.outer().binary_search(&tids.to_outer(stack.thread.native_thread_id));
-        let empty = stack.frames.as_ref().is_ok_and(Vec::is_empty);
-        let running = index.is_ok_and(|i| states.get(i) == Some(&ThreadState::Running));
-        (!empty && (!options.gil || stack.thread.owns_gil) && (options.idle || running), index)
+    let (options_read, inner) = (ReadOptions::default(), tids.inner());
+    // With a thread filter only the threads kept are read again; without, every thread state is walked.
+    let (stacks, scope_stale) = match filter {
+        Some(_) => match reader.read_known(&memory, &python.python, inner, options_read, scope_threads, &keep) {
+            Ok((stacks, stale)) => (Ok(stacks), stale),
+            Err(e) => (Err(e), true),
+        },
+        None => (reader.read_filtered(&memory, &python.python, inner, options_read, &keep), false),
     };
+    // The read pipeline returned the threads to sample only: their registers and stacks are
+    // copied for the native stage while they are still held.
     let captures: Vec<Option<usize>> = match (&stacks, native.as_mut()) {
         (Ok(stacks), Some(native)) => stacks
             .iter()
             .map(|s| {
-                let tid = tids.to_outer(s.thread.native_thread_id);
-                sampled(s).0.then(|| native.capture(tid).ok()).flatten()
+                let has_frames = s.frames.as_ref().is_ok_and(|f| !f.is_empty());
+                has_frames.then(|| tids.to_outer(s.thread.native_thread_id)).and_then(|tid| native.capture(tid).ok())
             })
             .collect(),
         _ => Vec::new(),
@@ -260,7 +401,8 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
     // --async: the tasks, read before the target runs on.
     let task_read = match (tasks.as_mut(), &stacks) {
         (Some(tasks), Ok(stacks)) => {
-            let wanted: Vec<bool> = stacks.iter().map(|s| sampled(s).0).collect();
+            // The read pipeline returned the threads to sample only; an empty stack is none.
+            let wanted: Vec<bool> = stacks.iter().map(|s| !s.frames.as_ref().is_ok_and(Vec::is_empty)).collect();
             Some(tasks.read(&memory, process, &python.python, stacks, &wanted, reader))
         }
         _ => None,
@@ -272,31 +414,30 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
         }
         read
     });
-    let stacks = stacks?;
-    // A waiting task holds no GIL: with --gil it is no sample.
+    let stacks = match stacks {
+        Ok(stacks) => stacks,
+        Err(e) => {
+            target.forget_scope();
+            return Err(e);
+        }
+    };
+    tick.idle_seen += idle.get();
+    // A waiting task holds no GIL and uses no CPU: with --gil or --cpu it is no sample.
     let (mut paths, waiting, task_errors) = match task_read {
-        Some(t) => (t.paths, if options.gil { Default::default() } else { t.waiting }, t.errors),
+        Some(t) => (t.paths, if options.gil || options.cpu { Default::default() } else { t.waiting }, t.errors),
         None => (Vec::new(), Default::default(), false),
     };
-    // A Python thread we have no TID for: the list is stale in a way the thread count did not
-    // show (one thread ended as another began, and only one stat file was checked). List again
-    // on the next tick.
-    let mut stale = false;
     let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()), waiting, errors: task_errors };
     for (i, stack) in stacks.into_iter().enumerate() {
-        let (wanted, index) = sampled(&stack);
-        stale |= index.is_err();
-        if stack.frames.as_ref().is_ok_and(Vec::is_empty) || (options.gil && !stack.thread.owns_gil) {
-            continue;
-        }
-        if !wanted {
-            *idle_seen += 1;
-            continue;
-        }
         let tid = tids.to_outer(stack.thread.native_thread_id);
-        let Ok(frames) = stack.frames else {
-            read.errors = true;
-            continue;
+        let weight = selection.read.binary_search_by_key(&tid, |(t, _)| *t).map_or(1, |i| selection.read[i].1);
+        let frames = match stack.frames {
+            Ok(frames) if frames.is_empty() => continue,
+            Ok(frames) => frames,
+            Err(_) => {
+                read.errors = true;
+                continue;
+            }
         };
         // Each waiting task of this thread's loop is a sample of this thread too.
         for &(_, node) in read.waiting.tasks.iter().filter(|(tstate, _)| *tstate == stack.thread.tstate) {
@@ -306,6 +447,8 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
                 frames: Vec::new(),
                 owns_gil: false,
                 above: Above::Waiting(node),
+                gc: false,
+                weight: 1,
             });
         }
         let (frames, incomplete) = sample_frames(native.as_mut(), captures.get(i).copied().flatten(), frames);
@@ -316,10 +459,15 @@ fn sample_target(target: &mut Target, options: &RecordOptions, idle_seen: &mut u
             frames,
             owns_gil: stack.thread.owns_gil,
             above: paths.get_mut(i).and_then(Option::take).map_or(Above::Nothing, Above::Running),
+            gc: stack.gc_collecting,
+            weight,
         });
     }
-    if stale {
+    if stale.get() {
         target.forget_threads();
+    }
+    if scope_stale {
+        target.forget_scope();
     }
     Ok(read)
 }

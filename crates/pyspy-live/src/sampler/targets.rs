@@ -5,11 +5,15 @@ use std::time::{Duration, Instant};
 
 use pyspy_core::memory::BlockCache;
 use pyspy_core::process::{ThreadState, TidMap};
+use pyspy_core::python::thread_filter::ThreadFilter;
 use pyspy_core::python::thread_names::{self, ThreadNames};
+use pyspy_core::python::threads::{self, PyThread};
 use pyspy_core::python::StackReader;
 use pyspy_core::Result;
 use rustc_hash::FxHashMap;
 
+use super::cpu::CpuClock;
+use super::exec::{Image, Phase};
 use super::tasks::TaskSampling;
 use crate::process::{linux, StatFiles};
 use crate::python::PythonProcess;
@@ -24,6 +28,8 @@ pub(crate) struct Target {
     pub exited: bool,
     /// `--async`: its tasks (None without, or for a child whose build `--async` cannot read).
     pub tasks: Option<TaskSampling>,
+    /// `--async`: Some(idle), kept for the Python an exec starts.
+    asyncio: Option<bool>,
     /// `--native`: this process's modules, unwind tables and symbols, made on the first sample.
     pub native: Option<crate::native::LiveNative>,
     /// The target's working directory, for showing paths relative to it.
@@ -35,16 +41,32 @@ pub(crate) struct Target {
     names_by_ident: FxHashMap<u64, String>,
     names_read_at: Option<Instant>,
     stat_files: StatFiles,
+    /// `--cpu`: each thread's CPU time as last read.
+    pub cpu: Option<CpuClock>,
+    /// `--thread-name`, `--tid`: the threads kept (our ids, sorted); None keeps every thread.
+    scope: Option<Vec<u32>>,
+    /// Their thread states as last listed, read again each sample instead of walking every
+    /// thread state of the process.
+    pub scope_threads: Vec<PyThread>,
+    /// When `scope` was worked out; None: to be worked out (again) before the next sample.
+    scope_read_at: Option<Instant>,
+    /// `--subprocesses`: the id of this process's root frame, once interned.
+    pub process_frame: Option<u32>,
+    /// The program image the process ran when it was opened: an exec replaces it.
+    pub(super) image: Option<Image>,
+    pub(super) image_checked_at: Instant,
+    pub(super) phase: Phase,
 }
 
 impl Target {
     /// `asyncio`: Some(idle) with `--async`.
-    pub fn new(python: PythonProcess, asyncio: Option<bool>) -> Target {
+    pub fn new(python: PythonProcess, cpu: bool, asyncio: Option<bool>) -> Target {
         let cwd = python.process.cwd().unwrap_or_default();
-        let stat_files = StatFiles::new(python.pid());
+        let pid = python.pid();
         let tasks = asyncio.and_then(|idle| TaskSampling::new(&python.python, idle).ok());
         Target {
             tasks,
+            asyncio,
             python,
             reader: StackReader::default(),
             blocks: BlockCache::default(),
@@ -56,31 +78,64 @@ impl Target {
             python_names: ThreadNames::default(),
             names_by_ident: FxHashMap::default(),
             names_read_at: None,
-            stat_files,
+            stat_files: StatFiles::new(pid),
+            cpu: cpu.then(|| CpuClock::new(pid)),
+            scope: None,
+            scope_threads: Vec::new(),
+            scope_read_at: None,
+            process_frame: None,
+            image: super::exec::image_of(pid),
+            image_checked_at: Instant::now(),
+            phase: Phase::Sampling,
         }
     }
 
-    /// Brings `tids` up to date and, if `want_states`, returns each one's scheduler state, in order.
+    /// The process exec'd another Python: read that one from now on, as a target of its own
+    /// (code objects, blocks, threads and names are all new), keeping its CPU times.
+    pub(super) fn reopened(&mut self, python: PythonProcess) {
+        let cpu = self.cpu.take();
+        *self = Target::new(python, false, self.asyncio);
+        self.cpu = cpu;
+    }
+
+    /// Brings `tids` up to date and returns the threads in scope (every thread, unless
+    /// `--thread-name` or `--tid` left some out), with each one's scheduler state if `want_states`
+    /// (`ThreadState::Other` otherwise).
     ///
     /// Listing /proc/PID/task costs five system calls, more than the rest of a small sample's
     /// reads. Every stat file carries the process's thread count, so the list is only read again
     /// when that count changes or a thread's stat cannot be read (it exited): a thread that ends
-    /// while another starts fails the second test.
-    pub fn refresh_threads(&mut self, want_states: bool) -> Result<Vec<ThreadState>> {
+    /// while another starts fails the second test. The threads left out are not read at all
+    /// (one stat file is, for the count, when no thread is in scope).
+    pub fn refresh_threads(&mut self, want_states: bool, filter: Option<&ThreadFilter>) -> Result<Vec<(u32, ThreadState)>> {
         if self.tids.outer().is_empty() {
             self.relist()?;
         }
         for attempt in 0..2 {
+            if let Some(filter) = filter {
+                self.update_scope(filter);
+            }
             let count = self.tids.outer().len();
-            let checked = if want_states { count } else { 1 };
-            let mut states = Vec::with_capacity(if want_states { checked } else { 0 });
+            let in_scope: Vec<u32> = match &self.scope {
+                Some(scope) => scope.clone(),
+                None => self.tids.outer().to_vec(),
+            };
+            let checked = if want_states { in_scope.len() } else { 0 };
+            let mut states = Vec::with_capacity(in_scope.len());
             let mut stale = false;
-            for i in 0..checked {
-                let stat = self.stat_files.read(self.tids.outer()[i]);
-                stale |= stat.is_none_or(|(_, threads)| threads != count);
-                if want_states {
-                    states.push(stat.map_or(ThreadState::Other, |(state, _)| state));
-                }
+            for (i, &tid) in in_scope.iter().enumerate() {
+                let state = if i < checked.max(1) {
+                    let stat = self.stat_files.read(tid);
+                    stale |= stat.is_none_or(|(_, threads)| threads != count);
+                    stat.map_or(ThreadState::Other, |(state, _)| state)
+                } else {
+                    ThreadState::Other
+                };
+                states.push((tid, if want_states { state } else { ThreadState::Other }));
+            }
+            if in_scope.is_empty() {
+                let first = self.tids.outer().first().copied().unwrap_or(self.python.pid());
+                stale |= self.stat_files.read(first).is_none_or(|(_, threads)| threads != count);
             }
             if !stale || attempt == 1 {
                 return Ok(states);
@@ -88,6 +143,47 @@ impl Target {
             self.relist()?;
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// `--thread-name`, `--tid`: works out which threads are kept, after a new listing and about
+    /// once a second (threads are renamed). Python's names come with the thread states that say
+    /// which TID each ident is (the frames are not walked); a thread Python does not know goes by
+    /// its kernel name.
+    fn update_scope(&mut self, filter: &ThreadFilter) {
+        let due = self.scope_read_at.is_none_or(|at| at.elapsed() >= NAMES_REFRESH);
+        if self.scope.is_some() && !due {
+            return;
+        }
+        let (process, python) = (&self.python.process, &self.python.python);
+        let threads =
+            threads::read_threads(process, &python.layout, python.runtime_addr, python.tstate_current_addr, self.tids.inner())
+                .unwrap_or_default();
+        let names = if filter.needs_names() {
+            self.python_names.read(process, &python.layout, python.runtime_addr)
+        } else {
+            FxHashMap::default()
+        };
+        let kept: Vec<PyThread> = threads
+            .into_iter()
+            .filter(|t| {
+                let tid = self.tids.to_outer(t.native_thread_id);
+                let python_name = names.get(&t.python_thread_id).map(String::as_str);
+                let kernel_name = if python_name.is_none() && filter.needs_names() { process.thread_name(tid) } else { None };
+                tid != 0 && filter.keeps(tid, python_name.or(kernel_name.as_deref()))
+            })
+            .collect();
+        let mut scope: Vec<u32> = kept.iter().map(|t| self.tids.to_outer(t.native_thread_id)).collect();
+        scope.sort_unstable();
+        scope.dedup();
+        self.scope = Some(scope);
+        self.scope_threads = kept;
+        self.scope_read_at = Some(Instant::now());
+    }
+
+    /// The kept threads' states changed under us (one ended): work the scope out again before the
+    /// next sample.
+    pub fn forget_scope(&mut self) {
+        self.scope_read_at = None;
     }
 
     /// Lists the threads again on the next tick.
@@ -105,6 +201,11 @@ impl Target {
             TidMap::identity(&tids)
         };
         self.stat_files.retain(self.tids.outer());
+        if let Some(cpu) = &mut self.cpu {
+            cpu.listed(self.tids.outer());
+        }
+        // New threads may be ones to keep.
+        self.scope_read_at = None;
         Ok(())
     }
 
@@ -153,7 +254,7 @@ const NAMES_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// Adds Python processes descended from the root that we are not sampling yet.
 /// Non-Python descendants are tried again on the next scan: a child may exec python later.
-pub(crate) fn add_new_children(targets: &mut Vec<Target>, asyncio: Option<bool>) {
+pub(crate) fn add_new_children(targets: &mut Vec<Target>, cpu: bool, asyncio: Option<bool>) {
     let root = targets[0].python.pid();
     let known: HashSet<u32> = targets.iter().map(|t| t.python.pid()).collect();
     for pid in linux::descendants(root) {
@@ -161,7 +262,7 @@ pub(crate) fn add_new_children(targets: &mut Vec<Target>, asyncio: Option<bool>)
             continue;
         }
         if let Ok(python) = PythonProcess::open(pid) {
-            targets.push(Target::new(python, asyncio));
+            targets.push(Target::new(python, cpu, asyncio));
         }
     }
 }

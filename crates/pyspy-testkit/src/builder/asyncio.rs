@@ -104,7 +104,7 @@ impl Builder<'_> {
             let Some(parent) = task.parent else { continue };
             match a.future_awaited_by {
                 Some(awaited_by) => {
-                    let value = if task.awaited_by_set { self.set(&a, &[tasks[parent]]) } else { tasks[parent] };
+                    let value = if task.awaited_by_set { self.task_set(&a, &[tasks[parent]]) } else { tasks[parent] };
                     self.memory.put_u64(tasks[i] + awaited_by, value);
                     if let Some(is_set) = a.future_awaited_by_is_set {
                         self.memory.put(tasks[i] + is_set, &[u8::from(task.awaited_by_set)]);
@@ -285,7 +285,7 @@ impl Builder<'_> {
     }
 
     /// A `set` holding `keys`, in a table twice as large (at least 8 slots), keys in order.
-    fn set(&mut self, a: &AsyncioLayout, keys: &[u64]) -> u64 {
+    fn task_set(&mut self, a: &AsyncioLayout, keys: &[u64]) -> u64 {
         let slots = (2 * keys.len()).next_power_of_two().max(8) as u64;
         let table = self.alloc((slots * a.set_entry_size) as u32);
         for (i, &key) in keys.iter().enumerate() {
@@ -323,13 +323,13 @@ impl Builder<'_> {
                         r
                     })
                     .collect();
-                let data = self.set(a, &refs);
+                let data = self.task_set(a, &refs);
                 let entries = [(self.str("data"), data)];
                 let weak_set = self.attributes_instance(&entries);
                 let name = if a.task_registry == TaskRegistry::AllTasksWeakSet { "_all_tasks" } else { "_scheduled_tasks" };
                 globals.push((self.str(name), weak_set));
                 if a.task_registry == TaskRegistry::ScheduledWeakSetAndEagerSet {
-                    let eager = self.set(a, &[]);
+                    let eager = self.task_set(a, &[]);
                     globals.push((self.str("_eager_tasks"), eager));
                 }
                 globals.push((self.str("_current_tasks"), current_tasks));

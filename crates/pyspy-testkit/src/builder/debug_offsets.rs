@@ -4,19 +4,20 @@
 
 use pyspy_core::memory::at;
 use pyspy_core::python::debug_offsets::COOKIE;
-use pyspy_core::python::layouts;
+use pyspy_core::python::layout::Build;
 
 use crate::builder::Builder;
 
 impl Builder<'_> {
     /// 3.13+: `_Py_DebugOffsets` at the start of the runtime, describing this same layout.
-    pub(crate) fn debug_offsets(&mut self, runtime: u64) {
-        let Some(p) = layouts::debug_offsets_positions(self.layout.minor) else { return };
+    pub(crate) fn debug_offsets(&mut self, runtime: u64, build: Build) {
+        let Some(p) = build.debug_offsets_positions() else { return };
         let l = *self.layout;
         self.memory.put(runtime, COOKIE);
         // PY_VERSION_HEX of 3.minor.2 final.
         self.memory.put_u64(at(runtime, p.version), 0x0300_02f0 | u64::from(l.minor) << 16);
         let fields = [
+            (p.free_threaded, Some(u32::from(build.free_threaded))),
             (Some(p.runtime_interpreters_head), Some(l.runtime_interpreters_head)),
             (Some(p.interp_next), Some(l.interp_next)),
             (Some(p.interp_threads_head), Some(l.interp_threads_head)),
@@ -63,6 +64,13 @@ impl Builder<'_> {
             (p.type_tp_basicsize, Some(l.type_basicsize)),
             (p.type_tp_dictoffset, Some(l.type_dictoffset)),
             (p.heap_type_ht_cached_keys, Some(l.heap_type_cached_keys)),
+            // The reader adds the GC state's place in the interpreter to the flag's place in it.
+            (p.interp_gc, Some(0)),
+            (p.gc_collecting, l.interp_gc_collecting),
+            (p.list_ob_item, Some(l.list_items)),
+            (p.set_used, Some(l.set_used)),
+            (p.set_table, Some(l.set_table)),
+            (p.set_mask, Some(l.set_mask)),
         ];
         for (position, value) in fields {
             if let (Some(position), Some(value)) = (position, value) {

@@ -1,22 +1,24 @@
-//! Plants a `Program` as CPython would lay it out with one minor's offsets: the runtime (led by
-//! `_Py_DebugOffsets` on 3.13+: debug_offsets.rs), an interpreter, thread states, frames with their
-//! local slots, code objects, strs, bytes, tuples, ints, floats and cells, and the `threading`
-//! module's `_active` dict for thread names (thread_names.rs).
+//! Plants a `Program` as CPython would lay it out with one build's offsets: the runtime (led by
+//! `_Py_DebugOffsets` on 3.13+: debug_offsets.rs; 2.7 and 3.6: the `interp_head` word and
+//! `_PyThreadState_Current`), an interpreter, thread states, frames with their local slots, code
+//! objects, strs, bytes, tuples, ints, floats and cells, and the `threading` module's `_active`
+//! dict for thread names (thread_names.rs).
 
 mod asyncio;
 mod debug_offsets;
 mod thread_names;
+mod values;
 
 pub use asyncio::PlantedTasks;
 
 use std::collections::BTreeMap;
 
 use pyspy_core::memory::at;
-use pyspy_core::python::layout::{FrameModel, Layout, LongModel};
-use pyspy_core::python::layouts;
+use pyspy_core::python::layout::{FrameModel, Layout, LineTable, LongModel};
 
 use crate::memory::{PlantedMemory, PAGE};
-use crate::program::{CodeSpec, Program, Value, FIRST_TID, INSTRUCTIONS, VALUES};
+use crate::program::{CodeSpec, Program, FIRST_TID, INSTRUCTIONS, VALUES};
+use crate::values::PlantedValue;
 use pyspy_core::python::asyncio_layouts::asyncio_layout;
 
 /// The walker scans this much of a pthread struct when the TID is not at glibc's offset.
@@ -24,9 +26,6 @@ const PTHREAD_SCANNED: u32 = 2048;
 
 /// 3.12-3.13 FRAME_OWNED_BY_CSTACK; 3.14 adds FRAME_OWNED_BY_INTERPRETER after it.
 const FRAME_OWNED_BY_CSTACK: u8 = 3;
-
-/// `PyCellObject.ob_ref`, right after the object header.
-const CELL_CONTENTS_OFFSET: u64 = 16;
 
 /// Where images sit: the address range of a typical x86_64 heap.
 pub const HEAP_BASE: u64 = 0x7f3a_0000_0000;
@@ -36,7 +35,10 @@ pub const TOP_MAPPING: u64 = 256 << 10;
 
 /// Addresses of what was planted, for the walk and the read-back check.
 pub struct Planted {
+    /// `_PyRuntime`; 2.7 and 3.6: the `interp_head` word.
     pub runtime: u64,
+    /// 2.7 and 3.6: `_PyThreadState_Current`, the GIL holder's thread state.
+    pub tstate_current: Option<u64>,
     pub tids: Vec<u32>,
     pub tstates: Vec<u64>,
     pub innermost_frames: Vec<u64>,
@@ -45,6 +47,8 @@ pub struct Planted {
     pub thread_names: BTreeMap<u64, String>,
     /// Where the program's asyncio tasks are, when it has some.
     pub tasks: Option<PlantedTasks>,
+    /// Where each of `VALUES` is.
+    pub values: Vec<PlantedValue>,
 }
 
 pub(crate) struct Builder<'a> {
@@ -56,7 +60,7 @@ pub(crate) struct Builder<'a> {
 }
 
 pub fn build(program: &Program, at_the_top: bool) -> (PlantedMemory, Planted) {
-    let layout = layouts::static_layout(program.minor).expect("minor in 8..=15");
+    let layout = program.build.layout().expect("a build in layouts::BUILDS");
     let base = if at_the_top { 0u64.wrapping_sub(TOP_MAPPING) } else { HEAP_BASE };
     let memory =
         PlantedMemory { base, bytes: Vec::with_capacity(64 << 10), mapped_len: 0, holes: Vec::new(), planted: Vec::new() };
@@ -104,9 +108,13 @@ impl Builder<'_> {
         addr
     }
 
-    /// A compact str of the narrowest kind, as CPython makes them.
+    /// A `str`: in 2.7 a byte string (UTF-8, as Python 2 source writes it), else a compact PEP 393
+    /// string of the narrowest kind, as CPython makes them.
     pub(crate) fn str(&mut self, text: &str) -> u64 {
         let l = self.layout;
+        if l.str_is_bytes == Some(true) {
+            return self.bytes(text.as_bytes());
+        }
         let chars: Vec<u32> = text.chars().map(u32::from).collect();
         let (kind, ascii) = match chars.iter().copied().max().unwrap_or(0) {
             0..=0x7f => (1, true),
@@ -117,8 +125,10 @@ impl Builder<'_> {
         let data_offset = if ascii { l.unicode_ascii_size } else { l.unicode_compact_size };
         let addr = self.object("str", data_offset + (chars.len() as u32 + 1) * kind);
         self.put_i64(at(addr, l.unicode_length), chars.len() as i64);
-        // state bits: interned:2, kind:3, compact:1, ascii:1.
-        let state: u32 = (kind << 2) | (1 << 5) | (u32::from(ascii) << 6);
+        // state bits: interned, kind:3, compact:1, ascii:1, where the layout says.
+        let (kind_shift, compact_shift, ascii_shift) =
+            (l.unicode_kind_shift.unwrap_or(2), l.unicode_compact_shift.unwrap_or(5), l.unicode_ascii_shift.unwrap_or(6));
+        let state: u32 = (kind << kind_shift) | (1 << compact_shift) | (u32::from(ascii) << ascii_shift);
         self.memory.put(at(addr, l.unicode_state), &state.to_le_bytes());
         for (i, c) in chars.iter().enumerate() {
             self.memory.put(at(addr, data_offset) + i as u64 * u64::from(kind), &c.to_le_bytes()[..kind as usize]);
@@ -126,15 +136,36 @@ impl Builder<'_> {
         addr
     }
 
-    fn bytes(&mut self, data: &[u8]) -> u64 {
+    /// Text: 2.7's `unicode` (UCS units behind a pointer), a `str` anywhere else.
+    pub(crate) fn text(&mut self, text: &str) -> u64 {
         let l = self.layout;
-        let addr = self.object("bytes", l.bytes_data + data.len() as u32 + 1);
+        let Some(pointer) = l.unicode_str_pointer else { return self.str(text) };
+        let unit = l.unicode_char_size.unwrap_or(4);
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let chars: Vec<u32> = text.chars().map(u32::from).collect();
+        let length = if unit == 2 { units.len() } else { chars.len() };
+        let data = self.alloc((length as u32 + 1) * unit);
+        for i in 0..length {
+            let bytes = if unit == 2 { u32::from(units[i]).to_le_bytes() } else { chars[i].to_le_bytes() };
+            self.memory.put(data + i as u64 * u64::from(unit), &bytes[..unit as usize]);
+        }
+        let addr = self.object("unicode", pointer + 8);
+        self.put_i64(at(addr, l.unicode_length), length as i64);
+        self.memory.put_u64(at(addr, pointer), data);
+        addr
+    }
+
+    /// A `bytes`; in 2.7 the same object is its `str`.
+    pub(crate) fn bytes(&mut self, data: &[u8]) -> u64 {
+        let l = self.layout;
+        let type_name = if l.str_is_bytes == Some(true) { "str" } else { "bytes" };
+        let addr = self.object(type_name, l.bytes_data + data.len() as u32 + 1);
         self.put_i64(at(addr, l.bytes_size), data.len() as i64);
         self.memory.put(at(addr, l.bytes_data), data);
         addr
     }
 
-    fn tuple(&mut self, items: &[u64]) -> u64 {
+    pub(crate) fn tuple(&mut self, items: &[u64]) -> u64 {
         let l = self.layout;
         let addr = self.object("tuple", l.tuple_items + items.len() as u32 * 8);
         self.put_i64(at(addr, l.tuple_size), items.len() as i64);
@@ -145,9 +176,14 @@ impl Builder<'_> {
     }
 
     /// An int (or bool), in as many 30-bit digits as it takes (three at most), signed as the minor
-    /// stores it.
+    /// stores it; 2.7's `int` and `bool` hold a C long instead (its `long` has the digits).
     pub(crate) fn long(&mut self, type_name: &'static str, value: i64) -> u64 {
         let l = self.layout;
+        if let (Some(value_at), true) = (l.int_value, type_name != "long") {
+            let addr = self.object(type_name, value_at + 8);
+            self.put_i64(at(addr, value_at), value);
+            return addr;
+        }
         let addr = self.object(type_name, l.long_digits + 12);
         let magnitude = value.unsigned_abs();
         let ndigits = (0..3).take_while(|i| magnitude >> (30 * i) != 0).count();
@@ -163,31 +199,6 @@ impl Builder<'_> {
         };
         self.put_i64(at(addr, l.long_size_or_tag), head);
         addr
-    }
-
-    fn value(&mut self, value: &Value) -> u64 {
-        let l = self.layout;
-        match *value {
-            Value::Unset => 0,
-            Value::None => self.object("NoneType", 16),
-            Value::Bool(b) => self.long("bool", i64::from(b)),
-            Value::Int(v) => self.long("int", v),
-            Value::BigInt => self.long("int", i64::MAX),
-            Value::Float(v) => {
-                let addr = self.object("float", l.float_value + 8);
-                self.memory.put(at(addr, l.float_value), &v.to_bits().to_le_bytes());
-                addr
-            }
-            Value::Str(s) => self.str(s),
-            Value::Bytes(b) => self.bytes(b),
-            Value::Cell(contents) => {
-                let inner = contents.map_or(0, |v| self.value(&Value::Int(v)));
-                let addr = self.object("cell", CELL_CONTENTS_OFFSET as u32 + 8);
-                self.memory.put_u64(addr + CELL_CONTENTS_OFFSET, inner);
-                addr
-            }
-            Value::Other(type_name) => self.object(type_name, 64),
-        }
     }
 
     fn code(&mut self, spec: &CodeSpec) -> u64 {
@@ -240,8 +251,8 @@ impl Builder<'_> {
             FrameModel::FrameObject => {
                 let lasti = match instruction {
                     None => -1,
-                    // 3.10 counts f_lasti in code units, 3.8-3.9 in bytes.
-                    Some(i) if l.minor == 10 => i as i32,
+                    // 3.10 counts f_lasti in code units, earlier minors in bytes.
+                    Some(i) if l.line_table == LineTable::Linetable310 => i as i32,
                     Some(i) => 2 * i as i32,
                 };
                 self.memory.put(at(addr, l.frame_instr), &lasti.to_le_bytes());
@@ -263,11 +274,12 @@ impl Builder<'_> {
     fn program(&mut self, program: &Program) -> Planted {
         let l = self.layout;
         let code_addrs: Vec<u64> = program.codes.iter().map(|c| self.code(c)).collect();
-        let values: Vec<u64> = VALUES.iter().map(|v| self.value(v)).collect();
-        let debug_offsets_size = layouts::debug_offsets_positions(l.minor).map_or(0, |p| p.struct_size);
+        let planted_values: Vec<PlantedValue> = VALUES.iter().map(|v| self.value(v)).collect();
+        let values: Vec<u64> = planted_values.iter().map(|v| v.addr).collect();
+        let debug_offsets_size = program.build.debug_offsets_positions().map_or(0, |p| p.struct_size);
         let runtime_size = [Some(l.runtime_interpreters_head), l.runtime_tstate_current].into_iter().flatten().max().unwrap() + 8;
         let runtime = self.alloc(runtime_size.max(debug_offsets_size));
-        self.debug_offsets(runtime);
+        self.debug_offsets(runtime, program.build);
         let interp_size =
             [l.interp_next, l.interp_threads_head, l.interp_gil_ptr.unwrap_or(0), l.interp_modules].into_iter().max().unwrap()
                 + 8;
@@ -282,14 +294,18 @@ impl Builder<'_> {
                 .unwrap()
                 + 8;
         let tstate_size = tstate_size.max(async_tstate_size);
+        // 2.7 and 3.6 keep the GIL holder in a global of its own.
+        let tstate_current = l.tstate_current_symbol.map(|_| self.alloc(8));
         let mut planted = Planted {
             runtime,
+            tstate_current,
             tids: Vec::new(),
             tstates: Vec::new(),
             innermost_frames: Vec::new(),
             code_addrs,
             thread_names: BTreeMap::new(),
             tasks: None,
+            values: planted_values,
         };
         for (i, thread) in program.threads.iter().enumerate() {
             let tstate = self.alloc(tstate_size);
@@ -342,8 +358,17 @@ impl Builder<'_> {
         if let Some(offset) = l.runtime_tstate_current {
             self.memory.put_u64(at(runtime, offset), planted.tstates[0]);
         }
+        if let Some(global) = tstate_current {
+            self.memory.put_u64(global, planted.tstates[0]);
+        }
         if let Some(offset) = l.interp_gil_ptr {
-            let gil = self.alloc(l.gil_locked.max(l.gil_last_holder) + 8);
+            let gil = self.alloc(l.gil_locked.max(l.gil_last_holder).max(l.gil_enabled.unwrap_or(0)) + 8);
+            // A free-threaded GIL that is off keeps a stale `locked` and `last_holder`: they say
+            // the first thread holds it, and only `enabled` says it does not.
+            if let Some(enabled) = l.gil_enabled {
+                let value = if program.gil_enabled { i32::MAX } else { 0 };
+                self.memory.put(at(gil, enabled), &value.to_le_bytes());
+            }
             self.memory.put(at(gil, l.gil_locked), &1i32.to_le_bytes());
             self.memory.put_u64(at(gil, l.gil_last_holder), planted.tstates[0]);
             self.memory.put_u64(at(interp, offset), gil);

@@ -10,14 +10,13 @@ use pyspy_core::python::layout::ManagedDict;
 use crate::builder::Builder;
 use crate::program::{Attributes, ThreadSpec};
 
-/// Every table planted has 8 slots (at most 5 entries, as CPython's 2/3 load factor allows), so
-/// its indices are one byte each.
-const LOG2_TABLE_SIZE: u8 = 3;
-const TABLE_SIZE: u32 = 1 << LOG2_TABLE_SIZE;
+/// Tables planted have at least 8 slots, and room for their entries at CPython's 2/3 load factor;
+/// at most 128, so that their indices are one byte each.
+const MIN_LOG2_TABLE_SIZE: u8 = 3;
 
 /// 3.11+ `dk_kind`.
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum KeysKind {
+pub(crate) enum KeysKind {
     General = 0,
     Unicode = 1,
     Split = 2,
@@ -27,8 +26,12 @@ pub(super) enum KeysKind {
 /// of the address space is that large).
 const LARGEST_SMALL_INT: u64 = (1 << 60) - 1;
 
-/// A `threading.Thread`'s attributes, `_name` among others, in the order they are set.
+/// A `threading.Thread`'s attributes, its name among others, in the order they are set; `_name`
+/// is the layout's `thread_name_attr` (2.7: `_Thread__name`).
 const THREAD_ATTRIBUTES: [&str; 3] = ["_target", "_name", "_ident"];
+
+/// 2.7 keeps a deleted entry's key (this dummy string) with a NULL value.
+const PYTHON2_DUMMY_KEY: &str = "<dummy key>";
 
 impl Builder<'_> {
     /// Returns the names the reader must find, by ident.
@@ -38,9 +41,14 @@ impl Builder<'_> {
         let mut expected = BTreeMap::new();
         for (thread, &ident) in threads.iter().zip(idents) {
             let Some(name) = thread.name else { continue };
-            let key = self.long("int", i64::try_from(ident).unwrap_or(i64::MAX));
+            // 2.7's `thread.get_ident()` is a C long: what does not fit wraps negative, as in C.
+            let (key, largest) = match l.int_value {
+                Some(_) => (ident as i64, i64::MAX as u64),
+                None => (i64::try_from(ident).unwrap_or(i64::MAX), LARGEST_SMALL_INT),
+            };
+            let key = self.long("int", key);
             active.push((key, self.thread_object(name, ident, thread.attributes)));
-            if ident <= LARGEST_SMALL_INT {
+            if ident <= largest {
                 expected.insert(ident, name.to_string());
             }
         }
@@ -83,7 +91,7 @@ impl Builder<'_> {
                 obj
             }
             Attributes::ManagedValues => {
-                let keys: Vec<(u64, u64)> = THREAD_ATTRIBUTES.iter().map(|k| (self.str(k), 0)).collect();
+                let keys: Vec<(u64, u64)> = self.attribute_names().iter().map(|k| (self.str(k), 0)).collect();
                 let cached_keys = self.keys(&keys, KeysKind::Split);
                 let inline = l.managed_dict == ManagedDict::DictOrInlineValues;
                 let flags = managed(l.tpflag_managed_dict) | if inline { managed(l.tpflag_inline_values) } else { 0 };
@@ -117,8 +125,14 @@ impl Builder<'_> {
     }
 
     fn attribute_dict(&mut self, values: &[u64]) -> u64 {
-        let entries: Vec<(u64, u64)> = THREAD_ATTRIBUTES.iter().zip(values).map(|(k, &v)| (self.str(k), v)).collect();
+        let names = self.attribute_names();
+        let entries: Vec<(u64, u64)> = names.iter().zip(values).map(|(k, &v)| (self.str(k), v)).collect();
         self.dict(&entries, KeysKind::Unicode)
+    }
+
+    fn attribute_names(&self) -> [&'static str; 3] {
+        let name = self.layout.thread_name_attr.unwrap_or("_name");
+        THREAD_ATTRIBUTES.map(|a| if a == "_name" { name } else { a })
     }
 
     /// A heap type named "Thread" with what attribute lookup reads from it.
@@ -159,8 +173,11 @@ impl Builder<'_> {
     }
 
     /// A combined dict (its values in its entries).
-    pub(super) fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
+    pub(crate) fn dict(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
+        if let (Some(table), Some(mask)) = (l.dict_table, l.dict_mask) {
+            return self.python2_dict(entries, table, mask);
+        }
         let keys = self.keys(entries, kind);
         let dict = self.object("dict", [l.dict_used, l.dict_keys, l.dict_values].into_iter().max().unwrap() + 8);
         self.put_i64(at(dict, l.dict_used), entries.len() as i64);
@@ -168,30 +185,52 @@ impl Builder<'_> {
         dict
     }
 
+    /// 2.7: one table of {hash, key, value} slots, the entries in a row (a preview shows them in
+    /// table order, which here is the order given), a deleted entry after them, then free slots.
+    fn python2_dict(&mut self, entries: &[(u64, u64)], table: u32, mask: u32) -> u64 {
+        let l = self.layout;
+        let table_size = (entries.len() as u32 * 2 + 2).next_power_of_two().max(8);
+        let slots = self.alloc(table_size * l.dict_entry_size);
+        let slot = |i: usize| slots + i as u64 * u64::from(l.dict_entry_size);
+        for (i, &(key, value)) in entries.iter().enumerate() {
+            self.memory.put_u64(slot(i) + 8, key);
+            self.memory.put_u64(slot(i) + 16, value);
+        }
+        let dummy = self.str(PYTHON2_DUMMY_KEY);
+        self.memory.put_u64(slot(entries.len()) + 8, dummy);
+        let dict = self.object("dict", table.max(mask).max(l.dict_used) + 8);
+        self.put_i64(at(dict, l.dict_used), entries.len() as i64);
+        self.put_i64(at(dict, mask), i64::from(table_size) - 1);
+        self.memory.put_u64(at(dict, table), slots);
+        dict
+    }
+
     /// A keys object holding `entries` (key, value) in insertion order.
     fn keys(&mut self, entries: &[(u64, u64)], kind: KeysKind) -> u64 {
         let l = self.layout;
-        assert!(entries.len() <= 5, "tables here have 8 slots");
+        let log2_size = (MIN_LOG2_TABLE_SIZE..).find(|&n| entries.len() * 3 <= 2 << n).unwrap();
+        assert!(log2_size <= 7, "tables here have one-byte indices");
+        let table_size = 1u32 << log2_size;
         let entry_size = match kind {
             KeysKind::Unicode | KeysKind::Split if l.dict_keys_kind.is_some() => l.dict_unicode_entry_size.unwrap(),
             _ => l.dict_entry_size,
         };
-        let addr = self.alloc(l.dict_keys_indices + TABLE_SIZE + entries.len() as u32 * entry_size);
+        let addr = self.alloc(l.dict_keys_indices + table_size + entries.len() as u32 * entry_size);
         match (l.dict_keys_log2_index_bytes, l.dict_keys_kind) {
             (Some(log2_index_bytes), Some(kind_offset)) => {
-                self.memory.put(at(addr, l.dict_keys_size), &[LOG2_TABLE_SIZE]);
-                self.memory.put(at(addr, log2_index_bytes), &[LOG2_TABLE_SIZE]);
+                self.memory.put(at(addr, l.dict_keys_size), &[log2_size]);
+                self.memory.put(at(addr, log2_index_bytes), &[log2_size]);
                 self.memory.put(at(addr, kind_offset), &[kind as u8]);
             }
-            _ => self.put_i64(at(addr, l.dict_keys_size), i64::from(TABLE_SIZE)),
+            _ => self.put_i64(at(addr, l.dict_keys_size), i64::from(table_size)),
         }
         self.put_i64(at(addr, l.dict_keys_nentries), entries.len() as i64);
         let indices = at(addr, l.dict_keys_indices);
         // Slot i holds entry i; the rest are empty (-1). The reader goes by entries, not slots.
-        for slot in 0..TABLE_SIZE as usize {
+        for slot in 0..table_size as usize {
             self.memory.put(indices + slot as u64, &[if slot < entries.len() { slot as u8 } else { 0xff }]);
         }
-        let entries_addr = indices + u64::from(TABLE_SIZE);
+        let entries_addr = indices + u64::from(table_size);
         for (i, &(key, value)) in entries.iter().enumerate() {
             // Both kinds of entry end with me_key, me_value (a general entry starts with the hash).
             let entry_end = entries_addr + (i as u64 + 1) * u64::from(entry_size);

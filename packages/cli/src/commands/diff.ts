@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError } from '@pyspy/core';
 import {
@@ -7,16 +6,16 @@ import {
   formatDiffJson,
   formatDiffMarkdown,
   formatDiffText,
-  loadProfileText,
   parseThreshold,
   renderDiffFlamegraph,
   unmatchedFunctionThresholds,
+  unitsDiffer,
   type DiffGranularity,
-  type Profile,
   type Threshold,
 } from '@pyspy/render';
 import { fail } from '../errors.js';
 import { AtomicOutput } from '../output.js';
+import { readProfileFile } from '../profile-file.js';
 
 const REPORT_FORMATS = ['text', 'markdown', 'json'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -34,7 +33,7 @@ interface DiffArgs {
 
 export const command = 'diff <base> <head>';
 export const describe =
-  'Compare two profiles by share of samples per function; fail on thresholds; write a differential flame graph';
+  'Compare two profiles by share of samples (or CPU time) per function; fail on thresholds; write a differential flame graph';
 
 export function builder(yargs: Argv): Argv<DiffArgs> {
   return yargs
@@ -88,22 +87,6 @@ export function builder(yargs: Argv): Argv<DiffArgs> {
     ) as unknown as Argv<DiffArgs>;
 }
 
-function readProfile(path: string, which: string): Profile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InvalidArgumentError(
-      `cannot read ${which} profile ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  try {
-    return loadProfileText(text);
-  } catch (error) {
-    throw new InvalidArgumentError(`${which} profile ${path}: ${(error as Error).message}`);
-  }
-}
-
 function asList(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -124,8 +107,8 @@ export async function handler(args: ArgumentsCamelCase<DiffArgs>): Promise<void>
     if (!Number.isInteger(args.top) || args.top <= 0)
       throw new InvalidArgumentError(`--top must be a positive integer, got ${args.top}`);
     const thresholds = parseThresholds(asList(args.failOn));
-    const base = readProfile(args.base, 'base');
-    const head = readProfile(args.head, 'head');
+    const base = readProfileFile(args.base, 'base profile');
+    const head = readProfileFile(args.head, 'head profile');
     if (args.output) output = new AtomicOutput(args.output);
 
     const options = { by: args.by, stripPrefixes: asList(args.stripPrefix) };
@@ -144,6 +127,12 @@ export async function handler(args: ArgumentsCamelCase<DiffArgs>): Promise<void>
         renderDiffFlamegraph(base, head, { ...options, title: `Differential flame graph: ${args.base} -> ${args.head}` }),
       );
       process.stderr.write(`Wrote differential flame graph to ${args.output}\n`);
+    }
+    if (unitsDiffer(diff)) {
+      const which = diff.baseUnit === 'cpu-nanoseconds' ? 'base' : 'head';
+      process.stderr.write(
+        `warning: the ${which} profile is weighted by CPU time (--cpu) and the other by samples: shares may differ for that alone\n`,
+      );
     }
     if (diff.baseSamples === 0 || diff.headSamples === 0) {
       process.stderr.write(`warning: the ${diff.baseSamples === 0 ? 'base' : 'head'} profile has no samples; shares are all 0\n`);

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { dump, dumpCore, InvalidArgumentError, type LoopDump, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { asyncTreeLines } from '../async-tree.js';
 import { fail } from '../errors.js';
-import { nativeOptions, nonblockingOption, pidOption } from '../options.js';
+import { nativeOptions, nonblockingOption, pidOption, threadOptions } from '../options.js';
 
 interface DumpArgs {
   pid?: number;
@@ -15,10 +15,14 @@ interface DumpArgs {
   nativeAll: boolean;
   fullFilenames: boolean;
   async: boolean;
+  subprocesses: boolean;
+  threadName?: string;
+  tid?: number[];
 }
 
 export const command = 'dump';
-export const describe = "Print every thread's Python stack of a running process, now, or of a core file";
+export const describe =
+  "Print every thread's Python stack of a running process (and its Python children), now, or of a core file";
 
 export function builder(yargs: Argv): Argv<DumpArgs> {
   return yargs
@@ -48,8 +52,17 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
         "Show each asyncio event loop's tasks as a tree (like python3.14 -m asyncio pstree): names, coroutine stacks, " +
         'who awaits whom, the running task',
     })
+    .option('subprocesses', {
+      alias: 's',
+      type: 'boolean',
+      default: false,
+      describe: 'Also dump every Python process descended from it (multiprocessing workers, subprocesses)',
+    })
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
     .example('$0 dump --async --pid 1234', 'which asyncio task waits on what?')
+    .example('$0 dump --pid 1234 --subprocesses', 'the parent and every worker of a multiprocessing pool')
     .example(
       '$0 dump --core core.1234 --binary ./python3.11',
       'where was each thread when it crashed?',
@@ -69,6 +82,9 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
   if (args.core !== undefined) {
     if (args.pid !== undefined) throw new InvalidArgumentError('dump reads either --pid or --core, not both');
     if (args.nonblocking) throw new InvalidArgumentError('--nonblocking is for a running process: a core is not paused');
+    if (args.subprocesses || args.threadName !== undefined || args.tid !== undefined) {
+      throw new InvalidArgumentError('--subprocesses, --thread-name and --tid are for a running process, not a core');
+    }
     if (args.native)
       throw new InvalidArgumentError('--native reads a running process; a core is dumped with its Python frames only');
     return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [], async: args.async });
@@ -81,6 +97,9 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
     native: args.native,
     nativeAll: args.nativeAll,
     async: args.async,
+    subprocesses: args.subprocesses,
+    threadName: args.threadName,
+    tid: args.tid,
   });
 }
 
@@ -91,12 +110,16 @@ function threadStatus(thread: ThreadDump): string {
 /**
  * py-spy's layout: a process header, then each thread and its frames, innermost first. With
  * `--async`, a thread that runs an event loop shows the loop's tasks as a tree instead; loops no
- * thread runs come last.
+ * thread runs come last. Then the same for each of its Python descendants (`--subprocesses`).
  */
 export function formatDump(result: ProcessDump, fullFilenames = false): string {
+  return [result, ...(result.subprocesses ?? [])].map((p) => formatProcess(p, fullFilenames)).join('\n');
+}
+
+function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
   const lines = [
     `Process ${result.pid}: ${result.commandLine.join(' ')}`,
-    `Python v${result.pythonVersion} (${result.executable})`,
+    `Python v${result.pythonVersion}${result.freeThreaded ? ' free-threaded' : ''} (${result.executable})`,
     '',
   ];
   const loops = result.loops ?? [];

@@ -2,7 +2,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { nativeOptions, pidOption, samplingOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
 import { renderOutput } from '../render-output.js';
 
 interface RecordArgs {
@@ -21,6 +21,10 @@ interface RecordArgs {
   subprocesses: boolean;
   async: boolean;
   fullTaskNames: boolean;
+  cpu: boolean;
+  gc: boolean;
+  threadName?: string;
+  tid?: number[];
   native: boolean;
   nativeAll: boolean;
   hideProgress: boolean;
@@ -70,12 +74,17 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
     .option('async', samplingOptions.async)
     .option('full-task-names', samplingOptions.fullTaskNames)
+    .option('cpu', samplingOptions.cpu)
+    .option('gc', samplingOptions.gc)
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
     .example('$0 record -o tasks.svg --async --idle --pid 1234', 'where each asyncio task spends its time, waiting included')
+    .example('$0 record --cpu -o profile.svg --pid 1234', 'where CPU time goes, even on a machine busy with other work')
     .epilog(
       'Ctrl-C stops the record and still writes the file. When the launched program exits on its own\n' +
         'with a nonzero code, pyspy-ts exits with that code after writing the file.',
@@ -115,9 +124,14 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         subprocesses: args.subprocesses,
         async: args.async,
         fullTaskNames: args.fullTaskNames,
+        cpu: args.cpu,
+        gc: args.gc,
         native: args.native,
         nativeAll: args.nativeAll,
-        timeline: format === 'chrometrace',
+        threadName: args.threadName,
+        tid: args.tid,
+        // Our JSON keeps the timeline too, so that `convert` can make any format of it later.
+        timeline: format === 'chrometrace' || format === 'json',
         signal: controller.signal,
         onProgress: (stats) => progress.update(stats),
       });
@@ -127,7 +141,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
       process.off('SIGTERM', onSignal);
     }
 
-    output.commit(await renderOutput(profile, format, { threads: args.threads, title: flamegraphTitle(profile) }));
+    output.commit(await renderOutput(profile, format, { threads: args.threads }));
     process.stderr.write(summary(profile, format, path));
     const exitCode = profile.meta.exitCode;
     if (exitCode !== undefined && exitCode !== 0) process.exitCode = exitCode;
@@ -135,11 +149,6 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     output?.discard();
     fail(error);
   }
-}
-
-function flamegraphTitle(profile: Profile): string {
-  const what = profile.meta.command ? profile.meta.command.join(' ') : `process ${profile.meta.pid}`;
-  return `${what} (Python ${profile.meta.pythonVersion})`;
 }
 
 function defaultOutputName(pid: number | undefined, format: Format): string {
@@ -153,18 +162,34 @@ const number = new Intl.NumberFormat('en-US');
 export function summary(profile: Profile, format: Format, path: string): string {
   const s = profile.stats;
   const lines: string[] = [];
+  for (const note of profile.meta.notes ?? []) lines.push(note);
   if (profile.meta.stopReason === 'target-exited') {
     const code = profile.meta.exitCode;
     lines.push(`The program exited${code === undefined ? '' : ` with code ${code}`}; stopped sampling.`);
   }
+  // A tick samples every thread running Python: several at once with threads that release the
+  // GIL, and on a free-threaded build as many as run at once. (Last, so that the line's older
+  // parts read as before to whatever parses them.)
+  const perTick = s.ticks > 0 ? s.samples / s.ticks : 0;
   lines.push(
     `Samples: ${number.format(s.samples)} in ${s.durationS.toFixed(1)} s at ${s.achievedRateHz.toFixed(1)} Hz ` +
       `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
-      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s.`,
+      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s. ` +
+      `Samples per tick: ${perTick.toFixed(2)}.`,
   );
+  if (profile.unit === 'cpu-nanoseconds') lines.push(cpuLine(s));
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `--cpu`: the CPU time put on stacks against what the kernel counted for the threads read. Less
+ * is attributed when samples could not be read or were left out (`--gil`), never more.
+ */
+function cpuLine(s: ProfileStats): string {
+  const share = s.cpuKernelS > 0 ? ` (${((100 * s.cpuAttributedS) / s.cpuKernelS).toFixed(1)}%)` : '';
+  return `CPU: ${s.cpuAttributedS.toFixed(2)} s attributed to stacks, of ${s.cpuKernelS.toFixed(2)} s the kernel counted for the threads sampled${share}.`;
 }
 
 /** One line on a terminal, rewritten in place; nothing at all when off. */

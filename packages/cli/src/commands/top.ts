@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nativeOptions, pidOption, samplingOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
@@ -16,6 +16,10 @@ interface TopArgs {
   subprocesses: boolean;
   async: boolean;
   fullTaskNames: boolean;
+  cpu: boolean;
+  gc: boolean;
+  threadName?: string;
+  tid?: number[];
   native: boolean;
   nativeAll: boolean;
   '--'?: (string | number)[];
@@ -41,6 +45,10 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
     .option('async', samplingOptions.async)
     .option('full-task-names', samplingOptions.fullTaskNames)
+    .option('cpu', samplingOptions.cpu)
+    .option('gc', samplingOptions.gc)
+    .option('thread-name', threadOptions['thread-name'])
+    .option('tid', threadOptions.tid)
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
     .example('$0 top --pid 1234', 'watch a running process')
@@ -51,7 +59,8 @@ export function builder(yargs: Argv): Argv<TopArgs> {
       [
         'Columns: %Own and %Total are shares of the samples of the last interval where the function was running ' +
           '(the leaf frame) or anywhere on the stack (once per sample, even when recursive); OwnTime and TotalTime ' +
-          'are the same in seconds since the start or the last reset.',
+          'are the same in seconds since the start or the last reset. With --cpu all four are of CPU time; with ' +
+          '--subprocesses a PID column says which process a function ran in.',
         'Keys: 1-4 sort by a column, L rows by line or by function, R reset, P pause, ? help, q or Ctrl-C quit.',
         'When stdout is not a terminal, a plain table is printed every interval until the program exits.',
         'A command started by top is stopped when top quits; when it exits on its own with a nonzero code, top exits with that code.',
@@ -85,6 +94,10 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       subprocesses: args.subprocesses,
       async: args.async,
       fullTaskNames: args.fullTaskNames,
+      cpu: args.cpu,
+      gc: args.gc,
+      threadName: args.threadName,
+      tid: args.tid,
       native: args.native,
       nativeAll: args.nativeAll,
       // On a terminal the program's output would scribble over the table: it is kept and shown after.
@@ -97,6 +110,7 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
     const header = {
       pid: live.pid,
       pythonVersion: live.pythonVersion,
+      freeThreaded: live.freeThreaded,
       command: pid === undefined ? commandLine : undefined,
       idleIncluded: args.idle,
     };

@@ -72,7 +72,7 @@ export class TopView {
       { text: how },
       { text: formatStatus(this.view, this.paused) },
       { text: '' },
-      { text: columnHeader(), style: 'reverse' },
+      { text: columnHeader(table.processes), style: 'reverse' },
     ];
     if (table.rows.length === 0) {
       lines.push({ text: 'No samples yet. An idle program shows none: --idle includes idle threads.' });

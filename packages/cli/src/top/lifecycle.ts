@@ -18,8 +18,10 @@ export function onStopSignals(stop: () => void): () => void {
 
 /** The whole run as one plain table, and why it ended, for the normal screen once the view is gone. */
 export function finalSummary(live: LiveRecorder, header: HeaderInfo, view: View, end: LiveEnd): string {
-  const table = buildTable(live.snapshot(), undefined, view);
+  const snapshot = live.snapshot();
+  const table = buildTable(snapshot, undefined, view);
   let text = formatPlain(header, table, PLAIN_ROWS, 'whole run');
+  for (const note of snapshot.notes) text += `${note}\n`;
   if (end.reason === 'target-exited') {
     text +=
       end.exitCode === undefined

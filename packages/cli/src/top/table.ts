@@ -3,7 +3,8 @@
  * and no process here, so it is tested with hand-made snapshots.
  *
  * Like py-spy's top, the percentages describe the last interval (where time goes now) and the
- * times add up since the start or the last reset (where time went).
+ * times add up since the start or the last reset (where time went). With `--cpu` both are of CPU
+ * time; with `--subprocesses` each row is a function in one process, and the process is a column.
  */
 import { snapshotDelta, type LiveSnapshot, type ProfileStats } from '@pyspy/core';
 
@@ -30,9 +31,11 @@ export interface Row {
   file: string;
   /** Undefined when rows are functions. */
   line?: number;
-  /** Samples in the last interval with this row as the leaf frame. */
+  /** The process the function ran in, when the table has a process column (`--subprocesses`). */
+  pid?: number;
+  /** Weight (samples, or CPU ns with `--cpu`) in the last interval with this row as the leaf frame. */
   ownWindow: number;
-  /** Samples in the last interval with this row anywhere on the stack (once per sample). */
+  /** Weight in the last interval with this row anywhere on the stack (once per sample). */
   totalWindow: number;
   /** The same two since the start or the last reset. */
   ownSamples: number;
@@ -48,8 +51,13 @@ export interface TopTable {
   overall: ProfileStats;
   /** Distinct threads sampled in the last interval. */
   windowThreads: number;
-  /** Seconds one sample stands for: 1 / achieved rate (missed ticks make each sample count for more). */
+  /** Weight of the last interval's samples (what the percentages are of). */
+  windowWeight: number;
+  /** Seconds one unit of weight stands for: with samples 1 / achieved rate (missed ticks make each sample count for more), with CPU ns 1e-9. */
   secondsPerSample: number;
+  /** A process column: the snapshot's stacks are under process roots (`--subprocesses`). */
+  processes: boolean;
+  unit: LiveSnapshot['unit'];
 }
 
 /**
@@ -59,8 +67,13 @@ export interface TopTable {
 export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undefined, view: View): TopTable {
   const rows: Row[] = [];
   const rowOfKey = new Map<string, number>();
-  const rowOfFrame = current.frames.map((frame) => {
-    const key = view.byLine ? `${frame.name}\0${frame.file}\0${frame.line}` : `${frame.name}\0${frame.file}`;
+  const processes = current.frames.some((frame) => frame.kind === 'process');
+  // A function in two processes is two rows: its frame's row, per process.
+  const rowOf = (frameIndex: number, pid: number): number | undefined => {
+    const frame = current.frames[frameIndex];
+    if (frame.kind === 'process') return undefined;
+    const where = processes ? `${pid}\0` : '';
+    const key = `${where}${frame.name}\0${frame.file}${view.byLine ? `\0${frame.line}` : ''}`;
     let index = rowOfKey.get(key);
     if (index === undefined) {
       index = rows.length;
@@ -69,6 +82,7 @@ export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undef
         name: frame.name,
         file: frame.file,
         line: view.byLine ? frame.line : undefined,
+        ...(processes ? { pid } : {}),
         ownWindow: 0,
         totalWindow: 0,
         ownSamples: 0,
@@ -76,28 +90,31 @@ export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undef
       });
     }
     return index;
-  });
+  };
 
   // A row seen twice in one stack (recursion) counts once toward its total: remember the stack it was last counted for.
-  const countedForStack = new Int32Array(rows.length).fill(-1);
+  const countedForStack = new Map<number, number>();
   const windowThreads = new Set<number>();
   const windowed = previous ? snapshotDelta(current, previous) : current;
+  let windowWeight = 0;
   current.stacks.forEach((stack, stackIndex) => {
-    const overall = stack.count;
-    const window = windowed.stacks[stackIndex].count;
+    const overall = stack.weight;
+    const window = windowed.stacks[stackIndex].weight;
     if (overall === 0 || stack.frames.length === 0) return;
     if (window > 0) windowThreads.add(stack.thread);
+    windowWeight += window;
+    const pid = current.threads[stack.thread]?.pid ?? 0;
     for (const frame of stack.frames) {
-      const row = rowOfFrame[frame];
-      if (row === undefined || countedForStack[row] === stackIndex) continue;
-      countedForStack[row] = stackIndex;
+      const row = rowOf(frame, pid);
+      if (row === undefined || countedForStack.get(row) === stackIndex) continue;
+      countedForStack.set(row, stackIndex);
       rows[row].totalSamples += overall;
       rows[row].totalWindow += window;
     }
-    const leaf = rows[rowOfFrame[stack.frames[stack.frames.length - 1]]];
-    if (leaf) {
-      leaf.ownSamples += overall;
-      leaf.ownWindow += window;
+    const leafRow = rowOf(stack.frames[stack.frames.length - 1], pid);
+    if (leafRow !== undefined) {
+      rows[leafRow].ownSamples += overall;
+      rows[leafRow].ownWindow += window;
     }
   });
 
@@ -111,7 +128,10 @@ export function buildTable(current: LiveSnapshot, previous: LiveSnapshot | undef
     window,
     overall,
     windowThreads: windowThreads.size,
-    secondsPerSample: secondsPerSample(overall),
+    windowWeight,
+    secondsPerSample: current.unit === 'cpu-nanoseconds' ? 1e-9 : secondsPerSample(overall),
+    processes,
+    unit: current.unit,
   };
 }
 
@@ -153,10 +173,12 @@ export function rowLabel(row: Row): string {
 }
 
 const WIDTHS: Record<SortKey, number> = { own: 7, total: 7, ownTime: 9, totalTime: 10 };
+const PID_WIDTH = 8;
 
-export function columnHeader(): string {
+/** The column titles; with `processes`, a PID column before the function. */
+export function columnHeader(processes = false): string {
   const columns = (Object.keys(WIDTHS) as SortKey[]).map((key) => COLUMN_TITLES[key].padStart(WIDTHS[key]));
-  return `${columns.join(' ')}  Function (filename:line)`;
+  return `${columns.join(' ')}  ${processes ? `${'PID'.padStart(PID_WIDTH)}  ` : ''}Function (filename:line)`;
 }
 
 function percent(part: number, whole: number): string {
@@ -168,13 +190,14 @@ function seconds(s: number): string {
 }
 
 export function formatRow(row: Row, table: TopTable): string {
-  const samples = table.window.samples;
+  const whole = table.windowWeight;
+  const pid = table.processes ? `${String(row.pid ?? '').padStart(PID_WIDTH)}  ` : '';
   return `${[
-    percent(row.ownWindow, samples).padStart(WIDTHS.own),
-    percent(row.totalWindow, samples).padStart(WIDTHS.total),
+    percent(row.ownWindow, whole).padStart(WIDTHS.own),
+    percent(row.totalWindow, whole).padStart(WIDTHS.total),
     seconds(row.ownSamples * table.secondsPerSample).padStart(WIDTHS.ownTime),
     seconds(row.totalSamples * table.secondsPerSample).padStart(WIDTHS.totalTime),
-  ].join(' ')}  ${rowLabel(row)}`;
+  ].join(' ')}  ${pid}${rowLabel(row)}`;
 }
 
 export interface HeaderInfo {
@@ -183,6 +206,8 @@ export interface HeaderInfo {
   command?: string[];
   /** `--idle`: idle threads are sampled, so no idle share is measured. */
   idleIncluded: boolean;
+  /** A free-threaded build: there is no GIL to take a share of. */
+  freeThreaded?: boolean;
 }
 
 function share(part: number, whole: number): string {
@@ -196,13 +221,16 @@ export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
   const what = info.command ? `  ${info.command.join(' ')}` : '';
   const w = table.window;
   const idle = info.idleIncluded ? 'n/a (--idle)' : share(w.idleSamples, w.samples + w.idleSamples);
+  const gil = info.freeThreaded ? 'none (free-threaded)' : share(w.gilSamples, w.samples);
   const o = table.overall;
+  // --cpu: the CPU time of the interval put on stacks, of what the kernel counted for the threads read.
+  const cpu = table.unit === 'cpu-nanoseconds' ? `  CPU: ${w.cpuAttributedS.toFixed(2)} s of ${w.cpuKernelS.toFixed(2)} s` : '';
   return [
     sanitize(
       `PID ${info.pid}  Python ${info.pythonVersion}  ${count.format(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`,
     ),
     `Samples/s: ${w.achievedRateHz.toFixed(1)} (of ${count.format(w.requestedRateHz)})  Threads: ${table.windowThreads}  ` +
-      `GIL: ${share(w.gilSamples, w.samples)}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}`,
+      `GIL: ${gil}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}${cpu}`,
   ];
 }
 
@@ -237,7 +265,7 @@ export const HELP_LINES = [
  */
 export function formatPlain(info: HeaderInfo, table: TopTable, maxRows: number, label: string): string {
   const [what, how] = formatHeader(info, table);
-  const lines = [`--- ${label}  ${what}`, how, columnHeader()];
+  const lines = [`--- ${label}  ${what}`, how, columnHeader(table.processes)];
   for (const row of table.rows.slice(0, maxRows)) lines.push(formatRow(row, table));
   if (table.rows.length > maxRows) lines.push(`(${table.rows.length - maxRows} more)`);
   if (table.rows.length === 0) lines.push('(no samples yet)');

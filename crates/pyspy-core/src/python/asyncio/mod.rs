@@ -122,12 +122,20 @@ pub(crate) struct Pass<'a> {
 impl TaskReader {
     /// A reader for `python`'s minor; an error for the builds `--async` cannot read.
     pub fn new(python: &Python) -> Result<TaskReader> {
-        let unsupported = |why: &str| {
-            Error::new(ErrorKind::UnsupportedVersion, format!("--async cannot read Python {}: {why}", python.version))
+        // The target is a Python we read, only not with --async: the option is what is refused,
+        // as --native on 2.7 and --gil on a free-threaded build are.
+        let refused = |why: &str| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("--async cannot be used with Python {} ({}): {why}", python.version, python.build()),
+            )
         };
-        let layout = asyncio_layout(python.layout.minor).ok_or_else(|| unsupported("it reads CPython 3.8 to 3.15"))?;
-        if python.layout.gil_enabled.is_some() {
-            return Err(unsupported("free-threaded builds lay out their tasks differently, and are not read yet"));
+        let build = python.build();
+        let layout = asyncio_layout(build.minor)
+            .filter(|_| build.major == 3)
+            .ok_or_else(|| refused("it reads the asyncio tasks of CPython 3.8 to 3.15"))?;
+        if build.free_threaded {
+            return Err(refused("a free-threaded build lays out its tasks differently, which is not read yet"));
         }
         Ok(TaskReader { layout: *layout, facts: None, kinds: TypeKinds::default() })
     }
