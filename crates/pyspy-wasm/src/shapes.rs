@@ -44,6 +44,7 @@ pub struct ThreadDump {
 pub struct ProcessDump {
     pid: u32,
     python_version: String,
+    free_threaded: bool,
     executable: String,
     command_line: Vec<String>,
     threads: Vec<ThreadDump>,
@@ -92,6 +93,7 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
         ProcessDump {
             pid: d.pid,
             python_version: d.python_version,
+            free_threaded: d.free_threaded,
             executable: d.executable,
             command_line: d.command_line,
             threads: d
