@@ -203,6 +203,23 @@ for (const base of readable) {
         }
       });
 
+      it.runIf(variant === 'asyncio')('a thread filter keeps the loops and tasks of the threads it keeps only', async () => {
+        for (const want of truth.loops) {
+          const result = await dump(target.pid, { async: true, tid: [want.native_thread_id] });
+          expect(result.threads.map((t) => t.nativeThreadId)).toEqual([want.native_thread_id]);
+          const loops = result.loops ?? [];
+          expect(loops.map((l) => [l.nativeThreadId, l.address])).toEqual([[want.native_thread_id, want.loop_id]]);
+          const pending = loops[0].tasks.filter((t) => t.state === 'pending').map((t) => t.name);
+          expect(pending.sort()).toEqual(want.tasks.map((t) => t.name).sort());
+        }
+        const other = truth.loops[1];
+        const { stacks } = recordAsync(target.pid, ['--idle', '--tid', String(other.native_thread_id)]);
+        const tasks = new Set(stacks.flatMap(([labels]) => labels.filter((l) => l === 'Task' || l.startsWith('Task '))));
+        const kept = new Set(other.tasks.map((t) => (t.default_name ? 'Task' : `Task ${t.name}`)));
+        expect(tasks.size).toBeGreaterThan(0);
+        for (const task of tasks) expect(kept, `${task} is a task of thread ${other.thread_name}`).toContain(task);
+      });
+
       it.runIf(variant === 'asyncio')(
         'dump --core --async of a gcore of it reads the same loops and tasks, byte-identical through WASM',
         async () => {
