@@ -236,3 +236,11 @@ done
 
 # Smoke check each one and write the manifest (python3 of the host does the JSON).
 printf '%s\n' "${MANIFEST_ENTRIES[@]}" | python3 "$REPO/scripts/provision/check.py" "$MANIFEST"
+
+# uvloop from PyPI for each of them (the --async tests run their asyncio target under it too),
+# cached beside the interpreters. uvloop imports ssl, and a Debian interpreter's _ssl wants its
+# own suite's OpenSSL, which the image lacks: unpacked apart, never into an interpreter's root.
+unpack bullseye "$CACHE/ssl/bullseye" libssl1.1
+unpack trixie "$CACHE/ssl/trixie" libssl3t64
+unpack sid "$CACHE/ssl/sid" libssl3t64
+python3 "$REPO/scripts/provision/uvloop.py" "$MANIFEST" "$CACHE"

@@ -124,6 +124,19 @@ for (const interp of added) {
       });
     }
 
+    it('--async is refused (it reads 3.8+ without free threading), the target left running', () => {
+      for (const args of [
+        ['record', '--pid', String(spinning.pid), '--duration', '1', '--async', '-o', join(tempDir('async'), 'p.txt')],
+        ['top', '--pid', String(spinning.pid), '--async'],
+        ['dump', '--pid', String(spinning.pid), '--async'],
+      ]) {
+        const result = runCli(args, { timeoutMs: 60_000 });
+        expect(result.status, `${args[0]}: ${result.stderr}`).toBe(2); // PYSPY_INVALID_ARGUMENT
+        expect(result.stderr).toMatch(/^error: --async cannot be used with Python /);
+      }
+      expect(readFileSync(`/proc/${spinning.pid}/stat`, 'utf8').split(') ')[1][0]).not.toMatch(/[tT]/);
+    });
+
     it('--threads puts each thread at the root under its Python name, non-ASCII ones too', async () => {
       const truthPath = join(tempDir('truth'), 'truth.json');
       const parked = await startPython(interp, [target('parked_threads.py'), truthPath]);

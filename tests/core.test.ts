@@ -117,7 +117,8 @@ for (const interp of interpreters()) {
       const text = runCli(['dump', '--core', gcorePath]);
       expect(text.status).toBe(0);
       expect(text.stdout).toContain(`Process ${gcoreLive.pid}: ${gcoreLive.commandLine.join(' ')}`);
-      expect(text.stdout).toContain(`Python v${gcoreLive.pythonVersion} (${gcoreLive.executable})`);
+      const build = gcoreLive.freeThreaded ? ' free-threaded' : '';
+      expect(text.stdout).toContain(`Python v${gcoreLive.pythonVersion}${build} (${gcoreLive.executable})`);
       expect(text.stdout).toMatch(/^ {4}park \(.*parked_threads\.py:\d+\)$/m);
     });
 

@@ -46,6 +46,53 @@ describe('examples/asyncio_monitor.py', () => {
   });
 });
 
+describe('examples/health_monitor.py', () => {
+  it("splits each monitor task's time between set-up and commands as the program measured it (--async --idle)", () => {
+    const dir = tempDir('health');
+    const out = join(dir, 'profile.txt');
+    const report = join(dir, 'report.json');
+    const result = runCli(
+      [
+        'record',
+        '--async',
+        '--idle',
+        '-o',
+        out,
+        '--hide-progress',
+        '--',
+        interp.exe,
+        example('health_monitor.py'),
+        '--seconds',
+        '6',
+        '--report',
+        report,
+      ],
+      { env: interp.env, timeoutMs: 90_000 },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const measured = (JSON.parse(readFileSync(report, 'utf8')) as { setup_share_pct: Record<string, number> }).setup_share_pct;
+    const stacks = parseCollapsed(readFileSync(out, 'utf8'));
+    for (const [host, share] of Object.entries(measured)) {
+      // As the README says to read it: the frames above `Task monitor host-N`.
+      let setup = 0;
+      let commands = 0;
+      for (const [stack, count] of stacks) {
+        const frames = stack.split(';');
+        const task = frames.indexOf(`Task monitor ${host}`);
+        if (task < 0) continue;
+        const above = frames.slice(task + 1);
+        if (above.some((f) => f.startsWith('connect ('))) setup += count;
+        else if (above.some((f) => f.startsWith('run_command ('))) commands += count;
+      }
+      expect(setup + commands, host).toBeGreaterThan(100);
+      expect(
+        Math.abs((100 * setup) / (setup + commands) - share),
+        `${host}: set-up ${setup}, commands ${commands}, measured ${share}%`,
+      ).toBeLessThan(10);
+    }
+  });
+});
+
 describe('examples/threadpools.py and examples/fibonacci.py', () => {
   it('exist and run to their end on their own', () => {
     for (const [script, args] of [

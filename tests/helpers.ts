@@ -22,6 +22,8 @@ export interface Interpreter {
   env: Record<string, string>;
   source: string;
   debug: boolean;
+  /** uvloop from PyPI, run with PYTHONPATH=path and env; or why this interpreter has none. */
+  uvloop?: { path?: string; version?: string; env?: Record<string, string>; unavailable?: string };
   /** Built with `--disable-gil` (PEP 703): no GIL, so several threads run Python at once. */
   freeThreaded: boolean;
 }

@@ -179,6 +179,52 @@ function coreSection(rows) {
   ].join('\n');
 }
 
+function asyncSection(results, durationS) {
+  const parts = ['## 7. `--async` cost (1,000 live asyncio tasks)', ''];
+  for (const r of results) {
+    parts.push(
+      `\`${r.command.map((a) => a.replace(/.*\/scripts\/bench\//, 'scripts/bench/')).join(' ')}\` (${r.work} in a worker ` +
+        `task while ${f(r.tasks)} tasks are parked three coroutines deep, in groups of 100), launched by the profiler at ` +
+        '1 kHz, blocking; each profiled run after an unprofiled one of its own. py-spy has no `--async`: its row is a ' +
+        "plain record of the same program. *missed*: pyspy-ts's own count.",
+      '',
+      table(
+        ['interp', 'profiler', 'unprofiled s', 'profiled s', 'slowdown', 'missed', 'samples'],
+        r.slowdown.map((s) => [
+          r.interp,
+          s.label,
+          f(s.baseS, 3),
+          f(s.elapsedS, 3),
+          s.ratio === undefined ? '–' : `${f(s.ratio, 2)}×`,
+          pct(s.missedPct),
+          f(s.samples),
+        ]),
+      ),
+      '',
+      `Attached with \`--pid\` to the same program working without end, records of ${durationS} s, medians; ` +
+        '`--async --idle` samples every waiting task each tick (1,000 samples a tick), at 100 Hz. *sampler µs/tick*: ' +
+        "the sampling thread's CPU per tick; *µs/sample*: the whole profiler process per sample.",
+      '',
+      table(
+        ['interp', 'profiler', 'req Hz', 'Hz', 'missed', 'errors', 'samples/tick', 'sampler µs/tick', 'µs/sample'],
+        r.attached.map((a) => [
+          r.interp,
+          a.label,
+          f(a.rate),
+          f(a.hz),
+          pct(a.missedPct),
+          f(a.errors),
+          f(a.samplesPerTick, 2),
+          f(a.samplerUsPerTick, 1),
+          f(a.treeUsPerSample, 1),
+        ]),
+      ),
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
 function dumpSection(rows) {
   return [
     '## 4. `dump` latency (200-deep stack)',
@@ -415,6 +461,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     '.cache/bench/venv/bin/py-spy record --rate R --format raw -o OUT [--nonblocking] -- python scripts/bench/targets/fib.py 27 K 0.5',
     './node_modules/.bin/pyspy-ts dump --pid $PID;  .cache/bench/venv/bin/py-spy dump --pid $PID',
     'node scripts/bench/api.mjs dump $PID N;  node scripts/bench/api.mjs record $PID 1000 D true',
+    './node_modules/.bin/pyspy-ts record [--async] --rate 1000 --format raw -o OUT --hide-progress -- python scripts/bench/targets/tasks.py 1000 25 K 0.5',
     'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
     'python scripts/bench/targets/parked.py 200 MAX_S &   # then ./node_modules/.bin/pyspy-ts record --pid $PID --rate 100 --thread-name PATTERN [--idle] ...',
     '```',
@@ -433,6 +480,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.threads?.length) out.push(threadSection(results.threads), '');
   if (results['free-threaded'].length) out.push(freeThreadedSection(results['free-threaded']), '');
   if (results.native.length) out.push(nativeSection(results.native), '');
+  if (results.async?.length) out.push(asyncSection(results.async, cfg.durationS), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');
   else {

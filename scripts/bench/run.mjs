@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
+import { measureAsync } from './async.mjs';
 import {
   measureCore,
   measureDump,
@@ -26,7 +27,19 @@ import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'threads', 'native', 'free-threaded'];
+const METRICS = [
+  'startup',
+  'rates',
+  'slowdown',
+  'dump',
+  'core',
+  'soak',
+  'duplicates',
+  'threads',
+  'native',
+  'async',
+  'free-threaded',
+];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
@@ -196,6 +209,7 @@ async function main() {
     duplicates: [],
     threads: [],
     native: [],
+    async: [],
     'free-threaded': [],
   };
   const anomalies = [];
@@ -246,6 +260,8 @@ async function main() {
     await step('soak', interp, measureSoak);
     // pyspy-ts refuses --native on Python 2 (README), and the extension is built for Python 3.
     if (interp.minor !== '2.7') await step('native', interp, measureNative);
+    // --async reads 3.8+ without free threading (README).
+    if (asyncReadable(interp)) await step('async', interp, measureAsync);
   }
   if (only.includes('free-threaded')) {
     const pairs = freeThreadedPairs();

@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402  (header discovery and include lists are shared with the main table)
 
 REPO = generate.REPO
+# The minors `--async` reads: the walked default-ABI builds from 3.8 on.
+MINORS = list(range(8, 16))
 HERE = Path(__file__).resolve().parent
 OUT_DIR = Path(os.environ.get("ASYNCIO_LAYOUTS_OUT", REPO / "crates/pyspy-core/src/python/asyncio_layouts"))
 
@@ -92,6 +94,8 @@ def fields(minor):
     f["frame_stackdepth"] = off("PyFrameObject", "f_stackdepth") if minor == 10 else None
     f["frame_state"] = off("PyFrameObject", "f_state") if minor == 10 else None
     f["iframe_stacktop"] = off("_PyInterpreterFrame", "stacktop") if 11 <= minor <= 13 else None
+    # The value stack starts where the locals end: `stacktop` counts from the first local slot.
+    f["iframe_localsplus"] = off("_PyInterpreterFrame", "localsplus") if 11 <= minor <= 13 else None
     f["iframe_stackpointer"] = off("_PyInterpreterFrame", "stackpointer") if minor >= 14 else None
     f["stackref_tag_bits"] = "Py_TAG_BITS" if minor >= 14 else "0"
     # How deep below the top the awaited object sits. 3.15's _PyFrame_StackPeek takes a depth and
@@ -112,6 +116,8 @@ def fields(minor):
     f["weakref_object"] = off("PyWeakReference", "wr_object")
     f["list_items"] = off("PyListObject", "ob_item")
     f["list_size"] = off("PyVarObject", "ob_size")
+    # "Is this a Task?": an object's type or one of its bases is _asyncio.Task (subclasses).
+    f["type_base"] = off("PyTypeObject", "tp_base")
     return f
 
 
@@ -121,7 +127,7 @@ ALWAYS = {"future_loop", "future_callback0", "future_context0", "future_callback
           "task_wakeup_task", "cfunction_self", "method_self", "method_func", "function_closure",
           "function_code", "cell_ref", "partial_func", "partial_args", "asend_gen", "code_flags",
           "stackref_tag_bits", "awaited_depth", "set_mask", "set_table", "set_used", "set_entry_size", "set_entry_key",
-          "weakref_object", "list_items", "list_size"}
+          "weakref_object", "list_items", "list_size", "type_base"}
 
 ENUMS = {
     "task_registry": lambda m: "TaskRegistry::AllTasksWeakSet" if m <= 11
@@ -137,7 +143,7 @@ ENUMS = {
 
 
 def includes(minor):
-    inc = generate.includes(minor)
+    inc = generate.includes(generate.Build(3, minor))
     if minor == 8:
         inc += ["genobject.h"]
     if minor >= 13:
@@ -351,7 +357,7 @@ async def run():
             depth = L["awaited_depth"]
             if L.get("iframe_stacktop") is not None:
                 top = ctypes.c_int.from_address(frame + L["iframe_stacktop"]).value
-                awaited = word(frame + L["frame_localsplus"] + 8 * (top - depth))
+                awaited = word(frame + L["iframe_localsplus"] + 8 * (top - depth))
             else:
                 sp = word(frame + L["iframe_stackpointer"])
                 awaited = word(sp - 8 * depth) & ~L["stackref_tag_bits"]
@@ -387,6 +393,7 @@ async def run():
     lst = [task, unnamed]
     expect("list_size", word(id(lst) + L["list_size"]), 2)
     expect("list_items", word(word(id(lst) + L["list_items"]) + 8), id(unnamed))
+    expect("type_base", word(id(type(waiter)) + L["type_base"]), id(type(waiter).__base__))
     p = functools.partial(print, waiter, 1)
     expect("partial_func", word(id(p) + L["partial_func"]), id(print))
     expect("partial_args", word(id(p) + L["partial_args"]), id(p.args))
@@ -425,15 +432,9 @@ print(json.dumps(failures))
 
 
 def layout_for_check(minor, values):
-    """The generated values plus the main table's fields the check needs, as JSON for the child."""
+    """The generated values, with what the check needs to know of the minor, as JSON for the child."""
     d = dict(values)
     d["task_name_model"] = "Str" if minor <= 11 else "StrOrCounter"
-    main_rs = (REPO / f"crates/pyspy-core/src/python/layouts/v3_{minor}.rs").read_text()
-    layout_part = main_rs[main_rs.index("pub const LAYOUT"):].split("};")[0]
-    for line in layout_part.splitlines():
-        line = line.strip().rstrip(",")
-        if line.startswith("frame_localsplus:"):
-            d["frame_localsplus"] = int(line.split(":")[1])
     for name, expr in fields(minor).items():
         if expr is None:
             d[name] = None
@@ -518,8 +519,9 @@ def main():
     parser.add_argument("--headers", action="append", help="3.X=/include/dir[:/pyconfig/dir]")
     parser.add_argument("--check", action="store_true", help="check the tables on every provisioned interpreter")
     args = parser.parse_args()
-    minors = [int(m.split(".")[1]) for m in args.only.split(",")] if args.only else generate.MINORS
-    dirs = generate.header_dirs(args)
+    minors = [int(m.split(".")[1]) for m in args.only.split(",")] if args.only else MINORS
+    builds = {generate.Build(3, m): m for m in minors}
+    dirs = {builds[b]: d for b, d in generate.header_dirs(args, list(builds)).items() if b in builds}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     tables = {}
     for minor in minors:

@@ -1,10 +1,12 @@
 """A target for `--async` tests: a known tree of asyncio tasks, plus its own ground truth.
 
-Usage: python async_tree.py GROUND_TRUTH.json [--uvloop]
+Usage: python async_tree.py GROUND_TRUTH.json [--uvloop | --pytask]
 
---uvloop runs both loops under uvloop: scripts/provision-uvloop.sh installs it per interpreter
-(run with PYTHONPATH and the env of .cache/pythons/uvloop/manifest.json); uvloop.run() adds its
-own `run.<locals>.wrapper` coroutine under the main task.
+--uvloop runs both loops under uvloop: scripts/provision-pythons.sh provisions it per interpreter
+(run with PYTHONPATH and the env of the manifest entry's "uvloop"); uvloop.run() adds its own
+`run.<locals>.wrapper` coroutine under the main task. --pytask makes every task a pure-Python
+`asyncio.tasks._PyTask` (through the loops' task factories): 3.8-3.13 only, as 3.14's asyncio
+no longer sees them (its current_task(), all_tasks(), TaskGroup and wait_for go by the C state).
 
 The main thread's loop runs this tree (3.9/3.10 have no TaskGroup and use gather instead):
 
@@ -46,6 +48,9 @@ import time
 import types
 
 USE_UVLOOP = "--uvloop" in sys.argv[2:]
+USE_PYTASK = "--pytask" in sys.argv[2:]
+if USE_PYTASK and sys.version_info >= (3, 14):
+    sys.exit("async_tree: --pytask needs 3.8-3.13: 3.14's asyncio does not track _PyTask in current_task()")
 BURST_SECONDS = 0.02
 HAS_TASK_GROUP = hasattr(asyncio, "TaskGroup")
 # uvloop's create_task passes eager_start=, which 3.13's eager_task_factory does not take.
@@ -188,7 +193,9 @@ async def side_worker(fut):
 async def side_main():
     loop = asyncio.get_running_loop()
     if HAS_EAGER:
-        loop.set_task_factory(asyncio.eager_task_factory)
+        loop.set_task_factory(
+            asyncio.create_eager_task_factory(PyTask) if USE_PYTASK else asyncio.eager_task_factory
+        )
     fut = loop.create_future()
     worker = asyncio.create_task(side_worker(fut), name="side.worker")
     await asyncio.sleep(0)
@@ -284,8 +291,7 @@ def awaited_by(tasks):
         if waiter is None:
             continue
         by_waiter[id(waiter)] = parent
-        if isinstance(waiter, asyncio.Task):
-            add(waiter, parent)
+        add(waiter, parent)  # a task (C or pure-Python); add() ignores anything else
         for child in getattr(waiter, "_children", None) or []:
             add(child, parent)
     for child in tasks:
@@ -414,6 +420,7 @@ def write_truth():
         "pid": os.getpid(),
         "version": sys.version.split()[0],
         "implementation": "uvloop" if USE_UVLOOP else "asyncio",
+        "pytask": USE_PYTASK,
         "c_tasks": asyncio.Task.__module__ == "_asyncio",
         "task_group": HAS_TASK_GROUP,
         "loops": loops,
@@ -437,7 +444,27 @@ def write_truth():
     print("ready", flush=True)
 
 
+class PyTask(asyncio.tasks._PyTask):
+    """A pure-Python task (and a subclass, as programs make them). 3.12+'s create_task() calls
+    set_name(None) on what a task factory returns, which would name it "None"."""
+
+    def set_name(self, value):
+        if value is not None:
+            super().set_name(value)
+
+
+def pytask_factory(loop, coro, **kwargs):
+    return PyTask(coro, loop=loop, **kwargs)
+
+
 def run(coro):
+    if USE_PYTASK:
+        loop = asyncio.new_event_loop()
+        loop.set_task_factory(pytask_factory)
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            loop.close()
     if USE_UVLOOP:
         import uvloop
         if hasattr(uvloop, "run"):

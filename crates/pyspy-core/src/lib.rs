@@ -14,7 +14,7 @@ pub mod process;
 pub mod profile;
 pub mod python;
 
-pub use dump::{read_dump, read_dump_filtered, DumpOptions, FrameDump, ProcessDump, ThreadDump};
+pub use dump::{read_dump, read_dump_filtered, DumpOptions, FrameDump, LoopDump, ProcessDump, TaskDump, ThreadDump};
 pub use error::{Error, ErrorKind, Result};
 pub use profile::Profile;
 pub use python::locals::LocalVariable;

@@ -10,7 +10,7 @@ use pyspy_core::memory::BlockCache;
 use pyspy_core::python::layout::Build;
 use pyspy_core::python::thread_names::ThreadNames;
 use pyspy_core::python::{layouts, runtime_scan, StackReader};
-use pyspy_testkit::{readback, Image};
+use pyspy_testkit::{readback, task_readback, Image};
 
 /// Programs of one to four threads, shallow and deep, with different seeds (names of every string
 /// width, line tables with and without "no line" entries, every kind of local value).
@@ -76,4 +76,26 @@ fn the_runtime_is_found_in_a_stripped_binarys_data() {
         let has_cookie = build.debug_offsets_positions().is_some();
         assert_eq!(found.map(|(runtime, _)| runtime), has_cookie.then_some(image.planted.runtime), "{build}");
     });
+}
+
+#[test]
+fn every_minors_asyncio_tasks_read_back_as_planted() {
+    let mut with_tasks = 0;
+    // Builds --async cannot read (before 3.8, free-threaded) are planted without tasks.
+    for &build in layouts::BUILDS {
+        for seed in 0..24u16 {
+            for at_the_top in [false, true] {
+                let image = Image::new(build, 0x09, seed, at_the_top);
+                if image.program.tasks.is_none() {
+                    continue;
+                }
+                with_tasks += 1;
+                let python = readback::python_of(&image.memory, &image.planted, build).unwrap();
+                let read = task_readback::read_tasks(&image.memory, &python, &image.planted.tids, &mut StackReader::default());
+                let expected = task_readback::expected_tasks(&image.program, &image.planted, &python.layout);
+                assert_eq!(read.unwrap(), expected, "{build}, seed {seed}: {:#?}", image.program.tasks);
+            }
+        }
+    }
+    assert!(with_tasks > 100, "only {with_tasks} images had tasks");
 }

@@ -1,5 +1,5 @@
-//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--native] [--native-all]`: collapsed
-//! stacks on stdout, stats on stderr.
+//! `cargo run -p pyspy-live --example record -- PID SECONDS [RATE] [--nonblocking] [--idle] [--async] [--native]
+//! [--native-all]`: collapsed stacks on stdout, stats on stderr.
 
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ fn main() {
         rate_hz,
         duration: Some(Duration::from_secs_f64(seconds)),
         nonblocking: args.iter().any(|a| a == "--nonblocking"),
+        idle: args.iter().any(|a| a == "--idle"),
+        asyncio: args.iter().any(|a| a == "--async"),
         native: args.iter().any(|a| a == "--native" || a == "--native-all"),
         native_all: args.iter().any(|a| a == "--native-all"),
         ..Default::default()
@@ -27,7 +29,11 @@ fn main() {
             .iter()
             .map(|&f| {
                 let f = &profile.frames[f as usize];
-                format!("{} ({}:{})", f.name, f.file, f.line)
+                if f.file.is_empty() {
+                    f.name.clone()
+                } else {
+                    format!("{} ({}:{})", f.name, f.file, f.line)
+                }
             })
             .collect();
         println!("{} {}", names.join(";"), stack.count);

@@ -9,6 +9,11 @@
 //! ask the pipeline for locals. The sampler shares the pipeline with dump; the walk copies frame
 //! memory in whole blocks, so the raw slots of locals can be among the bytes copied, but nothing
 //! follows or decodes them unless asked.
+//!
+//! `--async` looks at two things near locals, never at a value: the slot at the top of a suspended
+//! coroutine's value stack (what it awaits; `iframe_localsplus`, only in asyncio/coroutines.rs),
+//! and, for `dump --async` alone, which tasks a coroutine's slots refer to (`slot_references`,
+//! only in asyncio/snapshot.rs, which the sampler does not call).
 
 mod sources;
 
@@ -19,14 +24,29 @@ const PIPELINE: &str = "pyspy-core/src/python/stacks.rs";
 const DUMP: &str = "pyspy-core/src/dump.rs";
 
 /// Where each locals-reading name may appear besides the reader: declarations and definitions.
-const LOCALS_NAMES: &[(&str, &[&str])] =
-    &[("read_locals", &[PIPELINE]), ("objects", &["pyspy-core/src/python/mod.rs", "pyspy-core/src/python/objects.rs"])];
+const LOCALS_NAMES: &[(&str, &[&str])] = &[
+    ("read_locals", &[PIPELINE]),
+    ("objects", &["pyspy-core/src/python/mod.rs", "pyspy-core/src/python/objects.rs"]),
+    ("slot_references", &[ASYNC_SNAPSHOT]),
+];
+
+/// `dump --async`'s snapshot: the one caller of `slot_references`.
+const ASYNC_SNAPSHOT: &str = "pyspy-core/src/python/asyncio/snapshot.rs";
 
 /// Fields that locate locals in the target; a read of one is `.field` not followed by `=`.
-const LOCALS_FIELDS: &[&str] = &["frame_localsplus", "varnames_addr"];
+const LOCALS_FIELDS: &[&str] = &["frame_localsplus", "varnames_addr", "iframe_localsplus"];
 
-/// Where offsets are defined and derived (tables, `_Py_DebugOffsets`), not used to read anything.
-const LAYOUT_DEFINITIONS: &[&str] = &["pyspy-core/src/python/layout", "pyspy-core/src/python/debug_offsets"];
+/// Where a locals field may be read besides the reader: 3.11-3.13's value stack base, for the
+/// awaited object at its top.
+const FIELD_READERS: &[(&str, &str)] = &[("iframe_localsplus", "pyspy-core/src/python/asyncio/coroutines.rs")];
+
+/// Where offsets are defined and derived (tables, `_Py_DebugOffsets`, AsyncioDebug), not used to read anything.
+const LAYOUT_DEFINITIONS: &[&str] = &[
+    "pyspy-core/src/python/layout",
+    "pyspy-core/src/python/debug_offsets",
+    "pyspy-core/src/python/asyncio_layout",
+    "pyspy-core/src/python/asyncio/published.rs",
+];
 
 /// The record path: it must not even be able to carry a local.
 const RECORD_PATH: &[&str] = &["pyspy-live/src/sampler/", "pyspy-core/src/profile/"];
@@ -68,7 +88,8 @@ fn violations(files: &[SourceFile]) -> Vec<String> {
             }
         }
         let defines_layouts = LAYOUT_DEFINITIONS.iter().any(|prefix| file.path.starts_with(prefix));
-        for field in LOCALS_FIELDS.iter().filter(|_| !defines_layouts) {
+        let reads_field = |field: &str| FIELD_READERS.contains(&(field, file.path.as_str()));
+        for field in LOCALS_FIELDS.iter().filter(|f| !defines_layouts && !reads_field(f)) {
             for at in word_positions(code, field) {
                 let read = code[..at].ends_with('.') && !code[at + field.len()..].trim_start().starts_with('=');
                 if read {
@@ -117,6 +138,8 @@ fn reading_locals_elsewhere_is_caught() {
         ("pyspy-core/src/python/frames.rs", "let slots = at(frame.frame_addr, layout.frame_localsplus);"),
         ("pyspy-core/src/python/stacks.rs", "let names = tuple(memory, code.varnames_addr);"),
         ("pyspy-napi/src/lib.rs", "pyspy_core::python::objects::short_repr(&process, &layout, addr)"),
+        ("pyspy-live/src/sampler/tasks.rs", "let held = locals::slot_references(memory, layout, &code, &raw);"),
+        ("pyspy-core/src/python/asyncio/mod.rs", "let top = frame.wrapping_add(l.iframe_localsplus.unwrap_or(0));"),
         (PIPELINE, "let locals = locals::read_locals(memory, layout, &code, raw);"),
     ];
     for (path, case) in cases {
@@ -132,6 +155,8 @@ fn reading_locals_elsewhere_is_caught() {
         (PIPELINE, "let locals = if options.locals { locals::read_locals(memory, layout, &code, raw) } else { None };"),
         (DUMP, "StackReader::default().read(memory, python, tids, ReadOptions { locals: options.locals })?;"),
         ("pyspy-live/src/sampler/run.rs", "reader.read(&memory, python, tids, ReadOptions::default())"),
+        (ASYNC_SNAPSHOT, "out.extend(locals::slot_references(self.memory, &self.python.layout, &frame.code, &frame.raw));"),
+        ("pyspy-core/src/python/asyncio/coroutines.rs", "let base = frame.wrapping_add(l.iframe_localsplus.unwrap_or(0));"),
     ];
     for (path, case) in allowed {
         let found = violations(&[SourceFile::new(path, case)]);

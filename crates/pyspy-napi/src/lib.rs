@@ -33,6 +33,10 @@ pub struct DumpOptions {
     pub locals: Option<bool>,
     /// Read the process while it runs instead of pausing it (the stacks may then be torn). Default false.
     pub nonblocking: Option<bool>,
+    /// Also read every asyncio event loop and its tasks (`loops`). Default false. (`asyncio` in
+    /// Rust, where `async` is a keyword.)
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
     /// Also dump every Python process descended from it (`subprocesses` of the result). Default false.
     pub subprocesses: Option<bool>,
     /// Only threads whose name (Python's, else the kernel's) matches this regular expression.
@@ -100,8 +104,40 @@ pub struct ProcessDump {
     pub executable: String,
     pub command_line: Vec<String>,
     pub threads: Vec<ThreadDump>,
+    /// With `async`: every event loop a thread runs, then those no thread runs now.
+    pub loops: Option<Vec<LoopDump>>,
     /// With `subprocesses`: every Python process descended from this one, each as a dump of its own.
     pub subprocesses: Option<Vec<ProcessDump>>,
+}
+
+/// An asyncio event loop and its tasks, as `python -m asyncio pstree` shows them.
+#[napi(object)]
+pub struct LoopDump {
+    /// The loop object's address in the target (what `id(loop)` returns there).
+    pub address: f64,
+    /// Its type's name: `_UnixSelectorEventLoop`, `uvloop.Loop`, ...
+    pub loop_type: String,
+    /// Kernel thread id of the thread running it (a `ThreadDump`'s); absent when no thread runs it now.
+    pub native_thread_id: Option<f64>,
+    /// `address` of the task running now, if one is.
+    pub running_task: Option<f64>,
+    /// Pending tasks, and done ones still referenced (3.14+: by a pending task).
+    pub tasks: Vec<TaskDump>,
+}
+
+#[napi(object)]
+pub struct TaskDump {
+    /// The task object's address in the target (what `id(task)` returns there).
+    pub address: f64,
+    pub name: String,
+    /// Named by asyncio (`Task-N`), not by the program.
+    pub default_name: bool,
+    #[napi(ts_type = "'pending' | 'done' | 'cancelled'")]
+    pub state: String,
+    /// Innermost first, through what each coroutine awaits (as `asyncio pstree` shows it); empty once done.
+    pub coroutine_stack: Vec<FrameDump>,
+    /// `address` of each task awaiting this one (through await, gather, TaskGroup, wait_for, shield).
+    pub awaited_by: Vec<f64>,
 }
 
 impl From<pyspy_core::ProcessDump> for ProcessDump {
@@ -113,8 +149,44 @@ impl From<pyspy_core::ProcessDump> for ProcessDump {
             executable: d.executable,
             command_line: d.command_line,
             threads: d.threads.into_iter().map(ThreadDump::from).collect(),
+            loops: d.loops.map(|loops| {
+                loops
+                    .into_iter()
+                    .map(|l| LoopDump {
+                        address: l.address as f64,
+                        loop_type: l.loop_type,
+                        native_thread_id: l.native_thread_id.map(|t| t as f64),
+                        running_task: l.running_task.map(|t| t as f64),
+                        tasks: l
+                            .tasks
+                            .into_iter()
+                            .map(|t| TaskDump {
+                                address: t.address as f64,
+                                name: t.name,
+                                default_name: t.default_name,
+                                state: t.state.to_string(),
+                                coroutine_stack: t.coroutine_stack.into_iter().map(frame_dump).collect(),
+                                awaited_by: t.awaited_by.into_iter().map(|a| a as f64).collect(),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }),
             subprocesses: None,
         }
+    }
+}
+
+fn frame_dump(f: pyspy_core::FrameDump) -> FrameDump {
+    FrameDump {
+        name: f.name,
+        filename: f.filename,
+        short_filename: f.short_filename,
+        line: f.line,
+        locals: f
+            .locals
+            .map(|ls| ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()),
+        kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
     }
 }
 
@@ -126,20 +198,7 @@ impl From<pyspy_core::ThreadDump> for ThreadDump {
             name: t.name,
             active: t.active,
             owns_gil: t.owns_gil,
-            frames: t
-                .frames
-                .into_iter()
-                .map(|f| FrameDump {
-                    name: f.name,
-                    filename: f.filename,
-                    short_filename: f.short_filename,
-                    line: f.line,
-                    locals: f.locals.map(|ls| {
-                        ls.into_iter().map(|l| LocalVariable { name: l.name, repr: l.repr, is_arg: l.is_arg }).collect()
-                    }),
-                    kind: (f.kind != FrameKind::Python).then(|| f.kind.as_str().to_string()),
-                })
-                .collect(),
+            frames: t.frames.into_iter().map(frame_dump).collect(),
         }
     }
 }
@@ -156,7 +215,7 @@ impl Task for DumpTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         let o = &self.options;
-        let options = pyspy_core::DumpOptions { locals: o.locals.unwrap_or(false) };
+        let options = pyspy_core::DumpOptions { locals: o.locals.unwrap_or(false), asyncio: o.asyncio.unwrap_or(false) };
         let blocking = !o.nonblocking.unwrap_or(false);
         let native = o.native.unwrap_or(false);
         let native_all = o.native_all.unwrap_or(false);
@@ -189,6 +248,7 @@ pub fn dump(pid: u32, options: Option<DumpOptions>) -> AsyncTask<DumpTask> {
     let none = DumpOptions {
         locals: None,
         nonblocking: None,
+        asyncio: None,
         subprocesses: None,
         thread_name: None,
         tid: None,
@@ -205,6 +265,9 @@ pub struct CoreDumpOptions {
     /// Files the core maps (the python executable, libpython) to use instead of what is at the
     /// paths the core names, matched by file name: for a core read on another machine.
     pub binaries: Option<Vec<String>>,
+    /// Also read every asyncio event loop and its tasks (`loops`). Default false.
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
 }
 
 pub struct DumpCoreTask {
@@ -231,7 +294,7 @@ impl Task for DumpCoreTask {
 /// moment it was written.
 #[napi(ts_return_type = "Promise<ProcessDump>")]
 pub fn dump_core(core: Either<String, Uint8Array>, options: Option<CoreDumpOptions>) -> AsyncTask<DumpCoreTask> {
-    let options = options.unwrap_or(CoreDumpOptions { locals: None, binaries: None });
+    let options = options.unwrap_or(CoreDumpOptions { locals: None, binaries: None, asyncio: None });
     let (path, bytes) = match core {
         Either::A(path) => (path, None),
         Either::B(bytes) => ("the core".to_string(), Some(bytes.to_vec())),
@@ -240,7 +303,7 @@ pub fn dump_core(core: Either<String, Uint8Array>, options: Option<CoreDumpOptio
         path,
         bytes,
         binaries: options.binaries.unwrap_or_default(),
-        options: pyspy_core::DumpOptions { locals: options.locals.unwrap_or(false) },
+        options: pyspy_core::DumpOptions { locals: options.locals.unwrap_or(false), asyncio: options.asyncio.unwrap_or(false) },
     })
 }
 
@@ -280,6 +343,13 @@ pub struct RecordOptions {
     pub timeline: Option<bool>,
     /// For a command pyspy-ts just launched: how long to wait for it to become Python.
     pub wait_for_python_s: Option<f64>,
+    /// asyncio: put a thread's running task, and the chain of tasks awaiting it, above its
+    /// coroutine frames (`Task main` → `main` → `Task cpu` → `cpu_burner`); with `idle`, each
+    /// waiting task is a sample too, where it waits. Default false. (`asyncio` in Rust.)
+    #[napi(js_name = "async")]
+    pub asyncio: Option<bool>,
+    /// With `async`: keep default task names (`Task-123`) instead of folding them to `Task`.
+    pub full_task_names: Option<bool>,
     /// Also the C, C++, Cython and Rust frames, merged with the Python ones (x86_64; needs the
     /// target paused, so not with `nonblocking`). Default false.
     pub native: Option<bool>,
@@ -422,6 +492,8 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         tid: o.tid.unwrap_or_default(),
         timeline: o.timeline.unwrap_or(d.timeline),
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
+        asyncio: o.asyncio.unwrap_or(d.asyncio),
+        full_task_names: o.full_task_names.unwrap_or(d.full_task_names),
         native: o.native.unwrap_or(d.native),
         native_all: o.native_all.unwrap_or(d.native_all),
     }

@@ -12,6 +12,8 @@ pub mod memory;
 pub mod program;
 pub mod readback;
 pub mod rng;
+pub mod task_readback;
+pub mod tasks;
 pub mod values;
 
 pub use builder::{build, Planted};

@@ -73,6 +73,8 @@ pub struct Program {
     pub build: Build,
     pub codes: Vec<CodeSpec>,
     pub threads: Vec<ThreadSpec>,
+    /// asyncio tasks, in a loop the first thread runs.
+    pub tasks: Option<crate::tasks::TasksSpec>,
     /// Free-threaded builds: whether the GIL was turned on (`PYTHON_GIL=1`, or an extension
     /// module without `Py_mod_gil`); only then does the first thread hold it.
     pub gil_enabled: bool,
@@ -136,7 +138,10 @@ pub fn generate(build: Build, threads_and_depth: u8, seed: u16) -> Program {
         })
         .collect();
     let gil_enabled = build.free_threaded && rng.below(4) == 0;
-    Program { build, codes, threads, gil_enabled }
+    // What --async reads: 3.8+, not free-threaded.
+    let asyncio = build.major == 3 && build.minor >= 8 && !build.free_threaded;
+    let tasks = asyncio.then(|| crate::tasks::generate(&mut rng, build.minor, codes.len())).flatten();
+    Program { build, codes, threads, gil_enabled, tasks }
 }
 
 fn code(rng: &mut Rng, layout: &Layout) -> CodeSpec {

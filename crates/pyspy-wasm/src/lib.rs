@@ -104,9 +104,16 @@ fn to_js_error(error: Error) -> JsValue {
 
 /// Every thread's stack of the process `core` is a core of, as JSON in the shape of the napi
 /// binding's `ProcessDump`. `binaries` are files supplied for files the core maps (matched by
-/// name); `opener` opens the others where the caller has them.
+/// name); `opener` opens the others where the caller has them. With `asyncio`, every asyncio
+/// event loop and its tasks too (`loops`).
 #[wasm_bindgen(js_name = dumpCore)]
-pub fn dump_core_json(core: WasmFile, binaries: WasmFiles, opener: Option<WasmOpener>, locals: bool) -> Result<String, JsValue> {
+pub fn dump_core_json(
+    core: WasmFile,
+    binaries: WasmFiles,
+    opener: Option<WasmOpener>,
+    locals: bool,
+    asyncio: Option<bool>,
+) -> Result<String, JsValue> {
     let binaries: Vec<WasmFile> = js_sys::Array::from(&binaries).iter().map(JsCast::unchecked_into).collect();
     let supplied = binaries
         .into_iter()
@@ -118,7 +125,7 @@ pub fn dump_core_json(core: WasmFile, binaries: WasmFiles, opener: Option<WasmOp
     let core = JsSource::new(core);
     let name = core.name.rsplit('/').next().unwrap_or(&core.name).to_string();
     let result = CoreFile::open(&name, Box::new(core), supplied, Box::new(JsOpener(opener)))
-        .and_then(|core| dump_core(&core, DumpOptions { locals }))
+        .and_then(|core| dump_core(&core, DumpOptions { locals, asyncio: asyncio.unwrap_or(false) }))
         .map_err(to_js_error)?;
     serde_json::to_string(&shapes::ProcessDump::from(result)).map_err(|e| js_sys::Error::new(&e.to_string()).into())
 }

@@ -82,4 +82,16 @@ export const samplingOptions = {
     default: true,
     describe: 'Show the garbage collector running as a <GC> frame on top of the stack (--no-gc hides it)',
   },
+  async: {
+    type: 'boolean',
+    default: false,
+    describe:
+      'asyncio: show the running task and the tasks awaiting it above its coroutine frames (Task main > main > ' +
+      'Task worker > handler); with --idle also every waiting task, where it waits',
+  },
+  fullTaskNames: {
+    type: 'boolean',
+    default: false,
+    describe: 'With --async: keep default task names (Task-123) instead of folding them to Task',
+  },
 } as const satisfies Record<string, Options>;

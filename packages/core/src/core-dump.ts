@@ -22,7 +22,7 @@ export async function dumpCore(core: string | Uint8Array, options: CoreDumpOptio
   try {
     const backend = offlineBackend();
     if (backend.kind === 'native') return await backend.addon.dumpCore(core, { ...options, binaries });
-    return await dumpCoreWasm(core, binaries, options.locals ?? false);
+    return await dumpCoreWasm(core, binaries, options.locals ?? false, options.async ?? false);
   } catch (error) {
     throw toPyspyError(error);
   }

@@ -5,11 +5,12 @@ import { native } from './native.js';
 
 // The shapes are the Rust binding's (napi-rs writes them, with their docs, into @pyspy/napi's
 // index.d.ts): written once, never cast.
-export type { DumpOptions, FrameDump, LocalVariable, ProcessDump, ThreadDump } from '@pyspy/napi';
+export type { DumpOptions, FrameDump, LocalVariable, LoopDump, ProcessDump, TaskDump, ThreadDump } from '@pyspy/napi';
 
 /**
  * Every thread's stack of process `pid`, now (with `native`, its native frames merged in; with `subprocesses`, of its Python
- * descendants too; with `threadName`/`tid`, of the threads kept only). Nothing runs in the target.
+ * descendants too; with `threadName`/`tid`, of the threads kept only; with `async`, every asyncio event loop's tasks).
+ * Nothing runs in the target.
  */
 export async function dump(pid: number, options: DumpOptions = {}): Promise<ProcessDump> {
   validatePid(pid);

@@ -1,7 +1,7 @@
 export { dump } from './dump.js';
 export { dumpCore } from './core-dump.js';
 export type { CoreDumpOptions } from './core-dump.js';
-export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable } from './dump.js';
+export type { DumpOptions, ProcessDump, ThreadDump, FrameDump, LocalVariable, LoopDump, TaskDump } from './dump.js';
 export { record } from './record.js';
 export { launch } from './launch.js';
 export type { LaunchedProcess, LaunchOptions } from './launch.js';

@@ -73,7 +73,12 @@ function openArgument(path: string, what: string): FdFile {
 }
 
 /** What `dumpCoreWasm` runs on a worker thread: the reading itself, synchronous there. */
-export async function dumpCoreHere(core: string | Uint8Array, binaries: string[], locals: boolean): Promise<ProcessDump> {
+export async function dumpCoreHere(
+  core: string | Uint8Array,
+  binaries: string[],
+  locals: boolean,
+  asyncio = false,
+): Promise<ProcessDump> {
   const module = await wasm();
   const opened: FdFile[] = [];
   const track = (file: FdFile) => {
@@ -90,7 +95,7 @@ export async function dumpCoreHere(core: string | Uint8Array, binaries: string[]
         return null;
       }
     };
-    return JSON.parse(module.dumpCore(coreFile, supplied, opener, locals)) as ProcessDump;
+    return JSON.parse(module.dumpCore(coreFile, supplied, opener, locals, asyncio)) as ProcessDump;
   } finally {
     for (const file of opened) file.close();
   }
@@ -104,11 +109,19 @@ export type WorkerOutcome = { dump: ProcessDump } | { error: { message: string; 
  * reads synchronously, so it runs on a worker thread: a dump of a big core never blocks the event
  * loop, as the addon's runs on libuv's pool.
  */
-export function dumpCoreWasm(core: string | Uint8Array, binaries: string[], locals: boolean): Promise<ProcessDump> {
+export function dumpCoreWasm(
+  core: string | Uint8Array,
+  binaries: string[],
+  locals: boolean,
+  asyncio = false,
+): Promise<ProcessDump> {
   return new Promise((resolve, reject) => {
     // `node --input-type=module -e ...` would pass its flag on to the worker, which Node refuses.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: { core, binaries, locals }, execArgv });
+    const worker = new Worker(new URL('./wasm-worker.js', import.meta.url), {
+      workerData: { core, binaries, locals, asyncio },
+      execArgv,
+    });
     worker.once('message', (outcome: WorkerOutcome) => {
       if ('dump' in outcome) resolve(outcome.dump);
       else reject(Object.assign(new Error(outcome.error.message), { code: outcome.error.code }));

@@ -6,11 +6,12 @@ export interface CollapseOptions {
 }
 
 /**
- * py-spy's frame label: `name (file:line)`, or `name (file)` without a line. A pseudo-frame (a
- * process root, `<GC>`) is its name alone.
+ * py-spy's frame label: `name (file:line)`, or `name (file)` without a line. A task (`--async`)
+ * is its name alone: `Task main`, or `Task` for the tasks asyncio named; so is a pseudo-frame (a
+ * process root, `<GC>`).
  */
 export function frameLabel(frame: Frame): string {
-  if (frame.kind === 'process' || frame.kind === 'gc') return frame.name;
+  if (frame.kind === 'task' || frame.kind === 'process' || frame.kind === 'gc') return frame.name;
   return frame.line > 0 ? `${frame.name} (${frame.file}:${frame.line})` : `${frame.name} (${frame.file})`;
 }
 

@@ -4,7 +4,7 @@
  * file path gives it away (full filenames; short ones are stripped of the sys.path prefix).
  */
 
-export type FramePalette = 'user' | 'stdlib' | 'library' | 'native' | 'synthetic';
+export type FramePalette = 'user' | 'stdlib' | 'library' | 'task' | 'native' | 'synthetic';
 
 export const SEARCH_MATCH_FILL = 'rgb(230,0,230)';
 
@@ -41,6 +41,8 @@ const RANGES: Record<Exclude<FramePalette, 'synthetic'>, HslRange> = {
   stdlib: { hue: [48, 58], saturation: [70, 85], lightness: [56, 66] },
   // Aqua: third-party packages.
   library: { hue: [172, 195], saturation: [45, 60], lightness: [58, 70] },
+  // Blue to violet: asyncio tasks (`--async`), so that the task chain stands out from the code.
+  task: { hue: [215, 260], saturation: [55, 70], lightness: [70, 80] },
   // Green: native code (C, C++, Cython, Rust) with --native.
   native: { hue: [95, 135], saturation: [40, 58], lightness: [55, 67] },
 };

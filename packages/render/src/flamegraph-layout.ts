@@ -21,7 +21,10 @@ export interface FlameFrame {
   /** Empty for the root and for threads. */
   file: string;
   line: number;
-  /** The profile frame's kind (`native` for C/C++/Cython/Rust); absent for Python and pseudo-rows. */
+  /**
+   * The profile frame's kind (`native` for C/C++/Cython/Rust, `task` for an asyncio task of
+   * `--async`); absent for Python and pseudo-rows.
+   */
   frameKind?: FrameKind;
   /** Weight (samples, or CPU ns) in this frame and below it. */
   samples: number;

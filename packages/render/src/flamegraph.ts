@@ -91,8 +91,8 @@ function renderFrame(frame: FlameFrame, total: number, geometry: Geometry, style
   const palette =
     frame.kind !== 'frame'
       ? 'synthetic'
-      : frame.frameKind === 'native'
-        ? 'native'
+      : frame.frameKind === 'task' || frame.frameKind === 'native'
+        ? frame.frameKind
         : frame.file === ''
           ? 'synthetic'
           : paletteForFile(frame.file);

@@ -1,5 +1,5 @@
 export type { Profile, Frame, FrameKind, ThreadInfo, StackCount, ProfileStats, StatCounter, ProfileUnit } from './profile.js';
-export { STAT_COUNTERS, FRAME_KINDS, PROFILE_UNITS, emptyStats } from './profile.js';
+export { STAT_COUNTERS, FRAME_KINDS, PROFILE_UNITS, emptyStats, kindFromLabel } from './profile.js';
 export { formatCount, formatCpuTime, formatWeight, totalWeight, isWeightedByCpu } from './units.js';
 export {
   GC_FRAME_NAME,

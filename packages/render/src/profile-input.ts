@@ -6,7 +6,7 @@
  */
 import { isProfileJson, profileFromJson, ProfileFormatError } from './profile-json.js';
 import { pseudoFrameKind } from './process-roots.js';
-import { emptyStats, type Frame, type Profile, type ProfileUnit, type StackCount } from './profile.js';
+import { emptyStats, type Frame, kindFromLabel, type Profile, type ProfileUnit, type StackCount } from './profile.js';
 
 export type ProfileInputKind = 'pyspy-json' | 'speedscope' | 'collapsed';
 
@@ -23,7 +23,8 @@ class ProfileBuilder {
     const key = `${frame.name}\0${frame.file}\0${frame.line}\0${frame.kind ?? ''}`;
     let index = this.frameIndex.get(key);
     if (index === undefined) {
-      index = this.frames.push(frame) - 1;
+      const kind = frame.kind ?? kindFromLabel(frame);
+      index = this.frames.push(kind ? { ...frame, kind } : frame) - 1;
       this.frameIndex.set(key, index);
     }
     return index;

@@ -9,6 +9,15 @@
 export type FrameKind = 'native' | 'task' | 'process' | 'gc';
 export const FRAME_KINDS: readonly FrameKind[] = ['native', 'task', 'process', 'gc'];
 
+/**
+ * The kind of a frame read back from a format that has no kinds (collapsed stacks, speedscope):
+ * a task frame (`Task main`, `Task`, `Task-12`) has no file (nor do the pseudo-frames
+ * `pseudoFrameKind` knows: process roots, `<GC>`).
+ */
+export function kindFromLabel(frame: Frame): FrameKind | undefined {
+  return frame.file === '' && frame.line === 0 && /^Task(?: .+|-\d+)?$/.test(frame.name) ? 'task' : undefined;
+}
+
 /** One source location, interned. */
 export interface Frame {
   /** Function name: the qualified name (`Class.method`) where CPython has one (3.11+), else `co_name`. */

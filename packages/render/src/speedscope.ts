@@ -45,13 +45,17 @@ export function renderSpeedscope(profile: Profile, options: SpeedscopeOptions = 
     activeProfileIndex: 0,
     shared: {
       // `kind` is ours (speedscope reads name, file and line and leaves the rest): `native` marks
-      // a C/C++/Cython/Rust frame of --native.
-      frames: profile.frames.map((f) => ({
-        name: f.name,
-        file: f.file,
-        ...(f.line > 0 ? { line: f.line } : {}),
-        ...(f.kind ? { kind: f.kind } : {}),
-      })),
+      // a C/C++/Cython/Rust frame of --native, `task` an asyncio task of --async (which has no file).
+      frames: profile.frames.map((f) =>
+        f.kind === 'task'
+          ? { name: f.name, kind: f.kind }
+          : {
+              name: f.name,
+              file: f.file,
+              ...(f.line > 0 ? { line: f.line } : {}),
+              ...(f.kind ? { kind: f.kind } : {}),
+            },
+      ),
     },
     profiles,
   };

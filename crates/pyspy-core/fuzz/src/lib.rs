@@ -3,7 +3,8 @@
 //! well-formed image. Starting from a valid image is what lets libFuzzer reach deep paths: random
 //! memory almost never gets past the first pointer (tests/walkers_against_garbage.rs shows it).
 //! Each input is read as a dump reads a process: threads, frames, code objects, lines, locals and
-//! thread names, and (3.13+) the layout from the image's own `_Py_DebugOffsets`.
+//! thread names, and (3.13+) the layout from the image's own `_Py_DebugOffsets`; and when the
+//! program has asyncio tasks, as `dump --async` and `record --async --idle` read them.
 //!
 //! The images come from `pyspy-testkit`, and are read through pyspy-core's own read pipeline
 //! (`StackReader::read`, as the sampler and `dump` do), so the fuzzer tests what ships.
@@ -25,8 +26,8 @@ use pyspy_core::memory::BlockCache;
 use pyspy_core::python::thread_names::ThreadNames;
 use pyspy_core::python::{layouts, runtime_scan, StackReader};
 use pyspy_testkit::memory::{Patch, PATCH_LEN};
-use pyspy_testkit::readback;
 use pyspy_testkit::Image;
+use pyspy_testkit::{readback, task_readback};
 
 pub const HEADER_LEN: usize = 5;
 
@@ -68,6 +69,14 @@ pub fn run(data: &[u8]) {
     if intact {
         let direct = direct.as_ref().expect("an intact image is readable");
         assert_eq!(direct, &readback::expected(&program, &planted, &python.layout), "{build} read back");
+    }
+    if program.tasks.is_some() {
+        // Loops and tasks, every waiting task's path: bounded whatever the patches did.
+        let read = task_readback::read_tasks(&memory, &python, &planted.tids, &mut reader);
+        if intact {
+            let expected = task_readback::expected_tasks(&program, &planted, &python.layout);
+            assert_eq!(read.expect("an intact image's tasks are readable"), expected, "3.{minor} tasks read back");
+        }
     }
     // Twice, as the sampler reads them again every second: the second read starts from the
     // `_active` dict the first one found.

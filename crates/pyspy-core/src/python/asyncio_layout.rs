@@ -156,6 +156,10 @@ pub struct AsyncioLayout {
     /// 3.10: `PyFrameObject.f_state`, one signed byte.
     pub frame_state: Option<u64>,
     pub iframe_stacktop: Option<u64>,
+    /// 3.11-3.13: `_PyInterpreterFrame.localsplus`, where `stacktop` counts from: the value stack
+    /// sits above the locals, and a suspended `await` keeps what it awaits at its top. Only that
+    /// slot is read, never a local.
+    pub iframe_localsplus: Option<u64>,
     pub iframe_stackpointer: Option<u64>,
     pub stackref_tag_bits: u64,
     pub awaited_depth: u64,
@@ -174,6 +178,8 @@ pub struct AsyncioLayout {
     pub weakref_object: u64,
     pub list_items: u64,
     pub list_size: u64,
+    /// `PyTypeObject.tp_base`: subclasses of `_asyncio.Task` are Tasks too.
+    pub type_base: u64,
 }
 
 /// `co_flags` bits that tell a coroutine, a generator and an async generator apart (all minors).

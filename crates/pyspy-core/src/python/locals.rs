@@ -43,3 +43,26 @@ pub fn read_locals(memory: &dyn Memory, layout: &Layout, code: &CodeInfo, frame:
         .collect();
     Some(locals)
 }
+
+/// What a frame's local slots point at, as addresses (cells opened), never decoded or shown: how
+/// `dump --async` finds the done tasks a coroutine still holds, which 3.14+ keeps on no list.
+pub fn slot_references(memory: &dyn Memory, layout: &Layout, code: &CodeInfo, frame: &RawFrame) -> Vec<u64> {
+    let Ok(names) = objects::tuple_items(memory, layout, code.varnames_addr) else { return Vec::new() };
+    let mut values = vec![0u8; names.len() * 8];
+    if memory.read(at(frame.frame_addr, layout.frame_localsplus), &mut values).is_err() {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for i in 0..names.len() {
+        let value = field_u64(&values, (i * 8) as u32) & !STACKREF_TAG_MASK;
+        if value == 0 {
+            continue;
+        }
+        found.push(value);
+        // A variable a closure shares is a cell in the slot; the object is inside.
+        if objects::type_name(memory, layout, value).is_ok_and(|t| t == "cell") {
+            found.extend(objects::cell_contents(memory, layout, value).filter(|&v| v != 0));
+        }
+    }
+    found
+}

@@ -1,6 +1,7 @@
 //! Understanding CPython from outside: which version, where its runtime lives, and how to walk
 //! its interpreters, threads, frames and code objects.
 
+pub mod asyncio;
 pub mod asyncio_layout;
 pub mod asyncio_layouts;
 pub mod builds;

@@ -69,6 +69,12 @@ fn read_type(memory: &dyn Memory, layout: &Layout, type_addr: u64) -> Result<Typ
     Ok(TypeInfo { name: String::from_utf8_lossy(&name[..end]).into_owned(), heap })
 }
 
+/// What a cell holds; None when it cannot be read.
+pub fn cell_contents(memory: &dyn Memory, layout: &Layout, cell: u64) -> Option<u64> {
+    let offset = u64::from(layout.cell_contents.unwrap_or(CELL_CONTENTS_OFFSET));
+    memory.read_u64(cell.wrapping_add(offset)).ok()
+}
+
 /// A preview of the object at `obj` (see the module comment).
 pub fn short_repr(memory: &dyn Memory, layout: &Layout, obj: u64) -> Result<String> {
     let mut preview = Preview { memory, layout, text: String::new(), chars: 0, types: FxHashMap::default(), cell_opened: false };

@@ -124,6 +124,17 @@ impl StackReader {
             .collect()
     }
 
+    /// The frame at `frame_addr` alone, read as `read` reads a thread's: a suspended coroutine's
+    /// frame, which links to no caller (`--async`). Call it after a `read` of the same moment,
+    /// whose checked code objects it shares. None when the address holds no Python frame.
+    pub fn read_frame_at(&mut self, memory: &dyn Memory, python: &Python, frame_addr: u64) -> Result<Option<StackFrame>> {
+        frames::walk(memory, &python.layout, frame_addr, &mut self.raw, &mut self.scratch)?;
+        match self.raw.first().copied() {
+            Some(raw) => self.resolve(memory, python, raw, ReadOptions::default()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn read_frames(
         &mut self,
         memory: &dyn Memory,
@@ -131,34 +142,40 @@ impl StackReader {
         innermost: u64,
         options: ReadOptions,
     ) -> Result<Vec<StackFrame>> {
-        let layout = &python.layout;
-        frames::walk(memory, layout, innermost, &mut self.raw, &mut self.scratch)?;
+        frames::walk(memory, &python.layout, innermost, &mut self.raw, &mut self.scratch)?;
         let mut resolved = Vec::with_capacity(self.raw.len());
-        for raw in &self.raw {
-            let code = match self.checked.get(&raw.code_addr) {
-                Some(code) => code.clone(),
-                None => {
-                    let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
-                    self.checked.insert(raw.code_addr, code.clone());
-                    code
-                }
-            };
-            let offset = raw.byte_offset(code.instructions_addr);
-            let key = (Arc::as_ptr(&code) as usize, offset);
-            let line = match self.lines.get(&key) {
-                Some(&(_, line)) => line,
-                None => {
-                    let line = code.line_for(layout, offset);
-                    if self.lines.len() >= MAX_REMEMBERED_LINES {
-                        self.lines.clear();
-                    }
-                    self.lines.insert(key, (code.clone(), line));
-                    line
-                }
-            };
-            let locals = if options.locals { locals::read_locals(memory, layout, &code, raw) } else { None };
-            resolved.push(StackFrame { code, line, raw: *raw, locals });
+        for i in 0..self.raw.len() {
+            let raw = self.raw[i];
+            resolved.push(self.resolve(memory, python, raw, options)?);
         }
         Ok(resolved)
+    }
+
+    /// A walked frame's code object, line and (when asked) locals.
+    fn resolve(&mut self, memory: &dyn Memory, python: &Python, raw: RawFrame, options: ReadOptions) -> Result<StackFrame> {
+        let layout = &python.layout;
+        let code = match self.checked.get(&raw.code_addr) {
+            Some(code) => code.clone(),
+            None => {
+                let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
+                self.checked.insert(raw.code_addr, code.clone());
+                code
+            }
+        };
+        let offset = raw.byte_offset(code.instructions_addr);
+        let key = (Arc::as_ptr(&code) as usize, offset);
+        let line = match self.lines.get(&key) {
+            Some(&(_, line)) => line,
+            None => {
+                let line = code.line_for(layout, offset);
+                if self.lines.len() >= MAX_REMEMBERED_LINES {
+                    self.lines.clear();
+                }
+                self.lines.insert(key, (code.clone(), line));
+                line
+            }
+        };
+        let locals = if options.locals { locals::read_locals(memory, layout, &code, &raw) } else { None };
+        Ok(StackFrame { code, line, raw, locals })
     }
 }

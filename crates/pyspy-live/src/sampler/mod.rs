@@ -8,6 +8,7 @@ mod exec;
 mod native;
 mod run;
 mod targets;
+mod tasks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -52,6 +53,11 @@ pub struct RecordOptions {
     pub timeline: bool,
     /// A freshly launched command may not be Python yet (exec, runtime start-up): keep trying this long.
     pub wait_for_python: Option<Duration>,
+    /// `--async`: a thread running an asyncio task is sampled under the chain of tasks awaiting it;
+    /// with `idle`, every waiting task is also a sample, where it waits. (`async` in JS.)
+    pub asyncio: bool,
+    /// With `asyncio`: keep default task names (`Task-123`) instead of folding them to `Task`.
+    pub full_task_names: bool,
     /// Also the C, C++, Cython and Rust frames of each thread, merged with its Python frames.
     pub native: bool,
     /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
@@ -77,6 +83,8 @@ impl Default for RecordOptions {
             tid: Vec::new(),
             timeline: false,
             wait_for_python: None,
+            asyncio: false,
+            full_task_names: false,
             native: false,
             native_all: false,
         }
@@ -95,6 +103,9 @@ impl RecordOptions {
                 ErrorKind::InvalidArgument,
                 format!("--rate must be a number of samples per second between 0 and {MAX_RATE_HZ}, got {}", self.rate_hz),
             ));
+        }
+        if self.full_task_names && !self.asyncio {
+            return Err(Error::new(ErrorKind::InvalidArgument, "--full-task-names is for --async: add --async"));
         }
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
@@ -129,6 +140,10 @@ impl RecordOptions {
         }
         if self.native {
             check_native_against(&target.python)?;
+        }
+        // A build --async cannot read fails the record now, not silently later.
+        if self.asyncio {
+            tasks::TaskSampling::new(&target.python, self.idle)?;
         }
         Ok(())
     }

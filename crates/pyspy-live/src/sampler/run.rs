@@ -17,6 +17,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::exec::Phase;
 use super::native::{sample_frames, NativeMemo, SampleFrame};
 use super::targets::{self, Target};
+use super::tasks::{Above, TaskFrames};
 use super::{RecordOptions, Shared};
 use crate::process::PausedProcess;
 use crate::python::PythonProcess;
@@ -42,8 +43,10 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let cpu_at_start = thread_cpu_seconds();
     // `check` accepted the options before the sampler started.
     let filter = options.thread_filter().ok().flatten();
-    let mut targets = vec![Target::new(root, options.cpu)];
+    let asyncio = options.asyncio.then_some(options.idle);
+    let mut targets = vec![Target::new(root, options.cpu, asyncio)];
     let mut memo: FrameMemo = FrameMemo::default();
+    let mut task_frames = TaskFrames::new(options.full_task_names);
     let mut native_memo = NativeMemo::default();
     let mut frame_ids: Vec<u32> = Vec::new();
     let mut gc_frame: Option<u32> = None;
@@ -71,7 +74,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
 
         if options.subprocesses && now.duration_since(last_child_scan) >= Duration::from_millis(500) {
             last_child_scan = now;
-            targets::add_new_children(&mut targets, options.cpu);
+            targets::add_new_children(&mut targets, options.cpu, asyncio);
         }
 
         let time_us = now.duration_since(started).as_micros() as u64;
@@ -103,7 +106,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 Ok(read) if read.errors && target.exec_happened() => target.begin_reopen(),
                 Ok(read) => {
                     tick.error |= read.errors;
-                    collected.push((index, read.samples));
+                    collected.push((index, read));
                 }
                 Err(_) if !target.python.process.is_alive() => {
                     target.exited = true;
@@ -116,9 +119,9 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
 
         // Now and then this reads Python's thread names (~150 us): not while a live view waits
         // for the aggregator's lock.
-        for (index, samples) in &collected {
+        for (index, read) in &collected {
             names_wanted.clear();
-            names_wanted.extend(samples.iter().map(|s| (s.tid, s.python_thread_id)));
+            names_wanted.extend(read.samples.iter().map(|s| (s.tid, s.python_thread_id)));
             targets[*index].update_names(&names_wanted);
         }
         let mut agg = shared.aggregator();
@@ -137,18 +140,25 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             stats.idle_samples += tick.idle_seen;
             stats.cpu_kernel_ns += tick.cpu_kernel_ns;
         }
-        for (index, samples) in collected {
+        for (index, read) in collected {
             let target = &mut targets[index];
             let pid = target.python.pid();
             let process_frame = options.subprocesses.then(|| process_frame(&mut agg, target));
-            for sample in samples {
+            task_frames.new_read();
+            for sample in read.samples {
                 agg.stats_mut().gil_samples += sample.owns_gil as u64;
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
                 frame_ids.extend(process_frame);
-                for frame in sample.frames.iter().rev() {
+                let cwd = &target.cwd;
+                let kept = task_frames
+                    .push_above(&mut agg, &sample.above, &read.waiting, &mut frame_ids, |agg, f| {
+                        intern(agg, &mut memo, &f.code, f.line, options, cwd)
+                    })
+                    .map_or(sample.frames.len(), |keep| merged_len(&sample.frames, keep));
+                for frame in sample.frames[..kept].iter().rev() {
                     frame_ids.push(match frame {
-                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, &target.cwd),
+                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, cwd),
                         SampleFrame::Native(symbol, inline) => native_memo.intern(
                             &mut agg,
                             symbol,
@@ -258,6 +268,8 @@ struct ThreadSample {
     /// Innermost first.
     frames: Vec<SampleFrame>,
     owns_gil: bool,
+    /// `--async`: what goes above its frames.
+    above: Above,
     /// The collector is running on this thread.
     gc: bool,
     /// 1, or with `--cpu` the CPU time (ns) the thread used since its previous reading.
@@ -266,6 +278,8 @@ struct ThreadSample {
 
 struct TargetRead {
     samples: Vec<ThreadSample>,
+    /// `--async --idle`: the waiting tasks that `Above::Waiting` samples refer to.
+    waiting: pyspy_core::python::asyncio::Waiting,
     /// A thread that would have been sampled could not be read.
     errors: bool,
 }
@@ -337,7 +351,7 @@ fn sample_target(
     if options.native {
         target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
     }
-    let Target { python, reader, blocks, tids, scope_threads, native, .. } = &mut *target;
+    let Target { python, reader, blocks, tids, scope_threads, tasks, native, .. } = &mut *target;
     let process = &python.process;
     let paused = match (options.nonblocking, &selection.pause) {
         (true, _) => None,
@@ -361,6 +375,7 @@ fn sample_target(
         }
         read && wanted
     };
+    // The blocks this sample reads (its memory) live until the tasks are read too.
     let memory = blocks.over(process);
     let (options_read, inner) = (ReadOptions::default(), tids.inner());
     // With a thread filter only the threads kept are read again; without, every thread state is walked.
@@ -383,7 +398,22 @@ fn sample_target(
             .collect(),
         _ => Vec::new(),
     };
+    // --async: the tasks, read before the target runs on.
+    let task_read = match (tasks.as_mut(), &stacks) {
+        (Some(tasks), Ok(stacks)) => {
+            // The read pipeline returned the threads to sample only; an empty stack is none.
+            let wanted: Vec<bool> = stacks.iter().map(|s| !s.frames.as_ref().is_ok_and(Vec::is_empty)).collect();
+            Some(tasks.read(&memory, process, &python.python, stacks, &wanted, reader))
+        }
+        _ => None,
+    };
     drop(paused);
+    let task_read = task_read.map(|mut read| {
+        if let Some(tasks) = tasks.as_mut() {
+            tasks.finish(&memory, &python.python, reader, &mut read);
+        }
+        read
+    });
     let stacks = match stacks {
         Ok(stacks) => stacks,
         Err(e) => {
@@ -392,7 +422,12 @@ fn sample_target(
         }
     };
     tick.idle_seen += idle.get();
-    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len()), errors: false };
+    // A waiting task holds no GIL and uses no CPU: with --gil or --cpu it is no sample.
+    let (mut paths, waiting, task_errors) = match task_read {
+        Some(t) => (t.paths, if options.gil || options.cpu { Default::default() } else { t.waiting }, t.errors),
+        None => (Vec::new(), Default::default(), false),
+    };
+    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()), waiting, errors: task_errors };
     for (i, stack) in stacks.into_iter().enumerate() {
         let tid = tids.to_outer(stack.thread.native_thread_id);
         let weight = selection.read.binary_search_by_key(&tid, |(t, _)| *t).map_or(1, |i| selection.read[i].1);
@@ -404,6 +439,18 @@ fn sample_target(
                 continue;
             }
         };
+        // Each waiting task of this thread's loop is a sample of this thread too.
+        for &(_, node) in read.waiting.tasks.iter().filter(|(tstate, _)| *tstate == stack.thread.tstate) {
+            read.samples.push(ThreadSample {
+                tid,
+                python_thread_id: stack.thread.python_thread_id,
+                frames: Vec::new(),
+                owns_gil: false,
+                above: Above::Waiting(node),
+                gc: false,
+                weight: 1,
+            });
+        }
         let (frames, incomplete) = sample_frames(native.as_mut(), captures.get(i).copied().flatten(), frames);
         read.errors |= incomplete;
         read.samples.push(ThreadSample {
@@ -411,6 +458,7 @@ fn sample_target(
             python_thread_id: stack.thread.python_thread_id,
             frames,
             owns_gil: stack.thread.owns_gil,
+            above: paths.get_mut(i).and_then(Option::take).map_or(Above::Nothing, Above::Running),
             gc: stack.gc_collecting,
             weight,
         });
@@ -422,4 +470,23 @@ fn sample_target(
         target.forget_scope();
     }
     Ok(read)
+}
+
+/// How many of a sample's merged frames (innermost first) stay under its task path: up to and
+/// including its `keep`-th Python frame, with the native frames it called. The native frames
+/// outside that are the event loop's machinery that the task path replaces.
+fn merged_len(frames: &[SampleFrame], keep: usize) -> usize {
+    if keep == 0 {
+        return 0;
+    }
+    let mut python = 0;
+    for (i, frame) in frames.iter().enumerate() {
+        if matches!(frame, SampleFrame::Python(..)) {
+            python += 1;
+            if python == keep {
+                return i + 1;
+            }
+        }
+    }
+    frames.len()
 }

@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 
 use super::cpu::CpuClock;
 use super::exec::{Image, Phase};
+use super::tasks::TaskSampling;
 use crate::process::{linux, StatFiles};
 use crate::python::PythonProcess;
 
@@ -25,6 +26,10 @@ pub(crate) struct Target {
     /// The process's threads as of the last listing, sorted, with the ids CPython knows them by.
     pub tids: TidMap,
     pub exited: bool,
+    /// `--async`: its tasks (None without, or for a child whose build `--async` cannot read).
+    pub tasks: Option<TaskSampling>,
+    /// `--async`: Some(idle), kept for the Python an exec starts.
+    asyncio: Option<bool>,
     /// `--native`: this process's modules, unwind tables and symbols, made on the first sample.
     pub native: Option<crate::native::LiveNative>,
     /// The target's working directory, for showing paths relative to it.
@@ -54,10 +59,14 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub fn new(python: PythonProcess, cpu: bool) -> Target {
+    /// `asyncio`: Some(idle) with `--async`.
+    pub fn new(python: PythonProcess, cpu: bool, asyncio: Option<bool>) -> Target {
         let cwd = python.process.cwd().unwrap_or_default();
         let pid = python.pid();
+        let tasks = asyncio.and_then(|idle| TaskSampling::new(&python.python, idle).ok());
         Target {
+            tasks,
+            asyncio,
             python,
             reader: StackReader::default(),
             blocks: BlockCache::default(),
@@ -85,7 +94,7 @@ impl Target {
     /// (code objects, blocks, threads and names are all new), keeping its CPU times.
     pub(super) fn reopened(&mut self, python: PythonProcess) {
         let cpu = self.cpu.take();
-        *self = Target::new(python, false);
+        *self = Target::new(python, false, self.asyncio);
         self.cpu = cpu;
     }
 
@@ -245,7 +254,7 @@ const NAMES_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// Adds Python processes descended from the root that we are not sampling yet.
 /// Non-Python descendants are tried again on the next scan: a child may exec python later.
-pub(crate) fn add_new_children(targets: &mut Vec<Target>, cpu: bool) {
+pub(crate) fn add_new_children(targets: &mut Vec<Target>, cpu: bool, asyncio: Option<bool>) {
     let root = targets[0].python.pid();
     let known: HashSet<u32> = targets.iter().map(|t| t.python.pid()).collect();
     for pid in linux::descendants(root) {
@@ -253,7 +262,7 @@ pub(crate) fn add_new_children(targets: &mut Vec<Target>, cpu: bool) {
             continue;
         }
         if let Ok(python) = PythonProcess::open(pid) {
-            targets.push(Target::new(python, cpu));
+            targets.push(Target::new(python, cpu, asyncio));
         }
     }
 }

@@ -4,9 +4,12 @@
 //! objects, strs, bytes, tuples, ints, floats and cells, and the `threading` module's `_active`
 //! dict for thread names (thread_names.rs).
 
+mod asyncio;
 mod debug_offsets;
 mod thread_names;
 mod values;
+
+pub use asyncio::PlantedTasks;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +19,7 @@ use pyspy_core::python::layout::{FrameModel, Layout, LineTable, LongModel};
 use crate::memory::{PlantedMemory, PAGE};
 use crate::program::{CodeSpec, Program, FIRST_TID, INSTRUCTIONS, VALUES};
 use crate::values::PlantedValue;
+use pyspy_core::python::asyncio_layouts::asyncio_layout;
 
 /// The walker scans this much of a pthread struct when the TID is not at glibc's offset.
 const PTHREAD_SCANNED: u32 = 2048;
@@ -41,6 +45,8 @@ pub struct Planted {
     pub code_addrs: Vec<u64>,
     /// What `ThreadNames::read` must find: `threading.get_ident()` -> name.
     pub thread_names: BTreeMap<u64, String>,
+    /// Where the program's asyncio tasks are, when it has some.
+    pub tasks: Option<PlantedTasks>,
     /// Where each of `VALUES` is.
     pub values: Vec<PlantedValue>,
 }
@@ -49,6 +55,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) memory: PlantedMemory,
     pub(crate) layout: &'a Layout,
     types: Vec<(&'static str, u64)>,
+    /// Modules besides sys and threading, for `sys.modules`.
+    modules: Vec<(&'static str, u64)>,
 }
 
 pub fn build(program: &Program, at_the_top: bool) -> (PlantedMemory, Planted) {
@@ -56,7 +64,7 @@ pub fn build(program: &Program, at_the_top: bool) -> (PlantedMemory, Planted) {
     let base = if at_the_top { 0u64.wrapping_sub(TOP_MAPPING) } else { HEAP_BASE };
     let memory =
         PlantedMemory { base, bytes: Vec::with_capacity(64 << 10), mapped_len: 0, holes: Vec::new(), planted: Vec::new() };
-    let mut builder = Builder { memory, layout, types: Vec::new() };
+    let mut builder = Builder { memory, layout, types: Vec::new(), modules: Vec::new() };
     let planted = builder.program(program);
     let mut memory = builder.memory;
     // Room past the last struct, so that reads running off its end still find mapped memory.
@@ -83,7 +91,9 @@ impl Builder<'_> {
             return addr;
         }
         let l = self.layout;
-        let type_addr = self.alloc(l.type_name.max(l.type_flags) + 8);
+        // Room for `tp_base` too, which `--async` follows (0: no base).
+        let type_base = asyncio_layout(l.minor).map_or(0, |a| a.type_base as u32);
+        let type_addr = self.alloc(l.type_name.max(l.type_flags).max(type_base) + 8);
         let name_addr = self.alloc(name.len() as u32 + 1);
         self.memory.put(name_addr, name.as_bytes());
         self.memory.put_u64(at(type_addr, l.type_name), name_addr);
@@ -273,7 +283,8 @@ impl Builder<'_> {
         let interp_size =
             [l.interp_next, l.interp_threads_head, l.interp_gil_ptr.unwrap_or(0), l.interp_modules].into_iter().max().unwrap()
                 + 8;
-        let interp = self.alloc(interp_size);
+        let (async_tstate_size, async_interp_size) = asyncio::state_sizes(l.minor);
+        let interp = self.alloc(interp_size.max(async_interp_size));
         self.memory.put_u64(at(runtime, l.runtime_interpreters_head), interp);
 
         let tstate_size =
@@ -282,6 +293,7 @@ impl Builder<'_> {
                 .max()
                 .unwrap()
                 + 8;
+        let tstate_size = tstate_size.max(async_tstate_size);
         // 2.7 and 3.6 keep the GIL holder in a global of its own.
         let tstate_current = l.tstate_current_symbol.map(|_| self.alloc(8));
         let mut planted = Planted {
@@ -292,6 +304,7 @@ impl Builder<'_> {
             innermost_frames: Vec::new(),
             code_addrs,
             thread_names: BTreeMap::new(),
+            tasks: None,
             values: planted_values,
         };
         for (i, thread) in program.threads.iter().enumerate() {
@@ -359,6 +372,11 @@ impl Builder<'_> {
             self.memory.put(at(gil, l.gil_locked), &1i32.to_le_bytes());
             self.memory.put_u64(at(gil, l.gil_last_holder), planted.tstates[0]);
             self.memory.put_u64(at(interp, offset), gil);
+        }
+        if let Some(spec) = &program.tasks {
+            let (tasks, module) = self.asyncio(spec, &planted.code_addrs, planted.tstates[0], interp);
+            self.modules.push(("_asyncio", module));
+            planted.tasks = Some(tasks);
         }
         let python_thread_ids: Vec<u64> =
             planted.tstates.iter().map(|&t| self.memory.get_u64(at(t, l.tstate_thread_id))).collect();

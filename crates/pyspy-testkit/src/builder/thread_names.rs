@@ -58,7 +58,10 @@ impl Builder<'_> {
         let threading = self.object("module", l.module_dict + 8);
         self.memory.put_u64(at(threading, l.module_dict), globals);
         let sys = self.object("module", l.module_dict + 8);
-        let modules_entries = [(self.str("sys"), sys), (self.str("threading"), threading)];
+        let mut modules_entries = vec![(self.str("sys"), sys), (self.str("threading"), threading)];
+        for (name, module) in std::mem::take(&mut self.modules) {
+            modules_entries.push((self.str(name), module));
+        }
         let modules = self.dict(&modules_entries, KeysKind::Unicode);
         self.memory.put_u64(at(interp, l.interp_modules), modules);
         expected
@@ -155,6 +158,17 @@ impl Builder<'_> {
     fn instance(&mut self, ty: u64, before: u32, size: u32) -> u64 {
         let obj = self.alloc(before + size.max(self.layout.object_type + 8)) + u64::from(before);
         self.memory.put_u64(at(obj, self.layout.object_type), ty);
+        obj
+    }
+
+    /// An instance of a plain class whose attributes are `entries` (str key, value), in a dict at
+    /// its `tp_dictoffset`.
+    pub(super) fn attributes_instance(&mut self, entries: &[(u64, u64)]) -> u64 {
+        let (basicsize, dictoffset) = (32, 16);
+        let ty = self.heap_type(0, basicsize, dictoffset, 0);
+        let dict = self.dict(entries, KeysKind::Unicode);
+        let obj = self.instance(ty, 0, basicsize);
+        self.memory.put_u64(obj + dictoffset, dict);
         obj
     }
 

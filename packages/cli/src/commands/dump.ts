@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { dump, dumpCore, InvalidArgumentError, type ProcessDump, type ThreadDump } from '@pyspy/core';
+import { dump, dumpCore, InvalidArgumentError, type LoopDump, type ProcessDump, type ThreadDump } from '@pyspy/core';
+import { asyncTreeLines } from '../async-tree.js';
 import { fail } from '../errors.js';
 import { nativeOptions, nonblockingOption, pidOption, threadOptions } from '../options.js';
 
@@ -13,6 +14,7 @@ interface DumpArgs {
   native: boolean;
   nativeAll: boolean;
   fullFilenames: boolean;
+  async: boolean;
   subprocesses: boolean;
   threadName?: string;
   tid?: number[];
@@ -43,6 +45,13 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
+    .option('async', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "Show each asyncio event loop's tasks as a tree (like python3.14 -m asyncio pstree): names, coroutine stacks, " +
+        'who awaits whom, the running task',
+    })
     .option('subprocesses', {
       alias: 's',
       type: 'boolean',
@@ -52,6 +61,7 @@ export function builder(yargs: Argv): Argv<DumpArgs> {
     .option('thread-name', threadOptions['thread-name'])
     .option('tid', threadOptions.tid)
     .example('$0 dump --pid 1234', 'why is process 1234 stuck?')
+    .example('$0 dump --async --pid 1234', 'which asyncio task waits on what?')
     .example('$0 dump --pid 1234 --subprocesses', 'the parent and every worker of a multiprocessing pool')
     .example(
       '$0 dump --core core.1234 --binary ./python3.11',
@@ -77,7 +87,7 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
     }
     if (args.native)
       throw new InvalidArgumentError('--native reads a running process; a core is dumped with its Python frames only');
-    return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [] });
+    return dumpCore(args.core, { locals: args.locals, binaries: args.binary ?? [], async: args.async });
   }
   if (args.binary !== undefined) throw new InvalidArgumentError('--binary goes with --core');
   if (args.pid === undefined) throw new InvalidArgumentError('dump needs --pid PID or --core FILE');
@@ -86,6 +96,7 @@ function dumpOf(args: DumpArgs): Promise<ProcessDump> {
     nonblocking: args.nonblocking,
     native: args.native,
     nativeAll: args.nativeAll,
+    async: args.async,
     subprocesses: args.subprocesses,
     threadName: args.threadName,
     tid: args.tid,
@@ -97,8 +108,9 @@ function threadStatus(thread: ThreadDump): string {
 }
 
 /**
- * py-spy's layout: a process header, then each thread and its frames, innermost first; then the
- * same for each of its Python descendants (`--subprocesses`).
+ * py-spy's layout: a process header, then each thread and its frames, innermost first. With
+ * `--async`, a thread that runs an event loop shows the loop's tasks as a tree instead; loops no
+ * thread runs come last. Then the same for each of its Python descendants (`--subprocesses`).
  */
 export function formatDump(result: ProcessDump, fullFilenames = false): string {
   return [result, ...(result.subprocesses ?? [])].map((p) => formatProcess(p, fullFilenames)).join('\n');
@@ -110,9 +122,18 @@ function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
     `Python v${result.pythonVersion}${result.freeThreaded ? ' free-threaded' : ''} (${result.executable})`,
     '',
   ];
+  const loops = result.loops ?? [];
   for (const thread of result.threads) {
     const name = thread.name ? `: "${thread.name}"` : '';
     lines.push(`Thread ${thread.nativeThreadId} (${threadStatus(thread)})${name}`);
+    const loop = loops.find((l) => l.nativeThreadId === thread.nativeThreadId);
+    // A loop's tree replaces its thread's Python frames, which it shows task by task; with
+    // --native the thread's stack is printed too, as the tree has no native frames.
+    const withNative = thread.frames.some((f) => f.kind === 'native');
+    if (loop && !withNative) {
+      lines.push(...loopLines(loop, fullFilenames));
+      continue;
+    }
     for (const frame of thread.frames) {
       const file = fullFilenames ? frame.filename : frame.shortFilename;
       // A native frame without line information is placed by its module: `dgemm_kernel (libopenblas.so)`.
@@ -126,6 +147,28 @@ function formatProcess(result: ProcessDump, fullFilenames: boolean): string {
         if (locals.length > 0) lines.push('        Locals:', ...locals.map((l) => `            ${l.name}: ${l.repr}`));
       }
     }
+    if (loop) lines.push(...loopLines(loop, fullFilenames));
+  }
+  for (const loop of loops) {
+    if (loop.nativeThreadId === undefined || loop.nativeThreadId === null) {
+      lines.push('Event loop no thread runs now', ...loopLines(loop, fullFilenames));
+    }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A loop's header, its task tree, and the done tasks still referenced. */
+function loopLines(loop: LoopDump, fullFilenames: boolean): string[] {
+  const running = loop.tasks.find((t) => t.address === loop.runningTask);
+  const pending = loop.tasks.filter((t) => t.state === 'pending').length;
+  const lines = [
+    `    Event loop ${loop.loopType}: ${pending} pending task${pending === 1 ? '' : 's'}` +
+      (running ? `, running ${running.name}` : ', none running'),
+  ];
+  lines.push(...asyncTreeLines(loop, fullFilenames).map((line) => `    ${line}`));
+  const done = loop.tasks.filter((t) => t.state !== 'pending');
+  if (done.length > 0) {
+    lines.push(`    Done, still referenced: ${done.map((t) => `${t.name} (${t.state})`).join(', ')}`);
+  }
+  return lines;
 }

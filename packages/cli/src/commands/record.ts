@@ -19,6 +19,8 @@ interface RecordArgs {
   nolineno: boolean;
   fullFilenames: boolean;
   subprocesses: boolean;
+  async: boolean;
+  fullTaskNames: boolean;
   cpu: boolean;
   gc: boolean;
   threadName?: string;
@@ -70,6 +72,8 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('nolineno', { type: 'boolean', default: false, describe: 'Leave out line numbers' })
     .option('full-filenames', { type: 'boolean', default: false, describe: 'Show full file paths instead of short ones' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('async', samplingOptions.async)
+    .option('full-task-names', samplingOptions.fullTaskNames)
     .option('cpu', samplingOptions.cpu)
     .option('gc', samplingOptions.gc)
     .option('thread-name', threadOptions['thread-name'])
@@ -79,6 +83,7 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
+    .example('$0 record -o tasks.svg --async --idle --pid 1234', 'where each asyncio task spends its time, waiting included')
     .example('$0 record --cpu -o profile.svg --pid 1234', 'where CPU time goes, even on a machine busy with other work')
     .epilog(
       'Ctrl-C stops the record and still writes the file. When the launched program exits on its own\n' +
@@ -117,6 +122,8 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         nolineno: args.nolineno,
         fullFilenames: args.fullFilenames,
         subprocesses: args.subprocesses,
+        async: args.async,
+        fullTaskNames: args.fullTaskNames,
         cpu: args.cpu,
         gc: args.gc,
         native: args.native,

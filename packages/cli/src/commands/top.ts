@@ -14,6 +14,8 @@ interface TopArgs {
   gil: boolean;
   idle: boolean;
   subprocesses: boolean;
+  async: boolean;
+  fullTaskNames: boolean;
   cpu: boolean;
   gc: boolean;
   threadName?: string;
@@ -41,6 +43,8 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('gil', { ...samplingOptions.gil, alias: 'g' })
     .option('idle', { ...samplingOptions.idle, alias: 'i' })
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
+    .option('async', samplingOptions.async)
+    .option('full-task-names', samplingOptions.fullTaskNames)
     .option('cpu', samplingOptions.cpu)
     .option('gc', samplingOptions.gc)
     .option('thread-name', threadOptions['thread-name'])
@@ -48,6 +52,7 @@ export function builder(yargs: Argv): Argv<TopArgs> {
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
     .example('$0 top --pid 1234', 'watch a running process')
+    .example('$0 top --async --pid 1234', 'with a row per asyncio task: %Total is the time in that task')
     .example('$0 top -- python app.py', 'launch app.py and watch it')
     .example('$0 top --pid 1234 --interval 10 > top.log', 'a table every 10 s, for a log')
     .epilog(
@@ -87,6 +92,8 @@ export async function handler(args: ArgumentsCamelCase<TopArgs>): Promise<void> 
       gil: args.gil,
       idle: args.idle,
       subprocesses: args.subprocesses,
+      async: args.async,
+      fullTaskNames: args.fullTaskNames,
       cpu: args.cpu,
       gc: args.gc,
       threadName: args.threadName,

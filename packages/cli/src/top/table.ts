@@ -167,6 +167,8 @@ export function sanitize(text: string): string {
 }
 
 export function rowLabel(row: Row): string {
+  // A task (--async) has no file: its row is its name, `Task main`.
+  if (row.file === '') return sanitize(row.name);
   return sanitize(row.line === undefined ? `${row.name} (${row.file})` : `${row.name} (${row.file}:${row.line})`);
 }
 

@@ -60,6 +60,7 @@ pub const ASYNCIO_LAYOUT: AsyncioLayout = AsyncioLayout {
     frame_stackdepth: Some(80),
     frame_state: Some(108),
     iframe_stacktop: None,
+    iframe_localsplus: None,
     iframe_stackpointer: None,
     stackref_tag_bits: 0,
     awaited_depth: 1,
@@ -76,4 +77,5 @@ pub const ASYNCIO_LAYOUT: AsyncioLayout = AsyncioLayout {
     weakref_object: 16,
     list_items: 24,
     list_size: 16,
+    type_base: 256,
 };

@@ -60,6 +60,7 @@ pub const ASYNCIO_LAYOUT: AsyncioLayout = AsyncioLayout {
     frame_stackdepth: None,
     frame_state: None,
     iframe_stacktop: None,
+    iframe_localsplus: None,
     iframe_stackpointer: Some(64),
     stackref_tag_bits: 3,
     awaited_depth: 2,
@@ -76,4 +77,5 @@ pub const ASYNCIO_LAYOUT: AsyncioLayout = AsyncioLayout {
     weakref_object: 16,
     list_items: 24,
     list_size: 16,
+    type_base: 256,
 };
