@@ -84,8 +84,17 @@ impl StackReader {
     ) -> Result<Vec<StackFrame>> {
         let layout = &python.layout;
         frames::walk(memory, layout, innermost, &mut self.raw, &mut self.scratch)?;
-        let mut resolved = Vec::with_capacity(self.raw.len());
+        let mut resolved: Vec<StackFrame> = Vec::with_capacity(self.raw.len());
         for raw in &self.raw {
+            // A recursion runs the same code at the same instruction frame after frame: take the
+            // outer frame's code and line without hashing either again.
+            if let Some(previous) = resolved.last().filter(|p| p.raw.code_addr == raw.code_addr && !options.locals) {
+                if raw.byte_offset(previous.code.instructions_addr) == previous.raw.byte_offset(previous.code.instructions_addr) {
+                    let (code, line) = (previous.code.clone(), previous.line);
+                    resolved.push(StackFrame { code, line, raw: *raw, locals: None });
+                    continue;
+                }
+            }
             let code = match self.checked.get(&raw.code_addr) {
                 Some(code) => code.clone(),
                 None => {

@@ -119,9 +119,20 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 let pid = target.python.pid();
                 let thread = agg.intern_thread(pid, sample.tid, target.thread_name(sample.tid));
                 frame_ids.clear();
+                let mut previous: Option<(*const CodeInfo, u32, u32)> = None;
                 for frame in sample.frames.iter().rev() {
                     frame_ids.push(match frame {
-                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, &target.cwd),
+                        // A recursion: the same code and line as the frame outside it, no hashing.
+                        SampleFrame::Python(code, line)
+                            if previous.is_some_and(|(p, l, _)| std::ptr::eq(p, Arc::as_ptr(code)) && l == *line) =>
+                        {
+                            previous.map_or(0, |(_, _, id)| id)
+                        }
+                        SampleFrame::Python(code, line) => {
+                            let id = intern(&mut agg, &mut memo, code, *line, options, &target.cwd);
+                            previous = Some((Arc::as_ptr(code), *line, id));
+                            id
+                        }
                         SampleFrame::Native(symbol, inline) => native_memo.intern(
                             &mut agg,
                             symbol,
