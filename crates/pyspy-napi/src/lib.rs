@@ -238,6 +238,9 @@ pub struct RecordOptions {
     pub native: Option<bool>,
     /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
     pub native_all: Option<bool>,
+    /// Distinct stacks kept; samples of newer stacks are counted as one `<other stacks>` stack a
+    /// thread (`stats.otherSamples`). A whole number, at least 1. Default 100,000.
+    pub max_stacks: Option<f64>,
 }
 
 #[napi(object)]
@@ -282,6 +285,8 @@ pub struct ProfileStats {
     pub profiler_cpu_s: f64,
     pub gil_samples: f64,
     pub idle_samples: f64,
+    /// Samples counted as `<other stacks>` because `maxStacks` was reached (included in `samples`).
+    pub other_samples: f64,
 }
 
 #[napi(object)]
@@ -306,6 +311,7 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
         profiler_cpu_s: s.profiler_cpu_s,
         gil_samples: s.gil_samples as f64,
         idle_samples: s.idle_samples as f64,
+        other_samples: s.other_samples as f64,
     }
 }
 
@@ -349,6 +355,14 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         wait_for_python: o.wait_for_python_s.filter(|s| *s > 0.0).map(seconds),
         native: o.native.unwrap_or(d.native),
         native_all: o.native_all.unwrap_or(d.native_all),
+        // Anything but a whole number in range becomes 0, which `check` refuses.
+        max_stacks: o.max_stacks.map_or(d.max_stacks, |n| {
+            if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) {
+                n as u32
+            } else {
+                0
+            }
+        }),
     }
 }
 

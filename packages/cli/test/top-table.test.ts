@@ -24,6 +24,7 @@ function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats 
     profilerCpuS: 0,
     gilSamples: samples,
     idleSamples: 0,
+    otherSamples: 0,
     ...more,
   };
 }

@@ -10,7 +10,8 @@
  *   "exporter": "pyspy-ts",
  *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"? },
  *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
- *                "gilSamples", "idleSamples" (the last two 0 when absent: files written before they were) },
+ *                "gilSamples", "idleSamples", "otherSamples" (the last three 0 when absent: files written
+ *                before they were) },
  *   "frames":  [{ "name", "file", "line", "kind"? }],   // interned; line 0 = unknown; kind: see Frame
  *   "threads": [{ "id", "name", "pid" }],
  *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count" }],
@@ -146,7 +147,7 @@ export function profileFromJson(value: unknown): Profile {
     return { frames: frameIndexes, thread, count: expectNumber(stack.count, `stacks[${i}].count`, { integer: true, min: 0 }) };
   });
   // Counters added after the format's first files: absent means none were counted.
-  const addedLater = new Set(['gilSamples', 'idleSamples']);
+  const addedLater = new Set(['gilSamples', 'idleSamples', 'otherSamples']);
   const statNumber = (key: string) =>
     stats[key] === undefined && addedLater.has(key) ? 0 : expectNumber(stats[key], `stats.${key}`, { min: 0 });
   const profile: Profile = {

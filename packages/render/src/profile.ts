@@ -60,6 +60,11 @@ export interface ProfileStats {
   gilSamples: number;
   /** Thread stacks left out as idle; 0 with `idle`, where thread states are not read. */
   idleSamples: number;
+  /**
+   * Samples counted into a thread's `<other stacks>` stack because the record already held its
+   * most distinct stacks (`maxStacks`); included in `samples`.
+   */
+  otherSamples: number;
 }
 
 /**
@@ -75,6 +80,7 @@ export const STAT_COUNTERS = [
   'profilerCpuS',
   'gilSamples',
   'idleSamples',
+  'otherSamples',
 ] as const satisfies readonly (keyof ProfileStats)[];
 export type StatCounter = (typeof STAT_COUNTERS)[number];
 // A field added to ProfileStats must be a counter or a rate: this fails to compile otherwise.

@@ -49,6 +49,7 @@ export function buildProfile(
       profilerCpuS: 0.01,
       gilSamples: samples,
       idleSamples: 0,
+      otherSamples: 0,
     },
     frames,
     threads: options.threads ?? DEFAULT_THREADS,

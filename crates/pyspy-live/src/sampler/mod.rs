@@ -45,6 +45,8 @@ pub struct RecordOptions {
     /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
     /// hidden otherwise.
     pub native_all: bool,
+    /// Distinct stacks kept; samples of newer stacks are counted as `<other stacks>` (0 is invalid).
+    pub max_stacks: u32,
 }
 
 impl Default for RecordOptions {
@@ -63,6 +65,7 @@ impl Default for RecordOptions {
             wait_for_python: None,
             native: false,
             native_all: false,
+            max_stacks: pyspy_core::profile::DEFAULT_MAX_STACKS,
         }
     }
 }
@@ -82,6 +85,12 @@ impl RecordOptions {
         }
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(Error::new(ErrorKind::InvalidArgument, "--duration must be a positive number of seconds"));
+        }
+        if self.max_stacks == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("--max-stacks must be a whole number of stacks between 1 and {}", u32::MAX),
+            ));
         }
         check_native(self.native, self.native_all, self.nonblocking)
     }
@@ -134,7 +143,7 @@ impl Sampler {
         options.check()?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
-            aggregator: Mutex::new(Aggregator::new(options.timeline)),
+            aggregator: Mutex::new(Aggregator::new(options.timeline).with_max_stacks(options.max_stacks)),
             target_exited: AtomicBool::new(false),
             taken: AtomicBool::new(false),
         });

@@ -21,6 +21,7 @@ interface RecordArgs {
   subprocesses: boolean;
   native: boolean;
   nativeAll: boolean;
+  maxStacks?: number;
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -68,6 +69,12 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('subprocesses', { ...samplingOptions.subprocesses, alias: 's' })
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
+    .option('max-stacks', {
+      type: 'number',
+      requiresArg: true,
+      describe:
+        'Distinct stacks to keep (default 100000): samples of newer stacks count as one "<other stacks>" stack, reported in the summary',
+    })
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
@@ -110,6 +117,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         subprocesses: args.subprocesses,
         native: args.native,
         nativeAll: args.nativeAll,
+        maxStacks: args.maxStacks,
         timeline: format === 'chrometrace',
         signal: controller.signal,
         onProgress: (stats) => progress.update(stats),
@@ -155,6 +163,10 @@ export function summary(profile: Profile, format: Format, path: string): string 
       `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
       `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s.`,
   );
+  if (s.otherSamples > 0)
+    lines.push(
+      `Other stacks: ${number.format(s.otherSamples)} samples of stacks beyond --max-stacks were counted as "<other stacks>".`,
+    );
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
   return `${lines.join('\n')}\n`;
