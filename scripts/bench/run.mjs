@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates] [--out FILE]
+//        [--cost S] [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,cost] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { CPU_METHOD, killAll, log } from './lib.mjs';
 import {
   measureCore,
+  measureCost,
   measureDump,
   measureDuplicates,
   measureNative,
@@ -24,12 +25,13 @@ import { renderReport } from './report.mjs';
 import { measureStartup } from './startup.mjs';
 import { PYSPY_TS, ROOT, ensurePySpy, pyspyTsVersion } from './tools.mjs';
 
-const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native'];
+const METRICS = ['startup', 'rates', 'slowdown', 'dump', 'core', 'soak', 'duplicates', 'native', 'cost'];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
   --duration S            seconds per record in the rate table (default 3; 1 with --quick)
   --soak S                seconds of the long 1 kHz memory record (default 600; 20 with --quick)
+  --cost S                seconds of each record on the many-thread target (default 10; 3 with --quick)
   --interpreters a,b      ids from .cache/pythons/manifest.json (default 3.11-system)
   --only m1,m2            subset of: ${METRICS.join(',')}
   --out FILE              default BENCHMARKS.md at the repo root`;
@@ -44,6 +46,7 @@ function parseCli() {
       runs: { type: 'string' },
       duration: { type: 'string' },
       soak: { type: 'string' },
+      cost: { type: 'string' },
       interpreters: { type: 'string', default: '3.11-system' },
       only: { type: 'string', default: METRICS.join(',') },
       out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
@@ -79,6 +82,8 @@ function parseCli() {
       runs: Math.round(positive('runs', values.runs, q ? 1 : 5)),
       durationS: positive('duration', values.duration, q ? 1 : 3),
       soakS: positive('soak', values.soak, q ? 20 : 600),
+      costS: positive('cost', values.cost, q ? 3 : 10),
+      costThreads: [20, 200],
       depths: [50, 200],
       rates: [1000, 5000, 10000, 20000],
       fibSeconds: q ? 1 : 3,
@@ -163,7 +168,7 @@ async function main() {
   const t0 = Date.now();
   log(`${env.pyspyTs} vs ${pySpy}; ${cfg.runs} run(s); interpreters ${interpreterIds.join(', ')}; metrics ${only.join(', ')}`);
 
-  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], native: [] };
+  const results = { startup: [], rates: [], slowdown: [], dump: [], core: [], soak: [], duplicates: [], native: [], cost: [] };
   const anomalies = [];
   let rebuiltNoted = false;
   const write = () => {
@@ -209,6 +214,7 @@ async function main() {
     await step('duplicates', interp, measureDuplicates);
     await step('soak', interp, measureSoak);
     await step('native', interp, measureNative);
+    await step('cost', interp, measureCost);
   }
   write();
   log(`wrote ${out} in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${anomalies.length} anomalies`);
