@@ -528,3 +528,69 @@ export async function measureNative(interp, cfg, anomalies) {
   rmSync(ext, { recursive: true, force: true });
   return { interp: interp.id, rows, slowdown, work: `native_work.py x ${rounds} rounds` };
 }
+
+const MANY_THREADS = join(TARGETS, 'many_threads.py');
+
+/**
+ * Metric 8 (issue #17): what a record costs as the target grows in threads. `many_threads.py N 4`
+ * (N − 4 threads parked on an Event, 4 spinning), attached at 100 Hz for cfg.costS seconds, both
+ * modes. pyspy-ts's *sampler* CPU is its own "Profiler CPU" (the sampling thread); *process* is
+ * user+sys of the whole profiler (Node start-up and rendering included). µs per thread-tick =
+ * sampler CPU ÷ (ticks × N).
+ */
+export async function measureCost(interp, cfg, anomalies) {
+  const rate = 100;
+  const rows = [];
+  for (const threads of cfg.costThreads) {
+    const maxS = 4 * cfg.runs * (cfg.costS + 5) + 300;
+    const target = await longTarget(interp, MANY_THREADS, [threads, 4, maxS], anomalies);
+    try {
+      for (const nonblocking of [false, true]) {
+        const got = { 'pyspy-ts': [], 'py-spy': [] };
+        for (let i = 0; i < cfg.runs; i++) {
+          for (const tool of orderFor(i)) {
+            const label = `${interp.id} cost ${threads} threads ${mode(nonblocking)} ${tool} run ${i + 1}`;
+            const r = await record(tool, {
+              target: { pid: target.pid },
+              rate,
+              durationS: cfg.costS,
+              nonblocking,
+              timeoutMs: (cfg.costS * 4 + 60) * 1000,
+            });
+            for (const p of r.problems) anomalies.push(`${label}: ${p}`);
+            await target.check(label);
+            if (r.ok) got[tool].push(r);
+          }
+        }
+        const ts = got['pyspy-ts'];
+        const ps = got['py-spy'];
+        const seconds = (r) => r.durationS ?? r.windowS ?? cfg.costS;
+        rows.push({
+          interp: interp.id,
+          threads,
+          mode: mode(nonblocking),
+          rate,
+          seconds: cfg.costS,
+          ts: {
+            hz: median(ts.map((r) => r.hz)),
+            missedPct: median(ts.map((r) => (100 * r.missed) / (r.ticks + r.missed || 1))),
+            samplerPct: median(ts.map((r) => (100 * r.selfCpuS) / seconds(r))),
+            processPct: median(ts.map((r) => (100 * r.treeCpuS) / seconds(r))),
+            threadTickUs: median(ts.map((r) => (r.ticks ? (r.selfCpuS / (r.ticks * threads)) * 1e6 : undefined))),
+            maxRssKb: median(ts.map((r) => r.maxRssKb)),
+          },
+          ps: {
+            // py-spy does not fall behind by skipping: its rate is samples of the busy threads per second.
+            behindS: median(ps.map((r) => r.behindMaxS)),
+            processPct: median(ps.map((r) => (100 * r.treeCpuS) / seconds(r))),
+            maxRssKb: median(ps.map((r) => r.maxRssKb)),
+          },
+        });
+        log(`cost ${interp.id} ${threads} threads ${mode(nonblocking)}: ${JSON.stringify(rows.at(-1))}`);
+      }
+    } finally {
+      await target.stop();
+    }
+  }
+  return rows;
+}

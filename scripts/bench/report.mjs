@@ -369,6 +369,51 @@ function threadSection(rows) {
   ].join('\n');
 }
 
+function costSection(rows, costS) {
+  return [
+    '## 8. Cost per thread (issue #17)',
+    '',
+    `\`targets/many_threads.py N 4\` (N − 4 threads parked on an Event, 4 spinning), attached at 100 Hz for ${costS} s. ` +
+      '*sampler*: pyspy-ts\'s own "Profiler CPU" (the sampling thread) as a share of one core; *process*: user+sys of the ' +
+      'whole profiler process (Node start-up and rendering included for pyspy-ts) over the record. µs per thread-tick = ' +
+      'sampler CPU ÷ (ticks × N). py-spy: its process CPU and how far behind it said it fell. Targets: ≤ 5% of a core ' +
+      'at 200 threads, ≤ 1% at 20, no missed ticks. CPU ratio: pyspy-ts process ÷ py-spy process.',
+    '',
+    table(
+      [
+        'interp',
+        'threads',
+        'mode',
+        'pyspy-ts Hz',
+        'missed',
+        'sampler CPU',
+        'process CPU',
+        'µs/thread-tick',
+        'peak RSS MB',
+        'py-spy CPU',
+        'py-spy behind s',
+        'py-spy peak RSS MB',
+        'CPU ratio',
+      ],
+      rows.map((r) => [
+        r.interp,
+        r.threads,
+        r.mode,
+        f(r.ts.hz, 1),
+        pct(r.ts.missedPct),
+        pct(r.ts.samplerPct),
+        pct(r.ts.processPct),
+        f(r.ts.threadTickUs, 2),
+        mb(r.ts.maxRssKb),
+        pct(r.ps.processPct),
+        f(r.ps.behindS, 1),
+        mb(r.ps.maxRssKb),
+        ratio(r.ts.processPct, r.ps.processPct),
+      ]),
+    ),
+  ].join('\n');
+}
+
 function nativeSection(results) {
   const rows = results.flatMap((r) =>
     r.rows.map((row) => {
@@ -481,6 +526,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results['free-threaded'].length) out.push(freeThreadedSection(results['free-threaded']), '');
   if (results.native.length) out.push(nativeSection(results.native), '');
   if (results.async?.length) out.push(asyncSection(results.async, cfg.durationS), '');
+  if (results.cost.length) out.push(costSection(results.cost, cfg.costS), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');
   else {

@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads,native,free-threaded] [--out FILE]
+//        [--cost S] [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads,native,async,free-threaded,cost] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { CPU_METHOD, killAll, log } from './lib.mjs';
 import { measureAsync } from './async.mjs';
 import {
   measureCore,
+  measureCost,
   measureDump,
   measureDuplicates,
   measureFreeThreaded,
@@ -39,12 +40,14 @@ const METRICS = [
   'native',
   'async',
   'free-threaded',
+  'cost',
 ];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
   --duration S            seconds per record in the rate table (default 3; 1 with --quick)
   --soak S                seconds of the long 1 kHz memory record (default 600; 20 with --quick)
+  --cost S                seconds of each record on the many-thread target (default 10; 3 with --quick)
   --interpreters a,b      ids from .cache/pythons/manifest.json (default 3.11-system)
                           (free-threaded: every provisioned free-threaded build and its default twin)
   --only m1,m2            subset of: ${METRICS.join(',')}
@@ -60,6 +63,7 @@ function parseCli() {
       runs: { type: 'string' },
       duration: { type: 'string' },
       soak: { type: 'string' },
+      cost: { type: 'string' },
       interpreters: { type: 'string', default: '3.11-system' },
       only: { type: 'string', default: METRICS.join(',') },
       out: { type: 'string', default: join(ROOT, 'BENCHMARKS.md') },
@@ -95,6 +99,8 @@ function parseCli() {
       runs: Math.round(positive('runs', values.runs, q ? 1 : 5)),
       durationS: positive('duration', values.duration, q ? 1 : 3),
       soakS: positive('soak', values.soak, q ? 20 : 600),
+      costS: positive('cost', values.cost, q ? 3 : 10),
+      costThreads: [20, 200],
       depths: [50, 200],
       rates: [1000, 5000, 10000, 20000],
       fibSeconds: q ? 1 : 3,
@@ -211,6 +217,7 @@ async function main() {
     native: [],
     async: [],
     'free-threaded': [],
+    cost: [],
   };
   const anomalies = [];
   let rebuiltNoted = false;
@@ -262,6 +269,7 @@ async function main() {
     if (interp.minor !== '2.7') await step('native', interp, measureNative);
     // --async reads 3.8+ without free threading (README).
     if (asyncReadable(interp)) await step('async', interp, measureAsync);
+    await step('cost', interp, measureCost);
   }
   if (only.includes('free-threaded')) {
     const pairs = freeThreadedPairs();

@@ -355,6 +355,9 @@ pub struct RecordOptions {
     pub native: Option<bool>,
     /// With `native`: also the interpreter's own frames (eval loop, call plumbing). Default false.
     pub native_all: Option<bool>,
+    /// Distinct stacks kept; samples of newer stacks are counted as one `<other stacks>` stack a
+    /// thread (`stats.otherSamples`). A whole number, at least 1. Default 100,000.
+    pub max_stacks: Option<f64>,
 }
 
 #[napi(object)]
@@ -408,6 +411,8 @@ pub struct ProfileStats {
     pub cpu_attributed_s: f64,
     /// `cpu`: CPU seconds the kernel counted for the threads read.
     pub cpu_kernel_s: f64,
+    /// Samples counted as `<other stacks>` because `maxStacks` was reached (included in `samples`).
+    pub other_samples: f64,
 }
 
 #[napi(object)]
@@ -439,6 +444,7 @@ fn convert_stats(s: &pyspy_core::profile::Stats) -> ProfileStats {
         idle_samples: s.idle_samples as f64,
         cpu_attributed_s: s.cpu_attributed_ns as f64 / 1e9,
         cpu_kernel_s: s.cpu_kernel_ns as f64 / 1e9,
+        other_samples: s.other_samples as f64,
     }
 }
 
@@ -496,6 +502,14 @@ fn core_record_options(o: RecordOptions) -> pyspy_live::RecordOptions {
         full_task_names: o.full_task_names.unwrap_or(d.full_task_names),
         native: o.native.unwrap_or(d.native),
         native_all: o.native_all.unwrap_or(d.native_all),
+        // Anything but a whole number in range becomes 0, which `check` refuses.
+        max_stacks: o.max_stacks.map_or(d.max_stacks, |n| {
+            if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) {
+                n as u32
+            } else {
+                0
+            }
+        }),
     }
 }
 

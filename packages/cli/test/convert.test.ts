@@ -30,6 +30,7 @@ function recorded(): Profile {
       idleSamples: 2,
       cpuAttributedS: 0.035,
       cpuKernelS: 0.036,
+      otherSamples: 0,
     },
     frames: [
       { name: 'process 100: "python app.py"', file: '', line: 0, kind: 'process' },

@@ -26,6 +26,7 @@ function stats(samples: number, more: Partial<ProfileStats> = {}): ProfileStats 
     idleSamples: 0,
     cpuAttributedS: 0,
     cpuKernelS: 0,
+    otherSamples: 0,
     ...more,
   };
 }

@@ -11,8 +11,8 @@
  *   "meta":    { "pid", "pythonVersion", "startTime", "command"?, "exitCode"?, "stopReason"?, "notes"? },
  *   "unit":    "samples" | "cpu-nanoseconds",      // what "weight" counts; "samples" when absent
  *   "stats":   { "samples", "ticks", "requestedRateHz", "achievedRateHz", "errors", "missed", "durationS", "profilerCpuS",
- *                "gilSamples", "idleSamples", "cpuAttributedS", "cpuKernelS"
- *                (the last four 0 when absent: files written before they were) },
+ *                "gilSamples", "idleSamples", "cpuAttributedS", "cpuKernelS", "otherSamples"
+ *                (the last five 0 when absent: files written before they were) },
  *   "frames":  [{ "name", "file", "line", "kind"? }],   // interned; line 0 = unknown; kind: see Frame
  *   "threads": [{ "id", "name", "pid" }],
  *   "stacks":  [{ "frames": [root..leaf frame indexes], "thread": index, "count", "weight" }],
@@ -168,7 +168,7 @@ export function profileFromJson(value: unknown): Profile {
     return { frames: frameIndexes, thread, count, weight };
   });
   // Counters added after the format's first files: absent means none were counted.
-  const addedLater = new Set(['gilSamples', 'idleSamples', 'cpuAttributedS', 'cpuKernelS']);
+  const addedLater = new Set(['gilSamples', 'idleSamples', 'cpuAttributedS', 'cpuKernelS', 'otherSamples']);
   const statNumber = (key: string) =>
     stats[key] === undefined && addedLater.has(key) ? 0 : expectNumber(stats[key], `stats.${key}`, { min: 0 });
   const profile: Profile = {

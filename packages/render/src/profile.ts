@@ -83,6 +83,11 @@ export interface ProfileStats {
   cpuAttributedS: number;
   /** `cpu`: CPU seconds the kernel counted for the threads read, over the record; 0 otherwise. */
   cpuKernelS: number;
+  /**
+   * Samples counted into a thread's `<other stacks>` stack because the record already held its
+   * most distinct stacks (`maxStacks`); included in `samples`.
+   */
+  otherSamples: number;
 }
 
 /**
@@ -100,6 +105,7 @@ export const STAT_COUNTERS = [
   'idleSamples',
   'cpuAttributedS',
   'cpuKernelS',
+  'otherSamples',
 ] as const satisfies readonly (keyof ProfileStats)[];
 export type StatCounter = (typeof STAT_COUNTERS)[number];
 // A field added to ProfileStats must be a counter or a rate: this fails to compile otherwise.

@@ -57,6 +57,7 @@ export function buildProfile(
       idleSamples: 0,
       cpuAttributedS: cpuS,
       cpuKernelS: cpuS,
+      otherSamples: 0,
     },
     frames,
     threads: options.threads ?? DEFAULT_THREADS,

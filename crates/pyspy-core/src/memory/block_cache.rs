@@ -22,9 +22,12 @@ use crate::Result;
 
 pub const BLOCK_SIZE: usize = 4096;
 
-/// At most this many blocks are read ahead, so that a sample that once touched a great deal of
-/// memory (a huge stack, garbage followed under us) does not make every later one copy it all.
-const MAX_PREFETCH: usize = 64;
+/// At most this many blocks (4 MiB) are read ahead, so that a sample that once touched a great
+/// deal of memory (a huge stack, garbage followed under us) does not make every later one copy it
+/// all. A thread costs two or three blocks (its thread state, the top of its data stack), so this
+/// covers a few hundred threads: at 64, a 200-thread target read most of its blocks one system
+/// call each, which was most of the sampler's time on it.
+const MAX_PREFETCH: usize = 1024;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -50,7 +53,7 @@ impl BlockCache {
     /// A view of `inner` that reads through this cache until the view is dropped; a new sample.
     pub fn over<'a>(&'a mut self, inner: &'a dyn Memory) -> CachedMemory<'a> {
         self.start_sample(inner);
-        CachedMemory { inner, cache: RefCell::new(self) }
+        CachedMemory { inner, cache: RefCell::new(self), last: std::cell::Cell::new(None) }
     }
 
     fn start_sample(&mut self, inner: &dyn Memory) {
@@ -80,7 +83,7 @@ impl BlockCache {
     }
 
     /// The cached block at `block_addr`, reading it if needed; None when the whole block is not readable.
-    fn block(&mut self, inner: &dyn Memory, block_addr: u64) -> Option<&[u8; BLOCK_SIZE]> {
+    fn block_index(&mut self, inner: &dyn Memory, block_addr: u64) -> Option<usize> {
         let buffer = match self.index.get_mut(&block_addr) {
             Some(slot) => {
                 slot.touched = true;
@@ -99,18 +102,28 @@ impl BlockCache {
                 buffer
             }
         };
-        buffer.map(|i| &*self.blocks[i])
+        buffer
     }
 }
 
 pub struct CachedMemory<'a> {
     inner: &'a dyn Memory,
     cache: RefCell<&'a mut BlockCache>,
+    /// The block the last read ended in, and its buffer: a walk reads neighbouring structs (3.11+
+    /// frames are contiguous), and this skips the index's hashing for them.
+    last: std::cell::Cell<Option<(u64, usize)>>,
 }
 
 impl Memory for CachedMemory<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut cache = self.cache.borrow_mut();
+        let offset = (addr & (BLOCK_SIZE as u64 - 1)) as usize;
+        if let Some((block_addr, buffer)) = self.last.get() {
+            if addr.wrapping_sub(offset as u64) == block_addr && offset + buf.len() <= BLOCK_SIZE {
+                buf.copy_from_slice(&cache.blocks[buffer][offset..offset + buf.len()]);
+                return Ok(());
+            }
+        }
         // Large reads (line tables, long strings) would only churn the cache.
         if buf.len() > BLOCK_SIZE {
             cache.reads += 1;
@@ -122,8 +135,11 @@ impl Memory for CachedMemory<'_> {
             let block_addr = at & !(BLOCK_SIZE as u64 - 1);
             let offset = (at - block_addr) as usize;
             let n = (BLOCK_SIZE - offset).min(buf.len() - done);
-            match cache.block(self.inner, block_addr) {
-                Some(block) => buf[done..done + n].copy_from_slice(&block[offset..offset + n]),
+            match cache.block_index(self.inner, block_addr) {
+                Some(index) => {
+                    buf[done..done + n].copy_from_slice(&cache.blocks[index][offset..offset + n]);
+                    self.last.set(Some((block_addr, index)));
+                }
                 // Part of the block is unmapped (the end of a mapping): read just what was asked.
                 None => {
                     cache.reads += 1;

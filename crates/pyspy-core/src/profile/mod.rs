@@ -114,6 +114,10 @@ pub struct Stats {
     /// `--cpu`: CPU time the kernel counted for the threads read, from their first reading to their
     /// last: what `cpu_attributed_ns` would be if no sample were lost or left out.
     pub cpu_kernel_ns: u64,
+    /// Samples counted into a thread's `OTHER_STACKS` stack because the record already held
+    /// `max_stacks` distinct stacks (a program that makes new code endlessly must not grow the
+    /// profile without bound). Included in `samples`.
+    pub other_samples: u64,
 }
 
 impl Stats {
@@ -140,13 +144,35 @@ pub struct Profile {
     pub notes: Vec<String>,
 }
 
+/// The name of the pseudo-frame that stands for every stack beyond the record's cap.
+pub const OTHER_STACKS: &str = "<other stacks>";
+
+/// Distinct stacks a record keeps by default (`--max-stacks`): about 100 MB of profile at 200
+/// frames a stack, far beyond what a flame graph can show, and still a bound.
+pub const DEFAULT_MAX_STACKS: u32 = 100_000;
+
 /// Builds a `Profile` incrementally. Lookups hash a stack's frame ids once per sample.
-#[derive(Default)]
 pub struct Aggregator {
     profile: Profile,
     frame_ids: FxHashMap<Frame, u32>,
     thread_ids: FxHashMap<(u32, u32), u32>,
     stack_ids: FxHashMap<(u32, Vec<u32>), u32>,
+    max_stacks: usize,
+    /// The `OTHER_STACKS` frame, once needed.
+    other_frame: Option<u32>,
+}
+
+impl Default for Aggregator {
+    fn default() -> Self {
+        Aggregator {
+            profile: Profile::default(),
+            frame_ids: FxHashMap::default(),
+            thread_ids: FxHashMap::default(),
+            stack_ids: FxHashMap::default(),
+            max_stacks: DEFAULT_MAX_STACKS as usize,
+            other_frame: None,
+        }
+    }
 }
 
 impl Aggregator {
@@ -165,6 +191,13 @@ impl Aggregator {
 
     pub fn add_note(&mut self, note: String) {
         self.profile.notes.push(note);
+    }
+
+    /// Past `max_stacks` distinct stacks, a new stack is counted as its thread's `OTHER_STACKS`
+    /// stack (one more stack per thread at most) and in `Stats::other_samples`.
+    pub fn with_max_stacks(mut self, max_stacks: u32) -> Self {
+        self.max_stacks = max_stacks as usize;
+        self
     }
 
     pub fn intern_frame(&mut self, frame: Frame) -> u32 {
@@ -201,8 +234,13 @@ impl Aggregator {
     /// A sample that weighs `weight` in the profile's unit (see `set_unit`).
     pub fn add_weighted_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64, weight: u64) {
         let key = (thread, std::mem::take(frames));
-        let id = match self.stack_ids.get(&key) {
-            Some(&id) => id,
+        let found = self.stack_ids.get(&key).copied();
+        let id = match found {
+            Some(id) => id,
+            None if self.stack_ids.len() >= self.max_stacks => {
+                self.profile.stats.other_samples += 1;
+                self.other_stack(thread)
+            }
             None => {
                 let id = self.profile.stacks.len() as u32;
                 self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0, weight: 0 });
@@ -221,6 +259,27 @@ impl Aggregator {
         if let Some(timeline) = &mut self.profile.timeline {
             timeline.push(TimelineSample { time_us, stack: id, weight });
         }
+    }
+
+    /// `thread`'s `OTHER_STACKS` stack, made on first use whatever the cap.
+    fn other_stack(&mut self, thread: u32) -> u32 {
+        let frame = match self.other_frame {
+            Some(id) => id,
+            None => {
+                let id =
+                    self.intern_frame(Frame { name: OTHER_STACKS.into(), file: String::new(), line: 0, kind: FrameKind::Python });
+                self.other_frame = Some(id);
+                id
+            }
+        };
+        let key = (thread, vec![frame]);
+        if let Some(&id) = self.stack_ids.get(&key) {
+            return id;
+        }
+        let id = self.profile.stacks.len() as u32;
+        self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0, weight: 0 });
+        self.stack_ids.insert(key, id);
+        id
     }
 
     pub fn stats_mut(&mut self) -> &mut Stats {
@@ -277,5 +336,24 @@ mod tests {
         assert_eq!(p.stats.cpu_attributed_ns, 10_000_000);
         assert_eq!(p.timeline.unwrap()[1].weight, 3_000_000);
         assert_eq!(p.unit.as_str(), "cpu-nanoseconds");
+    }
+
+    #[test]
+    fn stacks_beyond_the_cap_are_counted_as_their_threads_other_stack() {
+        let mut a = Aggregator::new(false).with_max_stacks(2);
+        let ids: Vec<u32> = ["a", "b", "c", "d"].iter().map(|n| a.intern_frame(frame(n))).collect();
+        let (t1, t2) = (a.intern_thread(1, 1, "one"), a.intern_thread(1, 2, "two"));
+        a.add_sample(t1, &mut vec![ids[0]], 0);
+        a.add_sample(t1, &mut vec![ids[1]], 0);
+        // Known stacks are still counted as themselves past the cap.
+        a.add_sample(t1, &mut vec![ids[0]], 0);
+        a.add_sample(t1, &mut vec![ids[2]], 0);
+        a.add_sample(t1, &mut vec![ids[3]], 0);
+        a.add_sample(t2, &mut vec![ids[0]], 0);
+        let p = a.finish();
+        let other = p.frames.iter().position(|f| f.name == OTHER_STACKS).unwrap() as u32;
+        let counts: Vec<(u32, Vec<u32>, u64)> = p.stacks.iter().map(|s| (s.thread, s.frames.clone(), s.count)).collect();
+        assert_eq!(counts, vec![(t1, vec![ids[0]], 2), (t1, vec![ids[1]], 1), (t1, vec![other], 2), (t2, vec![other], 1)]);
+        assert_eq!((p.stats.samples, p.stats.other_samples), (6, 3));
     }
 }

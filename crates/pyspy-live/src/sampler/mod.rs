@@ -63,6 +63,8 @@ pub struct RecordOptions {
     /// With `native`: also the interpreter's own frames (the eval loop, call plumbing), which are
     /// hidden otherwise.
     pub native_all: bool,
+    /// Distinct stacks kept; samples of newer stacks are counted as `<other stacks>` (0 is invalid).
+    pub max_stacks: u32,
 }
 
 impl Default for RecordOptions {
@@ -87,6 +89,7 @@ impl Default for RecordOptions {
             full_task_names: false,
             native: false,
             native_all: false,
+            max_stacks: pyspy_core::profile::DEFAULT_MAX_STACKS,
         }
     }
 }
@@ -117,6 +120,12 @@ impl RecordOptions {
             ));
         }
         self.thread_filter()?;
+        if self.max_stacks == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("--max-stacks must be a whole number of stacks between 1 and {}", u32::MAX),
+            ));
+        }
         check_native(self.native, self.native_all, self.nonblocking)
     }
 
@@ -214,7 +223,7 @@ impl Sampler {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             aggregator: Mutex::new({
-                let mut aggregator = Aggregator::new(options.timeline);
+                let mut aggregator = Aggregator::new(options.timeline).with_max_stacks(options.max_stacks);
                 if options.cpu {
                     aggregator.set_unit(ProfileUnit::CpuNanoseconds);
                 }

@@ -27,6 +27,7 @@ interface RecordArgs {
   tid?: number[];
   native: boolean;
   nativeAll: boolean;
+  maxStacks?: number;
   hideProgress: boolean;
   '--'?: (string | number)[];
 }
@@ -80,6 +81,12 @@ export function builder(yargs: Argv): Argv<RecordArgs> {
     .option('tid', threadOptions.tid)
     .option('native', nativeOptions.native)
     .option('native-all', nativeOptions['native-all'])
+    .option('max-stacks', {
+      type: 'number',
+      requiresArg: true,
+      describe:
+        'Distinct stacks to keep (default 100000): samples of newer stacks count as one "<other stacks>" stack, reported in the summary',
+    })
     .option('hide-progress', { type: 'boolean', default: false, describe: 'Hide the progress line shown on a terminal' })
     .example('$0 record -o profile.svg -- python app.py', 'launch app.py and record it until it exits')
     .example('$0 record -o profile.svg --pid 1234 --duration 30', 'record a running process for 30 s')
@@ -130,6 +137,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
         nativeAll: args.nativeAll,
         threadName: args.threadName,
         tid: args.tid,
+        maxStacks: args.maxStacks,
         // Our JSON keeps the timeline too, so that `convert` can make any format of it later.
         timeline: format === 'chrometrace' || format === 'json',
         signal: controller.signal,
@@ -178,6 +186,10 @@ export function summary(profile: Profile, format: Format, path: string): string 
       `Samples per tick: ${perTick.toFixed(2)}.`,
   );
   if (profile.unit === 'cpu-nanoseconds') lines.push(cpuLine(s));
+  if (s.otherSamples > 0)
+    lines.push(
+      `Other stacks: ${number.format(s.otherSamples)} samples of stacks beyond --max-stacks were counted as "<other stacks>".`,
+    );
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
   return `${lines.join('\n')}\n`;
