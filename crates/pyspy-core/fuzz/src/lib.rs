@@ -75,7 +75,7 @@ pub fn run(data: &[u8]) {
         let read = task_readback::read_tasks(&memory, &python, &planted.tids, &mut reader);
         if intact {
             let expected = task_readback::expected_tasks(&program, &planted, &python.layout);
-            assert_eq!(read.expect("an intact image's tasks are readable"), expected, "3.{minor} tasks read back");
+            assert_eq!(read.expect("an intact image's tasks are readable"), expected, "{build} tasks read back");
         }
     }
     // Twice, as the sampler reads them again every second: the second read starts from the
