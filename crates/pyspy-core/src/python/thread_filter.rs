@@ -2,7 +2,7 @@
 //! thread left out is not paused and its frames are not walked, so a sample of a process with
 //! hundreds of threads costs what the threads kept cost.
 
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::{Error, ErrorKind, Result};
 
