@@ -95,3 +95,22 @@ export const samplingOptions = {
     describe: 'With --async: keep default task names (Task-123) instead of folding them to Task',
   },
 } as const satisfies Record<string, Options>;
+
+/** The parsed options that `record` and `top` share (from the option groups above). */
+export interface SamplingArgs {
+  pid?: number;
+  rate: number;
+  nonblocking: boolean;
+  gil: boolean;
+  idle: boolean;
+  subprocesses: boolean;
+  async: boolean;
+  fullTaskNames: boolean;
+  cpu: boolean;
+  gc: boolean;
+  threadName?: string;
+  tid?: number[];
+  native: boolean;
+  nativeAll: boolean;
+  '--'?: (string | number)[];
+}

@@ -2,34 +2,19 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { record, InvalidArgumentError, type Profile, type ProfileStats } from '@pyspy/core';
 import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
-import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions, type SamplingArgs } from '../options.js';
 import { renderOutput } from '../render-output.js';
 
-interface RecordArgs {
-  pid?: number;
+interface RecordArgs extends SamplingArgs {
   output?: string;
   format?: Format;
-  rate: number;
   duration?: number;
-  nonblocking: boolean;
-  gil: boolean;
-  idle: boolean;
   threads: boolean;
   function: boolean;
   nolineno: boolean;
   fullFilenames: boolean;
-  subprocesses: boolean;
-  async: boolean;
-  fullTaskNames: boolean;
-  cpu: boolean;
-  gc: boolean;
-  threadName?: string;
-  tid?: number[];
-  native: boolean;
-  nativeAll: boolean;
   maxStacks?: number;
   hideProgress: boolean;
-  '--'?: (string | number)[];
 }
 
 export const command = 'record [options] [-- command...]';

@@ -1,28 +1,13 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { InvalidArgumentError, startLive, type LiveEnd, type LiveRecorder } from '@pyspy/core';
 import { fail } from '../errors.js';
-import { nativeOptions, pidOption, samplingOptions, threadOptions } from '../options.js';
+import { nativeOptions, pidOption, samplingOptions, threadOptions, type SamplingArgs } from '../options.js';
 import { OutputTail, runInteractive } from '../top/interactive.js';
 import { exitCodeOf } from '../top/lifecycle.js';
 import { runPlain } from '../top/plain.js';
 
-interface TopArgs {
-  pid?: number;
-  rate: number;
+interface TopArgs extends SamplingArgs {
   interval: number;
-  nonblocking: boolean;
-  gil: boolean;
-  idle: boolean;
-  subprocesses: boolean;
-  async: boolean;
-  fullTaskNames: boolean;
-  cpu: boolean;
-  gc: boolean;
-  threadName?: string;
-  tid?: number[];
-  native: boolean;
-  nativeAll: boolean;
-  '--'?: (string | number)[];
 }
 
 export const command = 'top [options] [-- command...]';
