@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all --check
 (cd crates/pyspy-core/fuzz && cargo fmt --check)
+# The fuzz crate has its own lock file, which falls behind silently whenever pyspy-core's
+# dependencies change; catch that here rather than minutes later in fuzz.sh.
+(cd crates/pyspy-core/fuzz && cargo metadata --locked --format-version 1 >/dev/null) || {
+  echo "check.sh: crates/pyspy-core/fuzz/Cargo.lock is out of date: run 'cargo update --workspace' there" >&2
+  exit 1
+}
 pnpm exec biome check .
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # pyspy-core must stay free of the operating system: no libc, no /proc, no ptrace.
