@@ -3,7 +3,7 @@
 //   dist/yargs.js             yargs, for every command (not for --version)
 //   dist/commands/<name>.js   one command with the parts of @pyspy/core and @pyspy/render it uses
 //   dist/render/<format>.js   one renderer, for the format a record writes
-//   dist/commands/wasm-worker.js, dist/wasm/  @pyspy/core's WASM build and the worker thread that
+//   dist/commands/wasm-worker.js, dist/wasm/  @pyspy/core's WASM build (brotli) and the worker thread that
 //                             runs it (dump --core without the addon); found beside the bundle
 //                             file that uses them, as in @pyspy/core itself
 // CommonJS because Node 20 loads it some 30 ms faster than the same code as ES modules, and
@@ -89,4 +89,4 @@ await build({
 mkdirSync(new URL('./dist', import.meta.url), { recursive: true });
 writeFileSync(new URL('./dist/package.json', import.meta.url), '{ "type": "commonjs" }\n');
 mkdirSync(new URL('./dist/wasm', import.meta.url), { recursive: true });
-copyFileSync(new URL('../core/wasm/pyspy_wasm_bg.wasm', import.meta.url), new URL('./dist/wasm/pyspy_wasm_bg.wasm', import.meta.url));
+copyFileSync(new URL('../core/wasm/pyspy_wasm_bg.wasm.br', import.meta.url), new URL('./dist/wasm/pyspy_wasm_bg.wasm.br', import.meta.url));

@@ -2,17 +2,21 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import type { ProcessDump } from '@pyspy/napi';
 import type { WasmFile } from '../wasm/pyspy_wasm.js';
 import { Worker } from 'node:worker_threads';
+import { brotliDecompressSync } from 'node:zlib';
 import { InvalidArgumentError, PyspyError } from './errors.js';
 
 type WasmModule = typeof import('../wasm/pyspy_wasm.js');
 
 let loaded: WasmModule | undefined;
 
-/** The WASM build shipped in this package's wasm/, instantiated on first use. */
+/**
+ * The WASM build shipped in this package's wasm/, instantiated on first use. Node reads the brotli
+ * copy (scripts/copy-wasm.mjs): the CLI ships only that one.
+ */
 async function wasm(): Promise<WasmModule> {
   if (!loaded) {
     const module = await import('../wasm/pyspy_wasm.js');
-    module.initSync({ module: readFileSync(new URL('../wasm/pyspy_wasm_bg.wasm', import.meta.url)) });
+    module.initSync({ module: brotliDecompressSync(readFileSync(new URL('../wasm/pyspy_wasm_bg.wasm.br', import.meta.url))) });
     loaded = module;
   }
   return loaded;
