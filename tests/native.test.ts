@@ -192,8 +192,16 @@ describe('--native on bad input keeps what it could unwind, marks the rest and c
           return at > 0 && frames.findIndex((f) => f.name === thread && f.kind === undefined) === at - 1;
         });
       // The thread in the library without unwind tables, and the one whose return address is garbage.
-      expect(marked(/./, 'in_noinfo').length, record.stderr).toBeGreaterThan(0);
-      expect(marked(/outside every module/, 'corrupted').length, record.stderr).toBeGreaterThan(0);
+      // On failure, the stacks that thread did get, most frequent first.
+      const seen = (thread: string) =>
+        stacks
+          .filter(({ frames }) => frames.some((f) => f.name === thread && f.kind === undefined))
+          .sort((a, b) => b.count - a.count)
+          .slice(0, 6)
+          .map(({ frames, count }) => `${count}× ${frames.map((f) => (f.kind ? `${f.name} [${f.file}]` : f.name)).join(' > ')}`)
+          .join('\n');
+      expect(marked(/./, 'in_noinfo').length, `${record.stderr}\n${seen('in_noinfo')}`).toBeGreaterThan(0);
+      expect(marked(/outside every module/, 'corrupted').length, `${record.stderr}\n${seen('corrupted')}`).toBeGreaterThan(0);
       // Each such tick is an error of the record.
       const markedSamples = stacks.filter(({ frames }) => frames.some((f) => f.name === '<native stack incomplete>'));
       expect(stats.errors, record.stderr).toBeGreaterThan(0);
