@@ -37,6 +37,14 @@ pub(crate) struct StepRegisters {
 const MAX_EVALUATION_STEPS: usize = 64;
 
 impl CfiTables {
+    /// Whether an FDE covers `pc`: hand-written assembly often has none (OpenBLAS's kernels).
+    pub fn covers(&self, pc: u64) -> bool {
+        let svma = pc.wrapping_sub(self.bias);
+        let eh_frame = EhFrame::new(&self.eh_frame, LittleEndian);
+        let Ok(hdr) = EhFrameHdr::new(&self.eh_frame_hdr, LittleEndian).parse(&self.bases, 8) else { return false };
+        hdr.table().is_some_and(|table| table.fde_for_address(&eh_frame, &self.bases, svma, EhFrame::cie_from_offset).is_ok())
+    }
+
     /// One step from the frame at `pc` (an address inside the running instruction); `register`
     /// gives the value of a DWARF register in this frame where it is known, `read` a word of
     /// the stack copy.

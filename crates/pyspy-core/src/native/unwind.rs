@@ -2,13 +2,17 @@
 //! addresses out. DWARF CFI from `.eh_frame` (indexed by `.eh_frame_hdr`) or `.debug_frame`
 //! through framehop, which falls back to frame pointers where a module has no CFI; signal
 //! frames are stepped over here, since their CFI needs memory reads that framehop does not do.
+//! A function without CFI in a module that has it (hand-written assembly: OpenBLAS's GEMM
+//! kernels, which realign the stack and use the frame pointer as a general register) is left by
+//! scanning its stack for the return address instead.
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use framehop::{ExplicitModuleSectionInfo, FrameAddress, Unwinder as _};
+use rustc_hash::FxHashMap;
 
-use super::arch::Arch;
+use super::arch::{Arch, CallSite};
 use super::cfa_expression::{CfiTables, StepRegisters};
 use super::elf;
 use super::modules::{ModuleChanges, ModuleId, ModuleInfo};
@@ -16,6 +20,14 @@ use super::{ImageBytes, ModuleProvider};
 
 /// Deeper than any real native stack; past this we are following garbage.
 pub const MAX_NATIVE_DEPTH: usize = 1024;
+
+/// How far above a CFI-less function's stack pointer its return address is looked for. OpenBLAS's
+/// dgemm kernel keeps 28 KiB of packed data below its return address.
+const SCAN_BYTES: u64 = 64 << 10;
+/// A direct call to a function without CFI starts at most this far before the running address.
+const MAX_FUNCTION_BYTES: u64 = 1 << 20;
+/// Addresses whose FDE presence is remembered, per target; cleared past this.
+const FDE_MEMO_ENTRIES: usize = 1 << 16;
 
 /// A copy of the top of a thread's stack: `bytes` were at `base` when the thread was stopped.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +58,10 @@ pub enum FrameMethod {
     /// From the frame-pointer chain: the callee's module has no CFI (or no module was found).
     /// Right for code built with frame pointers, a guess otherwise.
     FramePointer,
+    /// Found by scanning the stack above a function without CFI, in a module with CFI: the first
+    /// word that is a return address right after a call that can reach that function, into code
+    /// with CFI (so the walk goes on by its rules).
+    StackScan,
     /// The interrupted program counter saved in a signal frame.
     SignalFrame,
 }
@@ -115,6 +131,34 @@ struct UnwindModule {
     signal_trampolines: Vec<Range<u64>>,
     /// For the steps framehop cannot take (a CFA computed by an expression).
     cfi: Option<Arc<CfiTables>>,
+    /// The file, kept open to read the instruction before a return address the scan finds.
+    image: Option<Box<dyn ImageBytes>>,
+    segments: Vec<elf::LoadSegment>,
+    bias: u64,
+}
+
+impl UnwindModule {
+    fn known(id: ModuleId, avma: Range<u64>, pending: Option<ModuleInfo>) -> UnwindModule {
+        UnwindModule {
+            id,
+            avma,
+            pending,
+            has_cfi: false,
+            signal_trampolines: Vec::new(),
+            cfi: None,
+            image: None,
+            segments: Vec::new(),
+            bias: 0,
+        }
+    }
+
+    /// The file's bytes that end right before target address `end`.
+    fn code_before(&self, end: u64, buf: &mut [u8]) -> bool {
+        let Some(image) = &self.image else { return false };
+        let Some(start) = end.wrapping_sub(self.bias).checked_sub(buf.len() as u64) else { return false };
+        let within = |s: &&elf::LoadSegment| start >= s.vaddr && start + buf.len() as u64 <= s.vaddr + s.file_size;
+        self.segments.iter().find(within).is_some_and(|s| image.read_at(s.file_offset + (start - s.vaddr), buf))
+    }
 }
 
 /// Unwind tables for every module of one target, each read once, when a stack first reaches the
@@ -123,11 +167,19 @@ pub struct Unwinder<A: Arch> {
     framehop: A::Framehop,
     cache: A::Cache,
     modules: Vec<UnwindModule>,
+    /// Whether an FDE covers an address, for the modules with `.eh_frame_hdr`: asked of every
+    /// frame, answered by gimli once per address.
+    fde_memo: FxHashMap<u64, bool>,
 }
 
 impl<A: Arch> Default for Unwinder<A> {
     fn default() -> Self {
-        Unwinder { framehop: A::Framehop::default(), cache: A::Cache::default(), modules: Vec::new() }
+        Unwinder {
+            framehop: A::Framehop::default(),
+            cache: A::Cache::default(),
+            modules: Vec::new(),
+            fde_memo: FxHashMap::default(),
+        }
     }
 }
 
@@ -140,15 +192,7 @@ impl<A: Arch> Unwinder<A> {
         }
         for added in &changes.added {
             self.remove_module(added.id);
-            let entry = UnwindModule {
-                id: added.id,
-                avma: added.avma.clone(),
-                pending: Some(added.clone()),
-                has_cfi: false,
-                signal_trampolines: Vec::new(),
-                cfi: None,
-            };
-            self.insert(entry);
+            self.insert(UnwindModule::known(added.id, added.avma.clone(), Some(added.clone())));
         }
     }
 
@@ -167,18 +211,13 @@ impl<A: Arch> Unwinder<A> {
 
     fn load(&mut self, module: &ModuleInfo, image: Option<&dyn ImageBytes>) -> UnwindModule {
         let sections = image.and_then(elf::read_unwind_sections);
-        let mut entry = UnwindModule {
-            id: module.id,
-            avma: module.avma.clone(),
-            pending: None,
-            has_cfi: false,
-            signal_trampolines: Vec::new(),
-            cfi: None,
-        };
+        let mut entry = UnwindModule::known(module.id, module.avma.clone(), None);
         let Some(sections) = sections else { return entry };
         let first = &module.mappings[0];
         let Some(bias) = elf::load_bias(&sections.segments, first.start, first.file_offset) else { return entry };
         entry.has_cfi = sections.eh_frame.is_some() || sections.debug_frame.is_some();
+        entry.bias = bias;
+        entry.segments = sections.segments.clone();
         if let (Some((eh_range, eh)), Some((hdr_range, hdr))) = (&sections.eh_frame, &sections.eh_frame_hdr) {
             let mut bases = gimli::BaseAddresses::default().set_eh_frame(eh_range.start).set_eh_frame_hdr(hdr_range.start);
             if let Some(text) = &sections.text_svma {
@@ -217,6 +256,9 @@ impl<A: Arch> Unwinder<A> {
         if let Some(module) = self.modules[i].pending.take() {
             let image = provider.open_image(&module);
             self.modules[i] = self.load(&module, image.as_deref());
+            if self.modules[i].cfi.is_some() {
+                self.modules[i].image = image;
+            }
         }
     }
 
@@ -224,7 +266,83 @@ impl<A: Arch> Unwinder<A> {
         if let Some(i) = self.modules.iter().position(|m| m.id == id) {
             let module = self.modules.remove(i);
             self.framehop.remove_module(module.avma.start);
+            self.fde_memo.retain(|address, _| !module.avma.contains(address));
         }
+    }
+
+    /// Whether `address` lies in a module with an `.eh_frame_hdr` and no FDE covers it.
+    fn lacks_fde(&mut self, address: u64) -> bool {
+        let Some(cfi) = self.module_at(address).and_then(|m| m.cfi.clone()) else { return false };
+        !self.has_fde(address, &cfi)
+    }
+
+    fn has_fde(&mut self, address: u64, cfi: &CfiTables) -> bool {
+        if let Some(&known) = self.fde_memo.get(&address) {
+            return known;
+        }
+        let known = cfi.covers(address);
+        if self.fde_memo.len() >= FDE_MEMO_ENTRIES {
+            self.fde_memo.clear();
+        }
+        self.fde_memo.insert(address, known);
+        known
+    }
+
+    /// The caller of a function without CFI running at `pc` with stack pointer `sp`: the
+    /// first word above `sp` that returns right after a call which can reach that function,
+    /// into code that has CFI. A direct call must land at or shortly before `pc`, on code without
+    /// CFI (the function's start); an indirect call cannot be checked. The dead stack a function
+    /// reserves (OpenBLAS's packing buffers) still holds return addresses of calls long
+    /// returned, most often the interpreter's, so a caller in the function's own module is
+    /// looked for first: hand-written kernels are called by their library's C code. Returns the
+    /// return address and the stack slot that holds it.
+    fn scan_for_caller(&mut self, pc: u64, sp: u64, stack: &StackCopy<'_>, provider: &dyn ModuleProvider) -> Option<(u64, u64)> {
+        let callee = self.module_at(pc)?.id;
+        self.scan_stack(pc, callee, sp, stack, provider, true).or_else(|| self.scan_stack(pc, callee, sp, stack, provider, false))
+    }
+
+    fn scan_stack(
+        &mut self,
+        pc: u64,
+        callee: ModuleId,
+        sp: u64,
+        stack: &StackCopy<'_>,
+        provider: &dyn ModuleProvider,
+        same_module: bool,
+    ) -> Option<(u64, u64)> {
+        let mut code = [0u8; 16];
+        let code = &mut code[..A::MAX_CALL_LEN];
+        let mut slot = sp;
+        while slot < sp.saturating_add(SCAN_BYTES) {
+            let value = stack.read_u64(slot)?;
+            slot += 8;
+            let Some(lookup) = value.checked_sub(1) else { continue };
+            match self.module_at(lookup) {
+                Some(m) if !same_module || m.id == callee => {}
+                _ => continue,
+            }
+            self.ensure_loaded(lookup, provider);
+            let Some(module) = self.module_at(lookup) else { continue };
+            let Some(cfi) = module.cfi.clone() else { continue };
+            if !module.code_before(value, code) {
+                continue;
+            }
+            let reaches = match A::call_before(code) {
+                None => false,
+                Some(CallSite::Indirect) => true,
+                Some(CallSite::Direct { displacement }) => {
+                    let target = value.wrapping_add_signed(displacement);
+                    target <= pc
+                        && pc - target < MAX_FUNCTION_BYTES
+                        && self.module_at(target).is_some_and(|m| m.id == callee)
+                        && self.lacks_fde(target)
+                }
+            };
+            if reaches && self.has_fde(lookup, &cfi) {
+                return Some((value, slot - 8));
+            }
+        }
+        None
     }
 
     fn module_at(&self, address: u64) -> Option<&UnwindModule> {
@@ -294,6 +412,27 @@ impl<A: Arch> Unwinder<A> {
                 }
             }
             let method = if callee.is_some_and(|m| m.has_cfi) { FrameMethod::Cfi } else { FrameMethod::FramePointer };
+            if self.lacks_fde(lookup) {
+                // Frame pointers would be a guess here, and a wrong one in the assembly this
+                // happens in: scan for the return address instead.
+                let sp = A::unwind_regs_sp(&regs);
+                if let Some((return_address, slot)) = self.scan_for_caller(lookup, sp, stack, provider) {
+                    A::set_caller(&mut regs, slot + 8, return_address, None);
+                    frames.push(NativeFrame {
+                        address: return_address,
+                        is_return_address: true,
+                        method: FrameMethod::StackScan,
+                        module: self.module_at(return_address - 1).map(|m| m.id),
+                        sp: slot + 8,
+                        signal_trampoline: false,
+                    });
+                    match FrameAddress::from_return_address(return_address) {
+                        Some(a) => address = a,
+                        None => break UnwindStop::EndOfStack,
+                    }
+                    continue;
+                }
+            }
             let step = match self.framehop.unwind_frame(address, &mut regs, &mut self.cache, &mut read_stack) {
                 Ok(step) => Ok((step, method)),
                 Err(e) => {

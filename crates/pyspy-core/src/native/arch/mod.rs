@@ -37,4 +37,19 @@ pub trait Arch {
     /// Moves `regs` to the caller's frame: its stack pointer, its program counter (a return
     /// address) and, when known, its frame pointer.
     fn set_caller(regs: &mut Self::UnwindRegs, sp: u64, return_address: u64, fp: Option<u64>);
+
+    /// The longest call instruction, in bytes.
+    const MAX_CALL_LEN: usize = 7;
+    /// Whether the bytes that end right before a candidate return address are a call: `code`
+    /// holds the `MAX_CALL_LEN` bytes before it. For the stack scan of a function without CFI.
+    fn call_before(code: &[u8]) -> Option<CallSite>;
+}
+
+/// A call instruction found before a return address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallSite {
+    /// A call to a fixed target: the return address plus this.
+    Direct { displacement: i64 },
+    /// Through a register or memory: the target cannot be checked.
+    Indirect,
 }

@@ -1,6 +1,6 @@
 //! x86_64 (System V, Linux).
 
-use super::Arch;
+use super::{Arch, CallSite};
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use std::sync::Arc;
 
@@ -76,6 +76,36 @@ impl Arch for X86_64 {
         regs.sp()
     }
 
+    /// `call rel32` (e8, 5 bytes) or `call r/m64` (ff /2, 2 to 7 bytes by its ModRM and SIB;
+    /// a REX prefix before it changes nothing the check needs).
+    fn call_before(code: &[u8]) -> Option<CallSite> {
+        let n = code.len();
+        if n >= 5 && code[n - 5] == 0xe8 {
+            let rel = i32::from_le_bytes(code[n - 4..].try_into().ok()?);
+            return Some(CallSite::Direct { displacement: i64::from(rel) });
+        }
+        (2..=n.min(7)).find_map(|len| {
+            let (opcode, modrm) = (code[n - len], *code.get(n - len + 1)?);
+            let (mode, reg, rm) = (modrm >> 6, (modrm >> 3) & 7, modrm & 7);
+            if opcode != 0xff || reg != 2 {
+                return None;
+            }
+            let sib_base_5 = code.get(n - len + 2).is_some_and(|sib| sib & 7 == 5);
+            let expected = match (mode, rm) {
+                (3, _) => 2,
+                (0, 4) if sib_base_5 => 7,
+                (0, 4) => 3,
+                (0, 5) => 6,
+                (0, _) => 2,
+                (1, 4) => 4,
+                (1, _) => 3,
+                (2, 4) => 7,
+                _ => 6,
+            };
+            (expected == len).then_some(CallSite::Indirect)
+        })
+    }
+
     fn restore_signal_frame(regs: &mut UnwindRegsX86_64, read_stack: &mut dyn FnMut(u64) -> Result<u64, ()>) -> Option<u64> {
         let gregs = regs.sp().checked_add(UCONTEXT_GREGS)?;
         let rip = read_stack(gregs + REG_RIP * 8).ok()?;
@@ -85,5 +115,44 @@ impl Arch for X86_64 {
         regs.set_sp(rsp);
         regs.set_bp(rbp);
         Some(rip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `MAX_CALL_LEN` bytes ending with `instruction`, padded in front with bytes of no call.
+    fn before(instruction: &[u8]) -> Vec<u8> {
+        let mut code = vec![0x90; X86_64::MAX_CALL_LEN - instruction.len()];
+        code.extend_from_slice(instruction);
+        code
+    }
+
+    #[test]
+    fn every_form_of_call_is_recognised_by_the_bytes_before_the_return_address() {
+        // As GNU as encodes them.
+        let indirect: [&[u8]; 9] = [
+            &[0xff, 0xd0],                               // call *%rax
+            &[0x41, 0xff, 0xd3],                         // call *%r11
+            &[0xff, 0x50, 0x10],                         // call *0x10(%rax)
+            &[0xff, 0x90, 0x00, 0x10, 0x00, 0x00],       // call *0x1000(%rax)
+            &[0xff, 0x14, 0xd8],                         // call *(%rax,%rbx,8)
+            &[0xff, 0x54, 0x24, 0x08],                   // call *0x8(%rsp)
+            &[0xff, 0x94, 0x24, 0x00, 0x10, 0x00, 0x00], // call *0x1000(%rsp)
+            &[0xff, 0x15, 0x20, 0x00, 0x00, 0x00],       // call *0x20(%rip)
+            &[0xff, 0x14, 0xc5, 0x00, 0x00, 0x00, 0x00], // call *0x0(,%rax,8)
+        ];
+        for code in indirect {
+            assert_eq!(X86_64::call_before(&before(code)), Some(CallSite::Indirect), "{code:02x?}");
+        }
+        assert_eq!(X86_64::call_before(&before(&[0xe8, 0xf0, 0xff, 0xff, 0xff])), Some(CallSite::Direct { displacement: -16 }));
+    }
+
+    #[test]
+    fn other_instructions_are_no_call() {
+        for code in [&[0x48, 0x89, 0xc3][..], &[0xff, 0xe0], &[0xff, 0x20], &[0xc3], &[0xff, 0x94, 0x24, 0x00, 0x10, 0x00]] {
+            assert_eq!(X86_64::call_before(&before(code)), None, "{code:02x?}");
+        }
     }
 }
