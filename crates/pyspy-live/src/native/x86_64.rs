@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use pyspy_core::maps::MapEntry;
-use pyspy_core::memory::Memory;
 use pyspy_core::native::{
     mappings_from_maps, without_native, MergedStack, NativeReader, NativeStack, RegistersX86_64, StackCopy, UnwindStop, X86_64,
 };
@@ -107,7 +106,14 @@ impl LiveNative {
         capture.stack_end = stack_end;
         let len = (stack_end - sp).min(MAX_STACK_COPY_BYTES as u64) as usize;
         capture.bytes.resize(len, 0);
-        self.process.read(sp, &mut capture.bytes)?;
+        // The mappings are re-read only now and then, and a library loaded and unloaded beside
+        // the stack changes where its mapping ends: keep what could be read (the unwind says
+        // so if it needed more) and read the mappings again on the next tick.
+        let read = self.process.read_prefix(sp, &mut capture.bytes)?;
+        if read < len {
+            capture.bytes.truncate(read);
+            self.maps_read_at = None;
+        }
         self.used += 1;
         Ok(self.used - 1)
     }

@@ -234,6 +234,22 @@ pub(crate) fn parse_stat_state(stat: &str) -> ThreadState {
     stat_state_char(stat).map_or(ThreadState::Other, ThreadState::from_letter)
 }
 
+impl LinuxProcess {
+    /// Reads what it can of `buf.len()` bytes from `addr`: the kernel stops at the first page
+    /// that is not mapped. Returns how many bytes were read; an error only when none could be.
+    pub fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> Result<usize> {
+        let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: buf.len() };
+        // SAFETY: one local iovec pointing at `buf`, which outlives the call.
+        let n = unsafe { libc::process_vm_readv(self.pid as libc::pid_t, &local, 1, &remote, 1, 0) };
+        if n <= 0 && !buf.is_empty() {
+            let errno = if n < 0 { io::Error::last_os_error().raw_os_error().unwrap_or(0) } else { libc::EFAULT };
+            return Err(self.errno_error(errno, addr, buf.len()));
+        }
+        Ok(n.max(0) as usize)
+    }
+}
+
 impl Memory for LinuxProcess {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         if buf.is_empty() {
