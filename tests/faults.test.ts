@@ -2,6 +2,7 @@
  * Faults: a profiler attached to a production process must never leave it stopped, whatever
  * happens to the profiler or to the target, and must read targets in containers too.
  */
+import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -336,7 +337,10 @@ describe('a PID reused by another process between two samples', () => {
     await samplerRunning(cli.child.pid!, 700);
     first.child.kill('SIGKILL');
     await waitFor('the first program to be gone', () => !existsSync(`/proc/${first.pid}`));
-    // As root, the next PID can be chosen: ask for the one just freed.
+    // As root, the next PID can be chosen: ask for the one just freed. Node starts its libuv
+    // thread pool on the first asynchronous file operation, and those threads take PIDs too:
+    // start it before, or a thread may take the PID for good.
+    await readFile('/proc/self/stat');
     let second: ReturnType<typeof spawn> | undefined;
     for (let attempt = 0; attempt < 5 && second?.pid !== first.pid; attempt++) {
       second?.kill('SIGKILL');
