@@ -124,6 +124,12 @@ function readManifest() {
  * build, the same patch release where there is one (3.13t from Debian's 3.13.5 source beside
  * trixie's 3.13.5), so that what differs is the ABI.
  */
+/** --async reads 3.8 and later, without free threading (README). */
+function asyncReadable(interp) {
+  const [major, minor] = interp.minor.split('.').map(Number);
+  return !interp.freeThreaded && (major > 3 || (major === 3 && minor >= 8));
+}
+
 function freeThreadedPairs() {
   const { interpreters } = readManifest().manifest;
   return interpreters
