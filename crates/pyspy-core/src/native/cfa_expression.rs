@@ -7,7 +7,10 @@
 
 use std::sync::Arc;
 
-use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, LittleEndian, RegisterRule, UnwindContext, UnwindSection, Value};
+use gimli::{
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EndianSlice, FrameDescriptionEntry, LittleEndian, RegisterRule, UnwindContext,
+    UnwindSection, Value,
+};
 
 /// A module's `.eh_frame` (and its sorted index) as gimli reads them.
 pub(crate) struct CfiTables {
@@ -39,10 +42,14 @@ const MAX_EVALUATION_STEPS: usize = 64;
 impl CfiTables {
     /// Whether an FDE covers `pc`: hand-written assembly often has none (OpenBLAS's kernels).
     pub fn covers(&self, pc: u64) -> bool {
-        let svma = pc.wrapping_sub(self.bias);
+        self.fde(pc.wrapping_sub(self.bias)).is_some()
+    }
+
+    /// The FDE for `svma`, found through `.eh_frame_hdr`'s sorted table.
+    fn fde(&self, svma: u64) -> Option<FrameDescriptionEntry<EndianSlice<'_, LittleEndian>>> {
         let eh_frame = EhFrame::new(&self.eh_frame, LittleEndian);
-        let Ok(hdr) = EhFrameHdr::new(&self.eh_frame_hdr, LittleEndian).parse(&self.bases, 8) else { return false };
-        hdr.table().is_some_and(|table| table.fde_for_address(&eh_frame, &self.bases, svma, EhFrame::cie_from_offset).is_ok())
+        let hdr = EhFrameHdr::new(&self.eh_frame_hdr, LittleEndian).parse(&self.bases, 8).ok()?;
+        hdr.table()?.fde_for_address(&eh_frame, &self.bases, svma, EhFrame::cie_from_offset).ok()
     }
 
     /// One step from the frame at `pc` (an address inside the running instruction); `register`
@@ -57,8 +64,7 @@ impl CfiTables {
     ) -> Option<CallerFrame> {
         let svma = pc.wrapping_sub(self.bias);
         let eh_frame = EhFrame::new(&self.eh_frame, LittleEndian);
-        let hdr = EhFrameHdr::new(&self.eh_frame_hdr, LittleEndian).parse(&self.bases, 8).ok()?;
-        let fde = hdr.table()?.fde_for_address(&eh_frame, &self.bases, svma, EhFrame::cie_from_offset).ok()?;
+        let fde = self.fde(svma)?;
         let encoding = fde.cie().encoding();
         let mut context = UnwindContext::new();
         let row = fde.unwind_info_for_address(&eh_frame, &self.bases, &mut context, svma).ok()?;

@@ -272,6 +272,10 @@ impl<A: Arch> Unwinder<A> {
 
     /// Whether `address` lies in a module with an `.eh_frame_hdr` and no FDE covers it.
     fn lacks_fde(&mut self, address: u64) -> bool {
+        // Asked of every frame of every sample: the memo first, before any module lookup.
+        if let Some(&known) = self.fde_memo.get(&address) {
+            return !known;
+        }
         let Some(cfi) = self.module_at(address).and_then(|m| m.cfi.clone()) else { return false };
         !self.has_fde(address, &cfi)
     }

@@ -255,14 +255,7 @@ impl Memory for LinuxProcess {
         if buf.is_empty() {
             return Ok(());
         }
-        let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: buf.len() };
-        // SAFETY: one local iovec pointing at `buf`, which outlives the call.
-        let n = unsafe { libc::process_vm_readv(self.pid as libc::pid_t, &local, 1, &remote, 1, 0) };
-        if n < 0 {
-            return Err(self.errno_error(io::Error::last_os_error().raw_os_error().unwrap_or(0), addr, buf.len()));
-        }
-        if n as usize != buf.len() {
+        if self.read_prefix(addr, buf)? != buf.len() {
             return Err(self.errno_error(libc::EFAULT, addr, buf.len()));
         }
         Ok(())
