@@ -107,7 +107,7 @@ impl StackReader {
     }
 
     /// The frames of each thread, and whether the collector runs on it.
-    fn stacks_of(
+    pub fn stacks_of(
         &mut self,
         memory: &dyn Memory,
         python: &Python,

@@ -65,6 +65,21 @@ pub fn read_threads(
     Ok(threads)
 }
 
+/// The head of each interpreter's thread-state list, in order. CPython puts a new thread state
+/// at the head of its interpreter's list, so while these stay the same no thread state was added
+/// (one that replaced a freed head at the same address is caught by `read_known_threads`, or by
+/// the walk a sampler repeats now and then): a sampler can read the threads it knows again
+/// instead of walking every thread state of a process with hundreds.
+pub fn thread_list_heads(memory: &dyn Memory, layout: &Layout, runtime_addr: u64) -> Result<Vec<u64>> {
+    let mut heads = Vec::new();
+    let mut interp = memory.read_u64(at(runtime_addr, layout.runtime_interpreters_head))?;
+    while interp != 0 && heads.len() < MAX_INTERPRETERS {
+        heads.push(memory.read_u64(at(interp, layout.interp_threads_head))?);
+        interp = memory.read_u64(at(interp, layout.interp_next))?;
+    }
+    Ok(heads)
+}
+
 /// The threads of `known` (from an earlier `read_threads`) read again, without walking the others:
 /// None for one whose thread state no longer is that thread's (it ended; the memory was reused).
 /// What lets a sample of a few threads of many cost what those few cost.

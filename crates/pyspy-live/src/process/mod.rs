@@ -5,11 +5,13 @@
 pub mod linux;
 pub mod native_thread;
 pub mod pause;
+pub mod run_watch;
 pub mod stat;
 
 pub use linux::LinuxProcess;
 pub use pause::PausedProcess;
-pub use stat::{SchedstatFiles, StatFiles};
+pub use run_watch::RunWatch;
+pub use stat::{SchedstatFiles, StatFiles, ThreadStates};
 
 use pyspy_core::maps::MapEntry;
 use pyspy_core::memory::Memory;

@@ -10,6 +10,7 @@ use pyspy_core::process::ThreadState;
 use rustc_hash::FxHashMap;
 
 use super::linux::stat_fields;
+use super::run_watch::RunWatch;
 
 /// One file of each thread's `/proc/PID/task/TID/` directory, kept open per thread.
 struct TaskFiles {
@@ -78,6 +79,94 @@ impl SchedstatFiles {
     }
 }
 
+/// Each thread's scheduler state, from its stat file or, for a thread seen parked, from a
+/// [`RunWatch`] that says it has not run since: a parked thread then costs no system call.
+///
+/// A thread becomes watched after its stat said "not running" `wait` ticks in a row. It stops
+/// being watched when it is found running (its stat is read every tick then anyway), or when it
+/// moved and parked again on `MOVING_TICKS` ticks in a row: a thread that switches that often
+/// would pay for the event on each switch and save us nothing; it waits twice as long before it is
+/// watched again. One case reads differently from a stat file: a parked thread woken but still
+/// waiting for a core has not moved, and reads as parked until it runs (its stack is where it
+/// waited either way).
+pub struct ThreadStates {
+    stat: StatFiles,
+    watch: RunWatch,
+    gates: FxHashMap<u32, Gate>,
+}
+
+struct Gate {
+    /// What its stat file said last.
+    state: ThreadState,
+    /// Ticks in a row its stat said "not running".
+    quiet: u32,
+    /// Quiet ticks before it is watched.
+    wait: u32,
+    /// Ticks in a row it was watched and moved.
+    moving: u32,
+}
+
+const FIRST_WAIT: u32 = 8;
+const MAX_WAIT: u32 = 1024;
+const MOVING_TICKS: u32 = 4;
+
+impl ThreadStates {
+    pub fn new(pid: u32) -> ThreadStates {
+        ThreadStates { stat: StatFiles::new(pid), watch: RunWatch::default(), gates: FxHashMap::default() }
+    }
+
+    /// The thread's scheduler state, and the process's thread count if its stat file was read;
+    /// None once the thread is gone.
+    pub fn read(&mut self, tid: u32) -> Option<(ThreadState, Option<usize>)> {
+        let gate = self.gates.entry(tid).or_insert(Gate { state: ThreadState::Other, quiet: 0, wait: FIRST_WAIT, moving: 0 });
+        if self.watch.moved(tid) == Some(false) && gate.state != ThreadState::Running {
+            gate.moving = 0;
+            return Some((gate.state, None));
+        }
+        let Some((state, count)) = self.stat.read(tid) else {
+            self.watch.unwatch(tid);
+            self.gates.remove(&tid);
+            return None;
+        };
+        gate.state = state;
+        let watched = self.watch.watches(tid);
+        if state == ThreadState::Running {
+            gate.quiet = 0;
+            self.watch.unwatch(tid);
+        } else if watched {
+            gate.moving += 1;
+            if gate.moving >= MOVING_TICKS {
+                self.watch.unwatch(tid);
+                (gate.quiet, gate.moving, gate.wait) = (0, 0, (gate.wait * 2).min(MAX_WAIT));
+            }
+        } else {
+            gate.quiet += 1;
+            if gate.quiet >= gate.wait {
+                gate.moving = 0;
+                self.watch.watch(tid);
+            }
+        }
+        Some((state, Some(count)))
+    }
+
+    /// The thread's stat file alone (for the thread count), leaving its watch as it is.
+    pub fn read_stat(&mut self, tid: u32) -> Option<(ThreadState, usize)> {
+        self.stat.read(tid)
+    }
+
+    /// Forgets the threads not in `tids` (sorted).
+    pub fn retain(&mut self, tids: &[u32]) {
+        self.stat.retain(tids);
+        self.watch.retain(tids);
+        self.gates.retain(|tid, _| tids.binary_search(tid).is_ok());
+    }
+
+    /// How many threads are watched now.
+    pub fn watched(&self) -> usize {
+        self.watch.count()
+    }
+}
+
 /// State (field 3) and num_threads (field 20) of a stat line.
 fn parse_stat(stat: &[u8]) -> Option<(ThreadState, usize)> {
     // Only the command name may be other than ASCII: decode from the ')' that ends it.
@@ -102,6 +191,54 @@ mod tests {
         let line = b"4242 (we ird) (name) R 1 4242 4242 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 7 0 123 4096 10 18446744073709551615\n";
         assert_eq!(parse_stat(line), Some((ThreadState::Running, 7)));
         assert_eq!(parse_stat(b"1 (x) S 0"), None);
+    }
+
+    #[test]
+    fn a_parked_thread_is_read_without_its_stat_file_until_it_runs_and_a_busy_one_always_with_it() {
+        use std::sync::mpsc;
+        let spawn = |spin: bool| {
+            let (wake, woken) = mpsc::channel::<()>();
+            let (tid_tx, tid_rx) = mpsc::channel();
+            let handle = std::thread::spawn(move || {
+                tid_tx.send(unsafe { libc::gettid() } as u32).unwrap();
+                loop {
+                    let message = if spin {
+                        woken.try_recv().map_err(|e| e == mpsc::TryRecvError::Disconnected)
+                    } else {
+                        woken.recv().map_err(|_| true)
+                    };
+                    if message == Err(true) {
+                        break;
+                    }
+                }
+            });
+            (tid_rx.recv().unwrap(), wake, handle)
+        };
+        let (parked, wake, parked_handle) = spawn(false);
+        let (busy, stop_busy, busy_handle) = spawn(true);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut states = ThreadStates::new(std::process::id());
+        for _ in 0..FIRST_WAIT {
+            let (state, count) = states.read(parked).unwrap();
+            assert!(state != ThreadState::Running && count.is_some());
+            // Spinning, it may still be off a core for a moment on a busy machine: never watched long.
+            states.read(busy).unwrap();
+        }
+        assert_eq!(states.watched(), 1, "the parked thread, and only it, is watched");
+        for _ in 0..3 {
+            let (state, count) = states.read(parked).unwrap();
+            assert!(state != ThreadState::Running && count.is_none(), "read without its stat file");
+        }
+        wake.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(states.read(parked).unwrap().1.is_some(), "it ran: its stat file is read again");
+        assert!(states.read(parked).unwrap().1.is_none(), "and it is parked again");
+        drop((wake, stop_busy));
+        parked_handle.join().unwrap();
+        busy_handle.join().unwrap();
+        assert_eq!(states.read(parked), None, "an ended thread reads as gone");
+        states.retain(&[]);
+        assert_eq!(states.watched(), 0);
     }
 
     #[test]

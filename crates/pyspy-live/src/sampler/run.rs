@@ -10,6 +10,7 @@ use pyspy_core::process::ThreadState;
 use pyspy_core::profile::{Aggregator, Frame, FrameKind};
 use pyspy_core::python::code::CodeInfo;
 use pyspy_core::python::thread_filter::ThreadFilter;
+use pyspy_core::python::threads::{self, PyThread};
 use pyspy_core::python::ReadOptions;
 use pyspy_core::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -308,9 +309,13 @@ fn select_threads(
     let in_scope = target.refresh_threads(!options.idle, filter)?;
     let mut selection = Selection { read: Vec::new(), pause: Some(Vec::new()), not_read: FxHashSet::default() };
     if options.cpu {
-        let tids: Vec<u32> = in_scope.iter().map(|(tid, _)| *tid).collect();
+        // A thread parked since the last tick used no CPU time: its schedstat is not read either.
+        let ran: Vec<(u32, ThreadState)> =
+            in_scope.iter().filter(|(_, _, ran)| *ran).map(|(tid, state, _)| (*tid, *state)).collect();
+        selection.not_read.extend(in_scope.iter().filter(|(_, _, ran)| !ran).map(|(tid, _, _)| *tid));
+        let tids: Vec<u32> = ran.iter().map(|(tid, _)| *tid).collect();
         let deltas = target.cpu.as_mut().map(|cpu| cpu.advance(&tids)).unwrap_or_default();
-        for ((tid, state), delta) in in_scope.iter().zip(deltas) {
+        for ((tid, state), delta) in ran.iter().zip(deltas) {
             let delta = delta.unwrap_or(0);
             tick.cpu_kernel_ns += delta;
             if delta == 0 {
@@ -326,10 +331,10 @@ fn select_threads(
             }
         }
     } else if options.idle {
-        selection.read = in_scope.iter().map(|(tid, _)| (*tid, 1)).collect();
-        selection.pause = filter.map(|_| in_scope.iter().map(|(tid, _)| *tid).collect());
+        selection.read = in_scope.iter().map(|(tid, _, _)| (*tid, 1)).collect();
+        selection.pause = filter.map(|_| in_scope.iter().map(|(tid, _, _)| *tid).collect());
     } else {
-        for (tid, state) in &in_scope {
+        for (tid, state, _) in &in_scope {
             if *state == ThreadState::Running {
                 selection.read.push((*tid, 1));
                 selection.pause.get_or_insert_default().push(*tid);
@@ -351,7 +356,7 @@ fn sample_target(
     if options.native {
         target.native.get_or_insert_with(|| crate::native::LiveNative::new(&target.python, options.native_all)).begin();
     }
-    let Target { python, reader, blocks, tids, scope_threads, tasks, native, .. } = &mut *target;
+    let Target { python, reader, blocks, tids, scope_threads, known, tasks, native, .. } = &mut *target;
     let process = &python.process;
     let paused = match (options.nonblocking, &selection.pause) {
         (true, _) => None,
@@ -384,7 +389,7 @@ fn sample_target(
             Ok((stacks, stale)) => (Ok(stacks), stale),
             Err(e) => (Err(e), true),
         },
-        None => (reader.read_filtered(&memory, &python.python, inner, options_read, &keep), false),
+        None => (read_unfiltered(reader, &memory, &python.python, inner, known, &selection, tids, &keep), false),
     };
     // The read pipeline returned the threads to sample only: their registers and stacks are
     // copied for the native stage while they are still held.
@@ -470,6 +475,41 @@ fn sample_target(
         target.forget_scope();
     }
     Ok(read)
+}
+
+/// The stacks of the threads `keep` keeps, every Python thread looked at by `keep`. The thread
+/// states of the threads not selected are not read when the walk `known` holds is still good.
+#[allow(clippy::too_many_arguments)]
+fn read_unfiltered(
+    reader: &mut pyspy_core::python::StackReader,
+    memory: &dyn pyspy_core::memory::Memory,
+    python: &pyspy_core::python::Python,
+    inner: &[u32],
+    known: &mut targets::KnownThreads,
+    selection: &Selection,
+    tids: &pyspy_core::process::TidMap,
+    keep: &dyn Fn(&PyThread) -> bool,
+) -> Result<Vec<pyspy_core::python::stacks::ThreadStack>> {
+    let (layout, runtime) = (&python.layout, python.runtime_addr);
+    let heads = threads::thread_list_heads(memory, layout, runtime)?;
+    let recent = known.walked_at.is_some_and(|at| at.elapsed() < targets::KNOWN_REFRESH);
+    if recent && heads == known.heads {
+        let selected =
+            |t: &PyThread| selection.read.binary_search_by_key(&tids.to_outer(t.native_thread_id), |(t, _)| *t).is_ok();
+        let wanted: Vec<PyThread> = known.threads.iter().filter(|t| selected(t)).cloned().collect();
+        let now = threads::read_known_threads(memory, layout, runtime, python.tstate_current_addr, &wanted, inner)?;
+        if now.iter().all(Option::is_some) {
+            // Those not read are looked at as last walked: `keep` counts the idle ones.
+            for thread in known.threads.iter().filter(|t| !selected(t)) {
+                keep(thread);
+            }
+            let kept = now.into_iter().flatten().filter(|t| keep(t));
+            return Ok(reader.stacks_of(memory, python, kept, ReadOptions::default()));
+        }
+    }
+    let all = threads::read_threads(memory, layout, runtime, python.tstate_current_addr, inner)?;
+    *known = targets::KnownThreads { threads: all.clone(), heads, walked_at: Some(Instant::now()) };
+    Ok(reader.stacks_of(memory, python, all.into_iter().filter(|t| keep(t)), ReadOptions::default()))
 }
 
 /// How many of a sample's merged frames (innermost first) stay under its task path: up to and

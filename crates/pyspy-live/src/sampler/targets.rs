@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::cpu::CpuClock;
 use super::exec::{Image, Phase};
 use super::tasks::TaskSampling;
-use crate::process::{linux, StatFiles};
+use crate::process::{linux, ThreadStates};
 use crate::python::PythonProcess;
 
 pub(crate) struct Target {
@@ -40,7 +40,7 @@ pub(crate) struct Target {
     /// `threading.get_ident()` -> name, as last read.
     names_by_ident: FxHashMap<u64, String>,
     names_read_at: Option<Instant>,
-    stat_files: StatFiles,
+    states: ThreadStates,
     /// `--cpu`: each thread's CPU time as last read.
     pub cpu: Option<CpuClock>,
     /// `--thread-name`, `--tid`: the threads kept (our ids, sorted); None keeps every thread.
@@ -48,6 +48,9 @@ pub(crate) struct Target {
     /// Their thread states as last listed, read again each sample instead of walking every
     /// thread state of the process.
     pub scope_threads: Vec<PyThread>,
+    /// Without `--thread-name`/`--tid`: every Python thread as of the last walk of the thread
+    /// lists, so that a tick reads only the thread states of the threads it samples.
+    pub known: KnownThreads,
     /// When `scope` was worked out; None: to be worked out (again) before the next sample.
     scope_read_at: Option<Instant>,
     /// `--subprocesses`: the id of this process's root frame, once interned.
@@ -78,10 +81,11 @@ impl Target {
             python_names: ThreadNames::default(),
             names_by_ident: FxHashMap::default(),
             names_read_at: None,
-            stat_files: StatFiles::new(pid),
+            states: ThreadStates::new(pid),
             cpu: cpu.then(|| CpuClock::new(pid)),
             scope: None,
             scope_threads: Vec::new(),
+            known: KnownThreads::default(),
             scope_read_at: None,
             process_frame: None,
             image: super::exec::image_of(pid),
@@ -100,14 +104,16 @@ impl Target {
 
     /// Brings `tids` up to date and returns the threads in scope (every thread, unless
     /// `--thread-name` or `--tid` left some out), with each one's scheduler state if `want_states`
-    /// (`ThreadState::Other` otherwise).
+    /// (`ThreadState::Other` otherwise) and whether it may have run since the last tick (false:
+    /// parked all along, as `ThreadStates` knows without reading its stat file).
     ///
     /// Listing /proc/PID/task costs five system calls, more than the rest of a small sample's
     /// reads. Every stat file carries the process's thread count, so the list is only read again
-    /// when that count changes or a thread's stat cannot be read (it exited): a thread that ends
-    /// while another starts fails the second test. The threads left out are not read at all
-    /// (one stat file is, for the count, when no thread is in scope).
-    pub fn refresh_threads(&mut self, want_states: bool, filter: Option<&ThreadFilter>) -> Result<Vec<(u32, ThreadState)>> {
+    /// when that count changes or a thread's stat cannot be read (it exited). Parked threads are
+    /// not read at all (`ThreadStates`), nor are the threads left out of scope: one stat file is
+    /// read each tick for the count. A thread that ends while another starts changes no count;
+    /// the new one is found when its Python thread state names a TID we have not listed.
+    pub fn refresh_threads(&mut self, want_states: bool, filter: Option<&ThreadFilter>) -> Result<Vec<(u32, ThreadState, bool)>> {
         if self.tids.outer().is_empty() {
             self.relist()?;
         }
@@ -120,22 +126,32 @@ impl Target {
                 Some(scope) => scope.clone(),
                 None => self.tids.outer().to_vec(),
             };
-            let checked = if want_states { in_scope.len() } else { 0 };
             let mut states = Vec::with_capacity(in_scope.len());
-            let mut stale = false;
-            for (i, &tid) in in_scope.iter().enumerate() {
-                let state = if i < checked.max(1) {
-                    let stat = self.stat_files.read(tid);
-                    stale |= stat.is_none_or(|(_, threads)| threads != count);
-                    stat.map_or(ThreadState::Other, |(state, _)| state)
+            let (mut stale, mut counted) = (false, false);
+            for &tid in &in_scope {
+                let (state, ran) = if want_states {
+                    match self.states.read(tid) {
+                        Some((state, threads)) => {
+                            // A parked thread's state comes without a stat read, and without the count.
+                            if let Some(threads) = threads {
+                                counted = true;
+                                stale |= threads != count;
+                            }
+                            (state, threads.is_some())
+                        }
+                        None => {
+                            stale = true;
+                            (ThreadState::Other, true)
+                        }
+                    }
                 } else {
-                    ThreadState::Other
+                    (ThreadState::Other, true)
                 };
-                states.push((tid, if want_states { state } else { ThreadState::Other }));
+                states.push((tid, state, ran));
             }
-            if in_scope.is_empty() {
-                let first = self.tids.outer().first().copied().unwrap_or(self.python.pid());
-                stale |= self.stat_files.read(first).is_none_or(|(_, threads)| threads != count);
+            if !counted {
+                let first = in_scope.first().or(self.tids.outer().first()).copied().unwrap_or(self.python.pid());
+                stale |= self.states.read_stat(first).is_none_or(|(_, threads)| threads != count);
             }
             if !stale || attempt == 1 {
                 return Ok(states);
@@ -200,12 +216,13 @@ impl Target {
         } else {
             TidMap::identity(&tids)
         };
-        self.stat_files.retain(self.tids.outer());
+        self.states.retain(self.tids.outer());
         if let Some(cpu) = &mut self.cpu {
             cpu.listed(self.tids.outer());
         }
-        // New threads may be ones to keep.
+        // New threads may be ones to keep, or have thread states not walked yet.
         self.scope_read_at = None;
+        self.known = KnownThreads::default();
         Ok(())
     }
 
@@ -244,6 +261,20 @@ impl Target {
         self.names.get(&tid).map_or("", String::as_str)
     }
 }
+
+/// The Python threads of a process as of the last walk of its interpreters' thread-state lists.
+/// A walk reads every thread state: on a 200-thread target that was two thirds of the sampler's
+/// time, for the handful of threads a tick samples. It is repeated when a list's head changes (a
+/// thread state was added), when a known thread state is no longer its thread's, after the
+/// threads were listed again, and at least every `KNOWN_REFRESH`.
+#[derive(Default)]
+pub(crate) struct KnownThreads {
+    pub threads: Vec<PyThread>,
+    pub heads: Vec<u64>,
+    pub walked_at: Option<Instant>,
+}
+
+pub(crate) const KNOWN_REFRESH: Duration = Duration::from_secs(1);
 
 /// How often Python's thread names are read again.
 const NAMES_REFRESH: Duration = Duration::from_secs(1);
