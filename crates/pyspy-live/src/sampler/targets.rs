@@ -110,8 +110,8 @@ impl Target {
     /// Listing /proc/PID/task costs five system calls, more than the rest of a small sample's
     /// reads. Every stat file carries the process's thread count, so the list is only read again
     /// when that count changes or a thread's stat cannot be read (it exited). Parked threads are
-    /// not read at all (`ThreadStates`), nor are the threads left out of scope: one stat file is
-    /// read each tick for the count. A thread that ends while another starts changes no count;
+    /// not read at all (`ThreadStates`), nor are the threads left out of scope: a tick that read
+    /// no stat file takes the count from `/proc/PID/task`'s link count. A thread that ends while another starts changes no count;
     /// the new one is found when its Python thread state names a TID we have not listed.
     pub fn refresh_threads(&mut self, want_states: bool, filter: Option<&ThreadFilter>) -> Result<Vec<(u32, ThreadState, bool)>> {
         if self.tids.outer().is_empty() {
@@ -137,7 +137,8 @@ impl Target {
                                 counted = true;
                                 stale |= threads != count;
                             }
-                            (state, threads.is_some())
+                            // One that did not switch ran all along if it was running.
+                            (state, threads.is_some() || state == ThreadState::Running)
                         }
                         None => {
                             stale = true;
@@ -150,8 +151,7 @@ impl Target {
                 states.push((tid, state, ran));
             }
             if !counted {
-                let first = in_scope.first().or(self.tids.outer().first()).copied().unwrap_or(self.python.pid());
-                stale |= self.states.read_stat(first).is_none_or(|(_, threads)| threads != count);
+                stale |= self.states.thread_count().is_none_or(|threads| threads != count);
             }
             if !stale || attempt == 1 {
                 return Ok(states);
