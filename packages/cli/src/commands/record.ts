@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '../output.js';
 import { nativeOptions, pidOption, samplingOptions, threadOptions, type SamplingArgs } from '../options.js';
 import { renderOutput } from '../render-output.js';
+import { formatCount } from '../format.js';
 
 interface RecordArgs extends SamplingArgs {
   output?: string;
@@ -149,8 +150,6 @@ function defaultOutputName(pid: number | undefined, format: Format): string {
   return `pyspy-${pid ?? 'run'}-${time}.${EXTENSIONS[format]}`;
 }
 
-const number = new Intl.NumberFormat('en-US');
-
 /** The honest account of a record: what was asked, what was achieved, what went wrong. */
 export function summary(profile: Profile, format: Format, path: string): string {
   const s = profile.stats;
@@ -165,15 +164,15 @@ export function summary(profile: Profile, format: Format, path: string): string 
   // parts read as before to whatever parses them.)
   const perTick = s.ticks > 0 ? s.samples / s.ticks : 0;
   lines.push(
-    `Samples: ${number.format(s.samples)} in ${s.durationS.toFixed(1)} s at ${s.achievedRateHz.toFixed(1)} Hz ` +
-      `(requested ${number.format(s.requestedRateHz)} Hz). Errors: ${number.format(s.errors)}. ` +
-      `Missed (sampler behind): ${number.format(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s. ` +
+    `Samples: ${formatCount(s.samples)} in ${s.durationS.toFixed(1)} s at ${s.achievedRateHz.toFixed(1)} Hz ` +
+      `(requested ${formatCount(s.requestedRateHz)} Hz). Errors: ${formatCount(s.errors)}. ` +
+      `Missed (sampler behind): ${formatCount(s.missed)}. Profiler CPU: ${s.profilerCpuS.toFixed(2)} s. ` +
       `Samples per tick: ${perTick.toFixed(2)}.`,
   );
   if (profile.unit === 'cpu-nanoseconds') lines.push(cpuLine(s));
   if (s.otherSamples > 0)
     lines.push(
-      `Other stacks: ${number.format(s.otherSamples)} samples of stacks beyond --max-stacks were counted as "<other stacks>".`,
+      `Other stacks: ${formatCount(s.otherSamples)} samples of stacks beyond --max-stacks were counted as "<other stacks>".`,
     );
   if (s.samples === 0) lines.push('No samples were collected: was the program idle? (--idle includes idle threads)');
   lines.push(`Wrote ${format} to ${path}`);
@@ -198,7 +197,7 @@ class ProgressLine {
   update(stats: ProfileStats): void {
     if (!this.enabled) return;
     const elapsed = ((Date.now() - this.started) / 1000).toFixed(1);
-    const text = `Recording: ${elapsed} s, ${number.format(stats.samples)} samples, ${number.format(stats.errors)} errors, ${number.format(stats.missed)} missed. Ctrl-C to stop.`;
+    const text = `Recording: ${elapsed} s, ${formatCount(stats.samples)} samples, ${formatCount(stats.errors)} errors, ${formatCount(stats.missed)} missed. Ctrl-C to stop.`;
     process.stderr.write(`\r\x1b[2K${text}`);
     this.shown = true;
   }

@@ -7,6 +7,7 @@
  * time; with `--subprocesses` each row is a function in one process, and the process is a column.
  */
 import { snapshotDelta, type LiveSnapshot, type ProfileStats } from '@pyspy/core';
+import { formatCount } from '../format.js';
 
 export type SortKey = 'own' | 'total' | 'ownTime' | 'totalTime';
 
@@ -153,7 +154,9 @@ export function sortRows(rows: Row[], sort: SortKey): Row[] {
       const d = (b[field] as number) - (a[field] as number);
       if (d !== 0) return d;
     }
-    return rowLabel(a).localeCompare(rowLabel(b));
+    // By code unit: localeCompare would map ICU's collation data into a long-running `top`.
+    const [x, y] = [rowLabel(a), rowLabel(b)];
+    return x < y ? -1 : x > y ? 1 : 0;
   });
 }
 
@@ -214,8 +217,6 @@ function share(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
 }
 
-const count = new Intl.NumberFormat('en-US');
-
 /** What is being sampled, then how the sampling goes (last interval; errors and samples overall). */
 export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
   const what = info.command ? `  ${info.command.join(' ')}` : '';
@@ -227,10 +228,10 @@ export function formatHeader(info: HeaderInfo, table: TopTable): string[] {
   const cpu = table.unit === 'cpu-nanoseconds' ? `  CPU: ${w.cpuAttributedS.toFixed(2)} s of ${w.cpuKernelS.toFixed(2)} s` : '';
   return [
     sanitize(
-      `PID ${info.pid}  Python ${info.pythonVersion}  ${count.format(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`,
+      `PID ${info.pid}  Python ${info.pythonVersion}  ${formatCount(o.samples)} samples in ${o.durationS.toFixed(1)} s${what}`,
     ),
-    `Samples/s: ${w.achievedRateHz.toFixed(1)} (of ${count.format(w.requestedRateHz)})  Threads: ${table.windowThreads}  ` +
-      `GIL: ${gil}  Idle: ${idle}  Errors: ${count.format(o.errors)}  Missed: ${count.format(o.missed)}${cpu}`,
+    `Samples/s: ${w.achievedRateHz.toFixed(1)} (of ${formatCount(w.requestedRateHz)})  Threads: ${table.windowThreads}  ` +
+      `GIL: ${gil}  Idle: ${idle}  Errors: ${formatCount(o.errors)}  Missed: ${formatCount(o.missed)}${cpu}`,
   ];
 }
 
