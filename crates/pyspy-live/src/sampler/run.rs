@@ -383,12 +383,22 @@ fn sample_target(
     // The blocks this sample reads (its memory) live until the tasks are read too.
     let memory = blocks.over(process);
     let (options_read, inner) = (ReadOptions::default(), tids.inner());
-    // With a thread filter only the threads kept are read again; without, every thread state is walked.
+    // Only the thread states of the threads selected are read: with a thread filter, those the
+    // filter kept; without, those of the last walk (`read_unfiltered`).
     let (stacks, scope_stale) = match filter {
-        Some(_) => match reader.read_known(&memory, &python.python, inner, options_read, scope_threads, &keep) {
-            Ok((stacks, stale)) => (Ok(stacks), stale),
-            Err(e) => (Err(e), true),
-        },
+        Some(_) => {
+            let selected =
+                |t: &PyThread| selection.read.binary_search_by_key(&tids.to_outer(t.native_thread_id), |(t, _)| *t).is_ok();
+            let (wanted, others): (Vec<PyThread>, Vec<PyThread>) = scope_threads.iter().cloned().partition(|t| selected(t));
+            // Those not read are looked at as last read: `keep` counts the idle ones.
+            for thread in &others {
+                keep(thread);
+            }
+            match reader.read_known(&memory, &python.python, inner, options_read, &wanted, &keep) {
+                Ok((stacks, stale)) => (Ok(stacks), stale),
+                Err(e) => (Err(e), true),
+            }
+        }
         None => (read_unfiltered(reader, &memory, &python.python, inner, known, &selection, tids, &keep), false),
     };
     // The read pipeline returned the threads to sample only: their registers and stacks are
