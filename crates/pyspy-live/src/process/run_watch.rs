@@ -1,16 +1,18 @@
-//! Whether a parked thread has been on a CPU since we last looked, without a system call.
+//! Whether a thread has been scheduled in or out since we last looked, without a system call.
 //!
 //! A service's threads are mostly parked: on a 200-thread target, reading every thread's
 //! `/proc/.../stat` each tick was most of the profiler's CPU (5.8 µs a read). A perf event that
 //! counts nothing (`PERF_COUNT_SW_DUMMY`) opened on a thread is scheduled in and out with it, and
 //! the kernel bumps the sequence counter (`lock`) of the event's mmapped page each time. A thread
-//! whose counter has not moved has not run since: if it was not running then, it is not now, and
-//! its stat file need not be read. Checking is one load from our own memory.
+//! whose counter has not moved has not switched since: it is still off a core if it was (parked),
+//! or still on it (spinning), and its stat file need not be read. Checking is one load from our
+//! own memory.
 //!
-//! The target pays a fraction of a microsecond a context switch of a watched thread, so only
-//! threads seen parked are watched, and one that keeps moving goes back to its stat file.
-//! Where perf events are not allowed (a seccomp profile, `perf_event_paranoid` 3, no
-//! `CONFIG_PERF_EVENTS`) nothing is watched and every thread's stat is read as before.
+//! The target pays a fraction of a microsecond for each switch of a watched thread, so
+//! `ThreadStates` watches a thread only after some ticks, and a thread that keeps switching goes
+//! back to its stat file. Where perf events are not allowed (a seccomp profile,
+//! `perf_event_paranoid` 3, no `CONFIG_PERF_EVENTS`) nothing is watched and every thread's stat
+//! is read as before.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::ptr::NonNull;
