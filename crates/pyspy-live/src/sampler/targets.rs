@@ -109,10 +109,11 @@ impl Target {
     ///
     /// Listing /proc/PID/task costs five system calls, more than the rest of a small sample's
     /// reads. Every stat file carries the process's thread count, so the list is only read again
-    /// when that count changes or a thread's stat cannot be read (it exited). Parked threads are
-    /// not read at all (`ThreadStates`), nor are the threads left out of scope: a tick that read
-    /// no stat file takes the count from `/proc/PID/task`'s link count. A thread that ends while another starts changes no count;
-    /// the new one is found when its Python thread state names a TID we have not listed.
+    /// when that count changes or a thread's stat cannot be read (it exited). A thread that did
+    /// not switch since the last tick is not read at all (`ThreadStates`), nor is one left out of
+    /// scope: a tick that read no stat file takes the count from `/proc/PID/task`'s link count.
+    /// A thread that ends while another starts changes no count; the new one is found when its
+    /// Python thread state names a TID we have not listed.
     pub fn refresh_threads(&mut self, want_states: bool, filter: Option<&ThreadFilter>) -> Result<Vec<(u32, ThreadState, bool)>> {
         if self.tids.outer().is_empty() {
             self.relist()?;
@@ -132,7 +133,7 @@ impl Target {
                 let (state, ran) = if want_states {
                     match self.states.read(tid) {
                         Some((state, threads)) => {
-                            // A parked thread's state comes without a stat read, and without the count.
+                            // A thread that did not switch comes without a stat read, and without the count.
                             if let Some(threads) = threads {
                                 counted = true;
                                 stale |= threads != count;
