@@ -81,8 +81,12 @@ export async function launch(command: string[], options: LaunchOptions = {}): Pr
   }
   // Until the exec, the child is a copy of the shell: wait for it to become the program, so
   // that a command that cannot be run fails here, with the shell's reason, not later.
+  // An empty command line is no answer yet: a process reads so mid-exec, and also while it
+  // exits (its memory is released before it turns zombie), which a failed exec does at once.
   const shellCommandLine = commandLineOf(shellPid);
-  while (!shellDone && commandLineOf(pid) === shellCommandLine && Date.now() < deadline) {
+  while (!shellDone && Date.now() < deadline) {
+    const line = commandLineOf(pid);
+    if (line === undefined || hasEnded(pid) || (line !== shellCommandLine && line !== '')) break;
     await new Promise((r) => setTimeout(r, 2));
   }
   // The program already ended (perhaps failing to exec): a zombie, or gone.
