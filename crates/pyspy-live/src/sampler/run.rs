@@ -296,6 +296,18 @@ struct Selection {
     not_read: FxHashSet<u32>,
 }
 
+impl Selection {
+    /// The weight of `tid`'s sample; None when this tick does not read it.
+    fn weight(&self, tid: u32) -> Option<u64> {
+        self.read.binary_search_by_key(&tid, |(t, _)| *t).ok().map(|i| self.read[i].1)
+    }
+
+    /// Whether this tick reads the thread of this thread state.
+    fn reads(&self, thread: &PyThread, tids: &pyspy_core::process::TidMap) -> bool {
+        self.weight(tids.to_outer(thread.native_thread_id)).is_some()
+    }
+}
+
 /// Reads the scheduler's view of the threads (before pausing: a paused thread reads as traced,
 /// not as running) and picks the threads to read: the running ones by default, every one with
 /// `--idle`, those that used CPU since their last reading with `--cpu`. Threads out of
@@ -371,7 +383,7 @@ fn sample_target(
     let keep = |thread: &pyspy_core::python::threads::PyThread| {
         let tid = tids.to_outer(thread.native_thread_id);
         stale.set(stale.get() || tids.outer().binary_search(&tid).is_err());
-        let read = selection.read.binary_search_by_key(&tid, |(t, _)| *t).is_ok();
+        let read = selection.weight(tid).is_some();
         let wanted = !options.gil || thread.owns_gil;
         // Counted as idle: threads in a Python frame that were not running (with `--cpu`: that
         // used no CPU since their last reading).
@@ -387,11 +399,9 @@ fn sample_target(
     // filter kept; without, those of the last walk (`read_unfiltered`).
     let (stacks, scope_stale) = match filter {
         Some(_) => {
-            let selected =
-                |t: &PyThread| selection.read.binary_search_by_key(&tids.to_outer(t.native_thread_id), |(t, _)| *t).is_ok();
-            let (wanted, others): (Vec<PyThread>, Vec<PyThread>) = scope_threads.iter().cloned().partition(|t| selected(t));
+            let wanted: Vec<PyThread> = scope_threads.iter().filter(|t| selection.reads(t, tids)).cloned().collect();
             // Those not read are looked at as last read: `keep` counts the idle ones.
-            for thread in &others {
+            for thread in scope_threads.iter().filter(|t| !selection.reads(t, tids)) {
                 keep(thread);
             }
             match reader.read_known(&memory, &python.python, inner, options_read, &wanted, &keep) {
@@ -445,7 +455,7 @@ fn sample_target(
     let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()), waiting, errors: task_errors };
     for (i, stack) in stacks.into_iter().enumerate() {
         let tid = tids.to_outer(stack.thread.native_thread_id);
-        let weight = selection.read.binary_search_by_key(&tid, |(t, _)| *t).map_or(1, |i| selection.read[i].1);
+        let weight = selection.weight(tid).unwrap_or(1);
         let frames = match stack.frames {
             Ok(frames) if frames.is_empty() => continue,
             Ok(frames) => frames,
@@ -504,13 +514,11 @@ fn read_unfiltered(
     let heads = threads::thread_list_heads(memory, layout, runtime)?;
     let recent = known.walked_at.is_some_and(|at| at.elapsed() < targets::KNOWN_REFRESH);
     if recent && heads == known.heads {
-        let selected =
-            |t: &PyThread| selection.read.binary_search_by_key(&tids.to_outer(t.native_thread_id), |(t, _)| *t).is_ok();
-        let wanted: Vec<PyThread> = known.threads.iter().filter(|t| selected(t)).cloned().collect();
+        let wanted: Vec<PyThread> = known.threads.iter().filter(|t| selection.reads(t, tids)).cloned().collect();
         let now = threads::read_known_threads(memory, layout, runtime, python.tstate_current_addr, &wanted, inner)?;
         if now.iter().all(Option::is_some) {
             // Those not read are looked at as last walked: `keep` counts the idle ones.
-            for thread in known.threads.iter().filter(|t| !selected(t)) {
+            for thread in known.threads.iter().filter(|t| !selection.reads(t, tids)) {
                 keep(thread);
             }
             let kept = now.into_iter().flatten().filter(|t| keep(t));
