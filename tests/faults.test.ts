@@ -325,6 +325,17 @@ describe('a long record keeps its memory flat (the short version of the soak in 
 
 describe('a PID reused by another process between two samples', () => {
   it('ends the record as "exited" instead of sampling the newcomer', async () => {
+    // Handing a PID over races every other process forking on the machine (the suite's other
+    // files run beside this one): a try where someone else took it is thrown away and made again.
+    for (let attempt = 1; ; attempt++) {
+      const handed = await reusePid();
+      if (handed) return;
+      if (attempt === 3) throw new Error('could not hand the PID to the second program in 3 tries');
+    }
+  }, 120_000);
+
+  /** One try; false when the PID went to another process than the second program. */
+  async function reusePid(): Promise<boolean> {
     const spin = (name: string) => `def ${name}():\n    while True: pass\n${name}()`;
     const first = await startPython(interp, ['-c', spin('first_program')]);
     await waitFor('the first program to start', () => isRunning(first.pid));
@@ -342,13 +353,18 @@ describe('a PID reused by another process between two samples', () => {
     // start it before, or a thread may take the PID for good.
     await readFile('/proc/self/stat');
     let second: ReturnType<typeof spawn> | undefined;
-    for (let attempt = 0; attempt < 5 && second?.pid !== first.pid; attempt++) {
+    for (let attempt = 0; attempt < 5 && second?.pid !== first.pid && !existsSync(`/proc/${first.pid}`); attempt++) {
       second?.kill('SIGKILL');
       writeFileSync('/proc/sys/kernel/ns_last_pid', String(first.pid - 1));
       second = spawn(interp.exe, ['-c', spin('second_program')], { env: { ...process.env, ...interp.env }, stdio: 'ignore' });
     }
+    if (second?.pid !== first.pid) {
+      second?.kill('SIGKILL');
+      cli.child.kill('SIGINT');
+      await cli.done;
+      return false;
+    }
     try {
-      expect(second!.pid, 'could not hand the PID to the second program').toBe(first.pid);
       const started = Date.now();
       const result = await cli.done;
       expect(result.status, result.stderr).toBe(0);
@@ -356,8 +372,9 @@ describe('a PID reused by another process between two samples', () => {
       expect(result.stderr).toMatch(/exited/);
       expect(result.stderr).toMatch(/Errors: 0\./);
       expect(readFileSync(out, 'utf8')).not.toContain('second_program');
+      return true;
     } finally {
       second?.kill('SIGKILL');
     }
-  });
+  }
 });

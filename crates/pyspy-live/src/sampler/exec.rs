@@ -6,7 +6,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use pyspy_core::ErrorKind;
+use pyspy_core::{Error, ErrorKind, Result};
 
 use super::targets::Target;
 use crate::python::PythonProcess;
@@ -34,6 +34,20 @@ pub(crate) fn image_of(pid: u32) -> Option<Image> {
         .find(|&(key, _)| key == AT_RANDOM)
         .map_or(0, |(_, value)| value);
     Some(Image { exe_device: exe.dev(), exe_inode: exe.ino(), at_random })
+}
+
+/// `PythonProcess::open`, where a failure caused by the process exec'ing during the attempt
+/// (its maps listed from one image, its memory read from the next) is `NotPython`: not yet. A
+/// launched command often execs more than once before it is Python (pyenv's shims exec bash,
+/// then pyenv, then the interpreter).
+pub(crate) fn open_unless_exec(pid: u32) -> Result<PythonProcess> {
+    let before = image_of(pid);
+    match PythonProcess::open(pid) {
+        Err(e) if e.kind != ErrorKind::NotPython && before.is_some() && image_of(pid) != before => {
+            Err(Error::new(ErrorKind::NotPython, format!("process {pid} exec'd while it was read: {}", e.message)))
+        }
+        opened => opened,
+    }
 }
 
 /// Where a target is with respect to exec.
@@ -98,7 +112,7 @@ impl Target {
         }
         *next_try = now + RETRY_INTERVAL;
         let pid = self.python.pid();
-        match PythonProcess::open(pid) {
+        match open_unless_exec(pid) {
             Ok(python) => {
                 self.reopened(python);
                 None

@@ -315,7 +315,7 @@ impl Drop for Sampler {
 fn open_when_ready(pid: u32, wait: Option<Duration>, stop: &AtomicBool) -> Result<PythonProcess> {
     let deadline = wait.map(|w| Instant::now() + w);
     loop {
-        match PythonProcess::open(pid) {
+        match exec::open_unless_exec(pid) {
             Ok(p) => return Ok(p),
             // Not (yet) Python: a launched command is still exec'ing or loading libpython.
             Err(e) if e.kind == ErrorKind::NotPython && deadline.is_some_and(|d| Instant::now() < d) => {
