@@ -6,6 +6,7 @@ pub mod linux;
 pub mod native_thread;
 pub mod pause;
 pub mod run_watch;
+pub mod sched;
 pub mod stat;
 
 pub use linux::LinuxProcess;

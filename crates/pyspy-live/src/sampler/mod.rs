@@ -237,6 +237,7 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("pyspy-sampler".into())
             .spawn(move || {
+                crate::process::sched::ask_for_short_slice();
                 let opened = open_when_ready(pid, options.wait_for_python, &thread_shared.stop);
                 let python = match opened.and_then(|p| options.check_against(&p).map(|()| p)) {
                     Ok(p) => {
