@@ -15,8 +15,11 @@ use pyspy_core::{Error, Result};
 /// How long one thread may take to reach its stop before we give up the whole pause.
 const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Polls of a stopping thread made back to back before sleeping between them.
-const SPIN_POLLS: u32 = 20;
+/// How long a wait for a stop polls back to back before it sleeps. A running thread stops
+/// within microseconds of the interrupt; sleeping meanwhile adds our own wake-up (tens of
+/// microseconds on a virtual machine, more with timer slack) to the time the target is held.
+const STOP_SPIN: Duration = Duration::from_micros(50);
+
 
 struct HeldThread {
     tid: u32,
@@ -34,6 +37,7 @@ impl PausedProcess {
     /// Must be dropped on the thread that created it (ptrace ties tracees to the tracing thread).
     pub fn pause(process: &LinuxProcess) -> Result<PausedProcess> {
         settle_lingering(Duration::ZERO);
+        quiet_stop_signals();
         let mut paused = PausedProcess { threads: Vec::new() };
         let mut seen = HashSet::new();
         // A thread can spawn another between our listing and our stop; list again until nothing is new.
@@ -57,11 +61,13 @@ impl PausedProcess {
     /// ones: stopping a sleeping thread interrupts its system call, and the thread then wakes up
     /// to restart it, runnable (and so counted as busy) for as long as it waits for a core.
     ///
-    /// These threads were running a moment ago, so each stops as soon as it gets a core: wait
-    /// for that in the kernel rather than by polling, which on a busy machine takes the very
-    /// core the thread needs (unless our waits could lose the stop to Node, see `parent_is_us`).
+    /// These threads were running a moment ago, so each stops as soon as it gets a core: after
+    /// a short spin (`STOP_SPIN`), wait for that in the kernel rather than by polling, which on a
+    /// busy machine takes the very core the thread needs (unless our waits could lose the stop
+    /// to Node, see `parent_is_us`).
     pub fn pause_threads(process: &LinuxProcess, tids: &[u32]) -> Result<PausedProcess> {
         settle_lingering(Duration::ZERO);
+        quiet_stop_signals();
         let mut paused = PausedProcess { threads: Vec::with_capacity(tids.len()) };
         let wait = if process.parent_is_us { StopWait::Poll } else { StopWait::Block };
         for &tid in tids {
@@ -91,6 +97,28 @@ impl Drop for PausedProcess {
             release(t.tid, t.pending_signal);
         }
         settle_lingering(LINGER_SETTLE_TIME);
+    }
+}
+
+/// Every ptrace stop of a tracee sends its tracer's process a SIGCHLD, unless the handler it has
+/// for SIGCHLD was set with SA_NOCLDSTOP. Node's libuv installs a handler without that flag once
+/// the process has spawned a child (as `record -- python ...` does), and then each pause costs
+/// a signal delivered to one of our threads, three system calls in its handler, and a wake-up of
+/// Node's loop to look for exited children: up to 100 µs a tick. libuv only looks for exits, and
+/// exits still send SIGCHLD with the flag, so it is added; waits are woken either way.
+fn quiet_stop_signals() {
+    // SAFETY: sigaction reads the current disposition into a zeroed struct we own, and sets the
+    // same one back with one more flag; nothing else of it changes.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) != 0 {
+            return;
+        }
+        let handled = current.sa_sigaction != libc::SIG_DFL && current.sa_sigaction != libc::SIG_IGN;
+        if handled && current.sa_flags & libc::SA_NOCLDSTOP == 0 {
+            current.sa_flags |= libc::SA_NOCLDSTOP;
+            libc::sigaction(libc::SIGCHLD, &current, std::ptr::null_mut());
+        }
     }
 }
 
@@ -179,12 +207,17 @@ fn signal_to_redeliver(status: i32) -> i32 {
 /// Blocks until the seized, interrupted thread stops (held) or exits (reaped: it is not our
 /// child, so its exit status is ours to collect as its tracer, and its parent is told next).
 fn wait_for_stop(mut held: HeldThread) -> io::Result<Option<HeldThread>> {
+    let spin_until = Instant::now() + STOP_SPIN;
     loop {
         // SAFETY: waitid fills a zeroed siginfo_t we own.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let r = unsafe {
-            libc::waitid(libc::P_PID, held.tid as libc::id_t, &mut info, libc::WSTOPPED | libc::WEXITED | libc::__WALL)
-        };
+        let spinning = Instant::now() < spin_until;
+        let flags = libc::WSTOPPED | libc::WEXITED | libc::__WALL | if spinning { libc::WNOHANG } else { 0 };
+        let r = unsafe { libc::waitid(libc::P_PID, held.tid as libc::id_t, &mut info, flags) };
+        if r == 0 && spinning && unsafe { info.si_pid() } == 0 {
+            std::hint::spin_loop();
+            continue;
+        }
         if r < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
@@ -214,7 +247,7 @@ fn thread_exists(tid: u32) -> bool {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum StopWait {
-    /// Sleep in waitid until the thread stops or exits.
+    /// Poll for `STOP_SPIN`, then sleep in waitid until the thread stops or exits.
     Block,
     /// Poll, give up after STOP_TIMEOUT, and look in /proc for a stop someone else was told of.
     Poll,
@@ -254,10 +287,10 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
     if wait == StopWait::Block {
         return wait_for_stop(held);
     }
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    let mut polls = 0u32;
+    let started = Instant::now();
+    let (spin_until, deadline) = (started + STOP_SPIN, started + STOP_TIMEOUT);
+    let mut sleeps = 0u32;
     loop {
-        polls += 1;
         // waitid with WSTOPPED but not WEXITED: if the thread exits meanwhile we must not reap it.
         // When we launched the target it is our child, and its exit status belongs to whoever spawned it.
         // SAFETY: waitid fills a zeroed siginfo_t we own.
@@ -266,7 +299,7 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
         if r == 0 && unsafe { info.si_pid() } == pid {
             held.pending_signal = signal_to_redeliver(unsafe { info.si_status() });
             return Ok(Some(held));
-        } else if r == 0 && polls > SPIN_POLLS && in_tracing_stop(process_pid, tid) {
+        } else if r == 0 && sleeps > 0 && in_tracing_stop(process_pid, tid) {
             // The stop happened but its notification went to someone else: when the target is our
             // child, Node's libuv reaps children with waitpid(pid), which also reports the ptrace
             // stops of the main thread. The thread is held all the same.
@@ -284,11 +317,14 @@ fn seize_and_stop(process_pid: u32, tid: u32, wait: StopWait) -> io::Result<Opti
             }
             return Err(io::Error::new(io::ErrorKind::TimedOut, "thread did not stop in time"));
         }
-        // A running thread stops within microseconds of the interrupt. Poll at once a few times,
+        // A running thread stops within microseconds of the interrupt. Poll at once for a while,
         // then in short sleeps: yielding instead hands the core to whatever else is runnable for
         // a whole time slice on a busy machine, which cost up to a millisecond a stop.
-        if polls >= SPIN_POLLS {
-            std::thread::sleep(Duration::from_micros(if polls < SPIN_POLLS + 100 { 5 } else { 50 }));
+        if Instant::now() >= spin_until {
+            sleeps += 1;
+            std::thread::sleep(Duration::from_micros(if sleeps < 100 { 5 } else { 50 }));
+        } else {
+            std::hint::spin_loop();
         }
     }
 }
