@@ -20,7 +20,6 @@ const STOP_TIMEOUT: Duration = Duration::from_millis(500);
 /// microseconds on a virtual machine, more with timer slack) to the time the target is held.
 const STOP_SPIN: Duration = Duration::from_micros(50);
 
-
 struct HeldThread {
     tid: u32,
     /// A signal that arrived while we held the thread; delivered again on detach.
