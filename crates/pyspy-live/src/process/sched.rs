@@ -30,11 +30,9 @@ const SLICE_NS: u64 = 100_000;
 /// Asks for a short slice for the calling thread, keeping its policy (SCHED_OTHER) and nice value.
 /// Returns whether the kernel took it; a refusal changes nothing and is not an error.
 pub fn ask_for_short_slice() -> bool {
-    // SAFETY: getpriority reads the calling thread's nice value (who = 0).
-    let nice = unsafe {
-        *libc::__errno_location() = 0;
-        libc::getpriority(libc::PRIO_PROCESS, 0)
-    };
+    // SAFETY: getpriority reads the calling thread's nice value (who = 0); it cannot fail for
+    // the calling thread, so -1 is a nice value here, not an error.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
     let attr = SchedAttr {
         size: std::mem::size_of::<SchedAttr>() as u32,
         policy: libc::SCHED_OTHER as u32,
