@@ -106,12 +106,17 @@ fn violations(files: &[SourceFile]) -> Vec<String> {
                 "SYS_pidfd_open" => true,
                 // Signal 0 only asks whether a thread exists; anything else is delivered.
                 "SYS_tkill" => args.get(2).is_some_and(|a| is_zero(a)),
+                // Thread 0 is the calling thread: the sampler sets its own scheduling, no other.
+                "SYS_sched_setattr" => args.get(1).is_some_and(|a| is_zero(a)),
                 _ => false,
             };
             if !allowed {
                 report(
                     at,
-                    format!("syscall({}) (raw system calls are limited to pidfd_open and tkill with signal 0)", args.join(", ")),
+                    format!(
+                        "syscall({}) (raw system calls are limited to pidfd_open, tkill with signal 0 and sched_setattr of the calling thread)",
+                        args.join(", ")
+                    ),
                 );
             }
         }
@@ -191,6 +196,7 @@ fn each_way_of_changing_a_process_is_caught() {
         "libc::syscall(libc::SYS_ptrace, 5, tid, addr, word);",
         "libc::syscall(libc::SYS_tkill, tid, libc::SIGUSR1);",
         "libc::syscall(libc::SYS_process_vm_writev, pid, l, 1, r, 1, 0);",
+        "libc::syscall(libc::SYS_sched_setattr, tid, &attr as *const SchedAttr, 0u32);",
         "libc::kill(pid, libc::SIGUSR1);",
         "nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGINT)?;",
         "use nix::sys::ptrace; ptrace::write(pid, addr, word)?;",
@@ -217,6 +223,7 @@ fn what_a_pause_needs_is_allowed() {
         "if event == libc::PTRACE_EVENT_STOP { 0 }",
         "libc::syscall(libc::SYS_tkill, tid as i32, 0) == 0",
         "libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0)",
+        "libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0u32) == 0",
         "libc::process_vm_readv(pid, local.as_ptr(), n, remote.as_ptr(), n, 0)",
         "// we never call process_vm_writev or PTRACE_POKEDATA",
         "/* libc::kill(pid, SIGSTOP) would show in the target's job control */",
