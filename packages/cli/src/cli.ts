@@ -34,7 +34,7 @@ async function run(argv: string[]): Promise<void> {
       ? [named as keyof typeof COMMANDS]
       : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[]);
 
-  const [{ default: yargs }, { EXIT_CODES_HELP }, ...commands] = await Promise.all([
+  const [{ default: yargs }, { EXIT_CODES_HELP, fail }, ...commands] = await Promise.all([
     import('yargs'),
     import('./errors.js'),
     ...wanted.map((name) => COMMANDS[name]()),
@@ -51,8 +51,10 @@ async function run(argv: string[]): Promise<void> {
     .strict()
     .epilog(EXIT_CODES_HELP)
     .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`error: ${message}\nRun 'pyspy-ts --help' for usage.\n`);
+      // yargs reports its own parse errors ("Not enough arguments following: pid") as a YError,
+      // with the message also passed: a usage error like any other. Anything else is ours.
+      if (error && error.name !== 'YError') fail(error);
+      process.stderr.write(`error: ${message ?? error?.message}\nRun 'pyspy-ts --help' for usage.\n`);
       process.exit(2);
     })
     .help()

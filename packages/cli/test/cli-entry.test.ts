@@ -27,4 +27,14 @@ describe('pyspy-ts', () => {
     expect(r.status).toBe(0);
     for (const command of ['record', 'top', 'dump', 'diff']) expect(r.stdout).toContain(`pyspy-ts ${command}`);
   });
+
+  it('an option without its value is a one-line usage error, not a stack trace', () => {
+    for (const args of [['record', '--pid'], ['record', '--pid', '1', '--rate'], ['dump', '--pid']]) {
+      const r = run(...args);
+      expect(r.status, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^error: Not enough arguments following: (pid|rate)$/);
+      expect(lines).toHaveLength(2);
+    }
+  });
 });
