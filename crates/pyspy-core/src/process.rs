@@ -40,6 +40,15 @@ pub struct ThreadEntry {
     pub kernel_name: Option<String>,
 }
 
+/// A file the target maps, to parse: its bytes already in memory (a core's, or WASM's), or an
+/// open file of which parsing reads only the parts it needs, through `object::ReadCache` (a live
+/// process's). A libpython built with debug information is 20+ MB, and reading it whole to find
+/// one symbol was most of a record's peak memory.
+pub enum MappedFile {
+    Bytes(Vec<u8>),
+    File(std::fs::File),
+}
+
 /// A process to read: its memory and what the core cannot learn from memory alone.
 pub trait ProcessSource {
     fn pid(&self) -> u32;
@@ -47,8 +56,8 @@ pub trait ProcessSource {
     fn maps(&self) -> Result<Vec<MapEntry>>;
     /// The executable, as the target names it.
     fn executable(&self) -> Result<String>;
-    /// The bytes of a file the target has mapped, by the path the target knows it by.
-    fn read_mapped_file(&self, path: &str) -> Result<Vec<u8>>;
+    /// A file the target has mapped, by the path the target knows it by.
+    fn read_mapped_file(&self, path: &str) -> Result<MappedFile>;
     /// Every thread, sorted by `tid`.
     fn threads(&self) -> Result<Vec<ThreadEntry>>;
     /// The target's thread ids as CPython stores them (see `ThreadEntry::namespace_tid`).

@@ -39,29 +39,21 @@ impl LoadedBinary {
 }
 
 /// Parses the ELF file `data` that the target maps as `target_path` and relates it to its mappings.
-pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
+pub fn load<'data>(data: impl object::ReadRef<'data>, target_path: &str, maps: &[MapEntry]) -> Result<LoadedBinary> {
     let elf = object::File::parse(data)
         .map_err(|e| Error::read_failed(format!("{target_path} is not an ELF file we can read: {e}")))?;
 
     let load_bias = load_bias(&elf, target_path, maps)?;
 
-    let mut py_runtime = None;
-    let mut py_version_symbol = None;
-    let mut other_symbols: Vec<(&'static str, u64)> = Vec::new();
-    for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
-        let Ok(name) = symbol.name() else { continue };
-        let Some(&wanted) = WANTED_SYMBOLS.iter().find(|&&w| w == name) else { continue };
-        if symbol.address() == 0 || symbol.is_undefined() {
-            continue;
-        }
-        let addr = symbol.address() + load_bias;
-        match wanted {
-            "_PyRuntime" => py_runtime = Some((addr, symbol.size())),
-            "Py_Version" => py_version_symbol = Some(addr),
-            _ if !other_symbols.iter().any(|(n, _)| *n == wanted) => other_symbols.push((wanted, addr)),
-            _ => {}
-        }
+    let mut found = Found::default();
+    // .dynsym first: it is small, and it exports `_PyRuntime` wherever 3.7+ has the symbol. The
+    // full .symtab (hundreds of KB in a libpython with symbols, read through the file) only
+    // without it: 2.7's and 3.6's `interp_head` is static, and some binaries hide `_PyRuntime`.
+    elf.dynamic_symbols().for_each(|symbol| found.take(&symbol, load_bias));
+    if found.py_runtime.is_none() {
+        elf.symbols().for_each(|symbol| found.take(&symbol, load_bias));
     }
+    let Found { mut py_runtime, py_version_symbol, other_symbols } = found;
     // Since 3.11 (Linux, GCC or clang) _PyRuntime sits in a section of its own, so that debuggers
     // find it without symbols: the section header survives `strip`.
     if py_runtime.is_none() {
@@ -70,8 +62,9 @@ pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedB
         }
     }
 
+    // Only what has no `Py_Version` (before 3.11) is told by its strings: .rodata is megabytes.
     let mut version_strings = Vec::new();
-    if let Some(rodata) = elf.section_by_name(".rodata") {
+    if let Some(rodata) = elf.section_by_name(".rodata").filter(|_| py_version_symbol.is_none()) {
         if let Ok(bytes) = rodata.data() {
             version_strings = find_version_strings(bytes);
         }
@@ -80,9 +73,34 @@ pub fn load(data: &[u8], target_path: &str, maps: &[MapEntry]) -> Result<LoadedB
     Ok(LoadedBinary { path: target_path.to_string(), load_bias, py_runtime, py_version_symbol, version_strings, other_symbols })
 }
 
+/// The `WANTED_SYMBOLS` a binary defines, as runtime addresses.
+#[derive(Default)]
+struct Found {
+    py_runtime: Option<(u64, u64)>,
+    py_version_symbol: Option<u64>,
+    other_symbols: Vec<(&'static str, u64)>,
+}
+
+impl Found {
+    fn take<'data>(&mut self, symbol: &impl ObjectSymbol<'data>, load_bias: u64) {
+        let Ok(name) = symbol.name() else { return };
+        let Some(&wanted) = WANTED_SYMBOLS.iter().find(|&&w| w == name) else { return };
+        if symbol.address() == 0 || symbol.is_undefined() {
+            return;
+        }
+        let addr = symbol.address() + load_bias;
+        match wanted {
+            "_PyRuntime" => self.py_runtime = Some((addr, symbol.size())),
+            "Py_Version" => self.py_version_symbol = Some(addr),
+            _ if !self.other_symbols.iter().any(|(n, _)| *n == wanted) => self.other_symbols.push((wanted, addr)),
+            _ => {}
+        }
+    }
+}
+
 /// The bias is where the target mapped the file's first loadable segment minus that segment's
 /// virtual address (0 for non-PIE executables, the base address for PIE and shared objects).
-fn load_bias(elf: &object::File<'_>, target_path: &str, maps: &[MapEntry]) -> Result<u64> {
+fn load_bias<'data>(elf: &object::File<'data, impl object::ReadRef<'data>>, target_path: &str, maps: &[MapEntry]) -> Result<u64> {
     let first_segment = elf
         .segments()
         .filter(|s| s.file_range().0 == 0)

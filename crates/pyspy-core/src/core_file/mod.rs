@@ -28,7 +28,7 @@ pub use source::ByteSource;
 use crate::dump::{read_dump, DumpOptions, ProcessDump};
 use crate::maps::MapEntry;
 use crate::memory::{Memory, MemoryExt};
-use crate::process::{ProcessSource, ThreadEntry, ThreadState};
+use crate::process::{MappedFile, ProcessSource, ThreadEntry, ThreadState};
 use crate::{Error, Result};
 
 use files::MappedFiles;
@@ -123,8 +123,8 @@ impl ProcessSource for CoreFile {
         Ok(self.executable.clone())
     }
 
-    fn read_mapped_file(&self, path: &str) -> Result<Vec<u8>> {
-        self.memory.files.read_whole(path)
+    fn read_mapped_file(&self, path: &str) -> Result<MappedFile> {
+        self.memory.files.read_whole(path).map(MappedFile::Bytes)
     }
 
     fn threads(&self) -> Result<Vec<ThreadEntry>> {

@@ -4,7 +4,7 @@
 use crate::binary::{self, LoadedBinary};
 use crate::maps::MapEntry;
 use crate::memory::Memory;
-use crate::process::ProcessSource;
+use crate::process::{MappedFile, ProcessSource};
 use crate::python::layout::{Build, Layout};
 use crate::python::version::{self, Version};
 use crate::python::{builds, debug_offsets, layouts, runtime_scan};
@@ -125,7 +125,10 @@ fn find_runtime_binary(source: &dyn ProcessSource, exe: &str, maps: &[MapEntry])
     let candidates = runtime_candidates(exe, maps);
     let mut to_scan = None;
     for path in &candidates {
-        let loaded = source.read_mapped_file(path).and_then(|data| binary::load(&data, path, maps));
+        let loaded = source.read_mapped_file(path).and_then(|file| match file {
+            MappedFile::Bytes(bytes) => binary::load(bytes.as_slice(), path, maps),
+            MappedFile::File(file) => binary::load(&object::ReadCache::new(file), path, maps),
+        });
         let loaded = match loaded {
             Ok(b) => b,
             Err(e) if path == &exe && candidates.len() == 1 => {

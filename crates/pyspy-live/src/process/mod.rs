@@ -16,7 +16,7 @@ pub use stat::{SchedstatFiles, StatFiles, ThreadStates};
 
 use pyspy_core::maps::MapEntry;
 use pyspy_core::memory::Memory;
-use pyspy_core::process::{ProcessSource, ThreadEntry, ThreadState};
+use pyspy_core::process::{MappedFile, ProcessSource, ThreadEntry, ThreadState};
 use pyspy_core::{Error, Result};
 
 impl ProcessSource for LinuxProcess {
@@ -37,9 +37,11 @@ impl ProcessSource for LinuxProcess {
     }
 
     /// Through `/proc/PID/root`, so that a target in a container (another mount namespace) works.
-    fn read_mapped_file(&self, path: &str) -> Result<Vec<u8>> {
+    fn read_mapped_file(&self, path: &str) -> Result<MappedFile> {
         let file = self.root_path(path);
-        std::fs::read(&file).map_err(|e| Error::read_failed(format!("could not read {}: {e}", file.display())))
+        std::fs::File::open(&file)
+            .map(MappedFile::File)
+            .map_err(|e| Error::read_failed(format!("could not read {}: {e}", file.display())))
     }
 
     fn threads(&self) -> Result<Vec<ThreadEntry>> {

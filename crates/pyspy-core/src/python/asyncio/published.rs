@@ -5,7 +5,7 @@
 
 use object::{Object, ObjectSection};
 
-use crate::process::ProcessSource;
+use crate::process::{MappedFile, ProcessSource};
 use crate::python::asyncio_layout::AsyncioLayout;
 use crate::{Error, Result};
 
@@ -32,15 +32,19 @@ pub fn published_offsets(source: &dyn ProcessSource) -> Result<Option<Vec<u64>>>
     }
     paths.push(source.executable()?);
     for path in paths {
-        let Ok(data) = source.read_mapped_file(&path) else { continue };
-        if let Some(words) = section_words(&data) {
+        let words = match source.read_mapped_file(&path) {
+            Ok(MappedFile::Bytes(bytes)) => section_words(bytes.as_slice()),
+            Ok(MappedFile::File(file)) => section_words(&object::ReadCache::new(file)),
+            Err(_) => continue,
+        };
+        if let Some(words) = words {
             return Ok(Some(words));
         }
     }
     Ok(None)
 }
 
-fn section_words(data: &[u8]) -> Option<Vec<u64>> {
+fn section_words<'data>(data: impl object::ReadRef<'data>) -> Option<Vec<u64>> {
     let elf = object::File::parse(data).ok()?;
     let section = elf.sections().find(|s| s.name().is_ok_and(|n| n.trim_start_matches('.') == "AsyncioDebug"))?;
     let bytes = section.data().ok()?;
