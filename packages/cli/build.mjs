@@ -40,6 +40,41 @@ const asciiFastStringWidth = {
   },
 };
 
+/**
+ * yargs' Node shim, as it loads, imports `assert` (which sets up its colours by opening stderr)
+ * and reads `process.stdout.columns` (opening stdout): the stream, net and assert modules are
+ * 1.7 MB of a record's resident memory, for a value used only to lay out --help. Here the two
+ * assertions are plain functions and the width is read when asked for. A yargs whose shim no
+ * longer reads as expected fails the build rather than being bundled unchanged.
+ */
+const quietYargsShim = {
+  name: 'quiet-yargs-shim',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      let contents = await readFile(args.path, 'utf8');
+      const replacements = [
+        [
+          "import { notStrictEqual, strictEqual } from 'assert'",
+          [
+            'const notStrictEqual = (actual, expected, message) => { if (Object.is(actual, expected)) throw new Error(message ?? `expected a value other than ${String(expected)}`) }',
+            'const strictEqual = (actual, expected, message) => { if (!Object.is(actual, expected)) throw new Error(message ?? `expected ${String(expected)}, got ${String(actual)}`) }',
+          ].join('\n'),
+        ],
+        [
+          "stdColumns: typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null",
+          "get stdColumns() { return typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null }",
+        ],
+      ];
+      for (const [from, to] of replacements) {
+        if (!contents.includes(from)) return { errors: [{ text: `quiet-yargs-shim: ${args.path} no longer has: ${from}` }] };
+        contents = contents.replace(from, to);
+      }
+      return { contents, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 const COMMANDS = ['record', 'top', 'dump', 'diff', 'convert'];
 const RENDERERS = ['flamegraph', 'speedscope', 'collapsed', 'chrometrace', 'profile-json', 'pprof'];
 
@@ -82,7 +117,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  plugins: [asciiFastStringWidth, separateParts],
+  plugins: [asciiFastStringWidth, quietYargsShim, separateParts],
   logLevel: 'warning',
 });
 // The package is ESM ("type": "module"); its bundle is not.

@@ -1,4 +1,4 @@
-import { spawn, type StdioOptions } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -45,6 +45,9 @@ export async function launch(command: string[], options: LaunchOptions = {}): Pr
   // gets the real one back (dash applies a simple command's redirections in the parent, around
   // its wait, so `"$@" 2>&3` would still print the message there).
   const script = 'exec 3>&2 2>/dev/null; ("$@") 2>&3 3>&-; exit $?';
+  // Loaded here, not on import: child_process and what it pulls in are 1.6 MB of resident memory
+  // that a record of a running process (--pid) never needs.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const shell = spawn('/bin/sh', ['-c', script, 'pyspy-ts-launch', ...command], {
     stdio: options.stdio ?? 'inherit',
     env: options.env,

@@ -5,6 +5,7 @@ import { AtomicOutput, EXTENSIONS, FORMATS, formatFromPath, type Format } from '
 import { nativeOptions, pidOption, samplingOptions, threadOptions, type SamplingArgs } from '../options.js';
 import { renderOutput } from '../render-output.js';
 import { formatCount } from '../format.js';
+import { fstatSync } from 'node:fs';
 
 interface RecordArgs extends SamplingArgs {
   output?: string;
@@ -101,7 +102,7 @@ export async function handler(args: ArgumentsCamelCase<RecordArgs>): Promise<voi
     const onSignal = () => controller.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const progress = new ProgressLine(!args.hideProgress && process.stderr.isTTY === true);
+    const progress = new ProgressLine(!args.hideProgress && stderrIsTerminal());
     let profile: Profile;
     try {
       profile = await record({
@@ -206,4 +207,18 @@ class ProgressLine {
     if (this.shown) process.stderr.write('\r\x1b[2K');
     this.shown = false;
   }
+}
+
+/**
+ * `process.stderr.isTTY`, asked only when stderr can be a terminal (a character device): opening
+ * the stream loads Node's stream and net modules, 1.1 MB of resident memory that a record whose
+ * stderr is a pipe or a file then keeps for its whole run.
+ */
+function stderrIsTerminal(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return process.stderr.isTTY === true;
 }
