@@ -147,7 +147,7 @@ function loadInterpreters(ids) {
     const found = manifest.interpreters.find((i) => i.id === id);
     if (found) return found;
     // The system interpreter works without provisioning.
-    if (id === '3.11-system' && existsSync('/usr/bin/python3.11')) return { id, exe: '/usr/bin/python3.11', env: {} };
+    if (id === '3.11-system' && existsSync('/usr/bin/python3.11')) return { id, exe: '/usr/bin/python3.11', minor: '3.11', env: {} };
     throw new Error(
       `interpreter ${id} is not in ${path} (run scripts/provision-pythons.sh); known: ${manifest.interpreters.map((i) => i.id).join(', ')}`,
     );
