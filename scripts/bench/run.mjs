@@ -3,7 +3,7 @@
 // A measurement tool, not a test: it never fails because one profiler is slower than the other.
 //
 //   node scripts/bench/run.mjs [--quick] [--runs N] [--duration S] [--soak S]
-//        [--cost S] [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads,native,async,free-threaded,cost] [--out FILE]
+//        [--cost S] [--interpreters id1,id2] [--only rates,slowdown,dump,core,soak,duplicates,threads,native,async,free-threaded,cost,cap] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import {
   measureRates,
   measureSlowdown,
   measureSoak,
+  measureCap,
   measureThreads,
 } from './metrics.mjs';
 import { renderReport } from './report.mjs';
@@ -41,12 +42,14 @@ const METRICS = [
   'async',
   'free-threaded',
   'cost',
+  'cap',
 ];
 const USAGE = `usage: node scripts/bench/run.mjs [options]
   --quick                 1 run, short durations (a smoke check in a couple of minutes)
   --runs N                runs per cell, median reported (default 5; 1 with --quick)
   --duration S            seconds per record in the rate table (default 3; 1 with --quick)
   --soak S                seconds of the long 1 kHz memory record (default 600; 20 with --quick)
+  --cap S                 seconds of the --max-stacks record of ever-new code (default 1800; 20 with --quick)
   --cost S                seconds of each record on the many-thread target (default 10; 3 with --quick)
   --interpreters a,b      ids from .cache/pythons/manifest.json (default 3.11-system)
                           (free-threaded: every provisioned free-threaded build and its default twin)
@@ -63,6 +66,7 @@ function parseCli() {
       runs: { type: 'string' },
       duration: { type: 'string' },
       soak: { type: 'string' },
+      cap: { type: 'string' },
       cost: { type: 'string' },
       interpreters: { type: 'string', default: '3.11-system' },
       only: { type: 'string', default: METRICS.join(',') },
@@ -100,6 +104,7 @@ function parseCli() {
       durationS: positive('duration', values.duration, q ? 1 : 3),
       soakS: positive('soak', values.soak, q ? 20 : 600),
       costS: positive('cost', values.cost, q ? 3 : 10),
+      capS: positive('cap', values.cap, q ? 20 : 1800),
       costThreads: [20, 200],
       depths: [50, 200],
       rates: [1000, 5000, 10000, 20000],
@@ -147,7 +152,8 @@ function loadInterpreters(ids) {
     const found = manifest.interpreters.find((i) => i.id === id);
     if (found) return found;
     // The system interpreter works without provisioning.
-    if (id === '3.11-system' && existsSync('/usr/bin/python3.11')) return { id, exe: '/usr/bin/python3.11', minor: '3.11', env: {} };
+    if (id === '3.11-system' && existsSync('/usr/bin/python3.11'))
+      return { id, exe: '/usr/bin/python3.11', minor: '3.11', env: {} };
     throw new Error(
       `interpreter ${id} is not in ${path} (run scripts/provision-pythons.sh); known: ${manifest.interpreters.map((i) => i.id).join(', ')}`,
     );
@@ -224,6 +230,7 @@ async function main() {
     async: [],
     'free-threaded': [],
     cost: [],
+    cap: [],
   };
   const anomalies = [];
   let rebuiltNoted = false;
@@ -276,6 +283,7 @@ async function main() {
     // --async reads 3.8+ without free threading (README).
     if (asyncReadable(interp)) await step('async', interp, measureAsync);
     await step('cost', interp, measureCost);
+    await step('cap', interp, measureCap);
   }
   if (only.includes('free-threaded')) {
     const pairs = freeThreadedPairs();
