@@ -151,6 +151,12 @@ pub const OTHER_STACKS: &str = "<other stacks>";
 /// frames a stack, far beyond what a flame graph can show, and still a bound.
 pub const DEFAULT_MAX_STACKS: u32 = 100_000;
 
+/// What `intern_frame` returns for a frame first met once the record holds its `max_stacks`
+/// stacks: no stack kept can hold that frame, so a sample with it counts as its thread's
+/// `OTHER_STACKS`, and the frame is not kept either. Else a program that makes new code without
+/// end would grow the frame table without bound, cap or not.
+pub const FRAME_NOT_KEPT: u32 = u32::MAX;
+
 /// Builds a `Profile` incrementally. Lookups hash a stack's frame ids once per sample.
 pub struct Aggregator {
     profile: Profile,
@@ -200,10 +206,18 @@ impl Aggregator {
         self
     }
 
+    /// The frame's id, or `FRAME_NOT_KEPT` for a new frame once the stacks are at their cap.
     pub fn intern_frame(&mut self, frame: Frame) -> u32 {
         if let Some(&id) = self.frame_ids.get(&frame) {
             return id;
         }
+        if self.stack_ids.len() >= self.max_stacks {
+            return FRAME_NOT_KEPT;
+        }
+        self.push_frame(frame)
+    }
+
+    fn push_frame(&mut self, frame: Frame) -> u32 {
         let id = self.profile.frames.len() as u32;
         self.profile.frames.push(frame.clone());
         self.frame_ids.insert(frame, id);
@@ -237,7 +251,7 @@ impl Aggregator {
         let found = self.stack_ids.get(&key).copied();
         let id = match found {
             Some(id) => id,
-            None if self.stack_ids.len() >= self.max_stacks => {
+            None if self.stack_ids.len() >= self.max_stacks || key.1.contains(&FRAME_NOT_KEPT) => {
                 self.profile.stats.other_samples += 1;
                 self.other_stack(thread)
             }
@@ -267,7 +281,7 @@ impl Aggregator {
             Some(id) => id,
             None => {
                 let id =
-                    self.intern_frame(Frame { name: OTHER_STACKS.into(), file: String::new(), line: 0, kind: FrameKind::Python });
+                    self.push_frame(Frame { name: OTHER_STACKS.into(), file: String::new(), line: 0, kind: FrameKind::Python });
                 self.other_frame = Some(id);
                 id
             }
@@ -336,6 +350,24 @@ mod tests {
         assert_eq!(p.stats.cpu_attributed_ns, 10_000_000);
         assert_eq!(p.timeline.unwrap()[1].weight, 3_000_000);
         assert_eq!(p.unit.as_str(), "cpu-nanoseconds");
+    }
+
+    #[test]
+    fn frames_first_met_past_the_cap_are_not_kept_and_their_samples_go_to_other() {
+        let mut a = Aggregator::new(false).with_max_stacks(1);
+        let frame = |name: &str| Frame { name: name.into(), file: "f.py".into(), line: 1, kind: FrameKind::Python };
+        let t = a.intern_thread(1, 1, "main");
+        let kept = a.intern_frame(frame("kept"));
+        a.add_sample(t, &mut vec![kept], 0);
+        for i in 0..1000 {
+            let id = a.intern_frame(frame(&format!("generated_{i}")));
+            assert_eq!(id, FRAME_NOT_KEPT);
+            a.add_sample(t, &mut vec![kept, id], 0);
+        }
+        assert_eq!(a.intern_frame(frame("kept")), kept);
+        let p = a.finish();
+        assert_eq!(p.frames.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), vec!["kept", OTHER_STACKS]);
+        assert_eq!((p.stats.samples, p.stats.other_samples, p.stacks.len()), (1001, 1000, 2));
     }
 
     #[test]

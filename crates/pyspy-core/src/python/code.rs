@@ -43,8 +43,9 @@ pub struct CodeCache {
 }
 
 /// Code objects beyond this many are dropped wholesale: a program that generates code endlessly
-/// (exec in a loop) must not grow our memory without bound.
-const MAX_CACHED: usize = 65_536;
+/// (exec in a loop) must not grow our memory without bound. Each is a few hundred bytes: this
+/// bounds the cache near 4 MB, and a program's hot code is found again in a few samples.
+pub const MAX_CACHED: usize = 16_384;
 
 impl CodeCache {
     pub fn len(&self) -> usize {

@@ -61,7 +61,8 @@ pub struct StackReader {
 
 /// Past this many remembered lines, start again: a program that generates code endlessly must
 /// not grow our memory without bound.
-const MAX_REMEMBERED_LINES: usize = 1 << 16;
+/// Each entry holds its code object alive, so this is also a bound on the code objects kept.
+const MAX_REMEMBERED_LINES: usize = 1 << 14;
 
 impl StackReader {
     /// Every thread of every interpreter with its frames. `tids` are the target's kernel thread ids

@@ -243,6 +243,11 @@ fn intern(
     if let Some((_, id)) = memo.get(&key) {
         return *id;
     }
+    // The memo holds its code objects alive: bounded like the reader's own caches, so that a
+    // program making new code without end costs a bounded amount of memory.
+    if memo.len() >= pyspy_core::python::code::MAX_CACHED {
+        memo.clear();
+    }
     let file = if options.full_filenames { code.filename.clone() } else { short_filename(&code.filename, cwd) };
     let id = agg.intern_frame(Frame { name: code.name.clone(), file, line, kind: FrameKind::Python });
     // Holding the Arc keeps its address from being reused by another code object while memoised.
