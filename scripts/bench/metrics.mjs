@@ -9,6 +9,7 @@ import { PYSPY_TS, PY_SPY, TARGETS, api, dumpCli, recordPySpy, recordPyspyTs } f
 const DEEP = join(TARGETS, 'deep.py');
 const FIB = join(TARGETS, 'fib.py');
 const CHURN = join(TARGETS, 'churn.py');
+const NEW_CODE = join(TARGETS, 'new_code.py');
 const PARKED = join(TARGETS, 'parked.py');
 const BIG_HEAP = join(TARGETS, 'big_heap.py');
 const NATIVE_WORK = join(TARGETS, 'native_work.py');
@@ -593,4 +594,65 @@ export async function measureCost(interp, cfg, anomalies) {
     }
   }
   return rows;
+}
+
+/**
+ * `--max-stacks` over a long 1 kHz record of a program that makes a new function every
+ * millisecond: the profiler's memory must stop growing once its stacks reach the cap. Both tools
+ * at once on the same target, nonblocking (neither ptrace-stops the target under the other), so
+ * that a half-hour row costs half an hour; RSS of each read once a second.
+ */
+export async function measureCap(interp, cfg, anomalies) {
+  const rate = 1000;
+  const target = await longTarget(interp, NEW_CODE, [1, cfg.capS * 2 + 600], anomalies);
+  const rss = { 'pyspy-ts': [], 'py-spy': [] };
+  const timers = [];
+  const watch = (tool) => (pid) => {
+    timers.push(
+      setInterval(() => {
+        const kb = vmRssKb(pid);
+        if (kb !== undefined) rss[tool].push(kb);
+      }, 1000),
+    );
+  };
+  try {
+    const options = {
+      target: { pid: target.pid },
+      rate,
+      durationS: cfg.capS,
+      nonblocking: true,
+      timeoutMs: (cfg.capS + 300) * 1000,
+    };
+    let results;
+    try {
+      results = await Promise.all([
+        recordPyspyTs({ ...options, onPid: watch('pyspy-ts') }),
+        recordPySpy({ ...options, onPid: watch('py-spy') }),
+      ]);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+    await target.check(`${interp.id} cap`);
+    return TOOLS.map((tool, i) => {
+      const r = results[i];
+      for (const p of r.problems) anomalies.push(`${interp.id} cap ${tool}: ${p}`);
+      const kb = rss[tool];
+      const at = (fraction) => kb[Math.min(kb.length - 1, Math.floor(kb.length * fraction))];
+      log(`cap ${interp.id} ${tool}: ${r.samples} samples, ${r.stacks} stacks, RSS ${at(0.1)} -> ${kb.at(-1)} kB`);
+      return {
+        interp: interp.id,
+        tool,
+        seconds: cfg.capS,
+        samples: r.samples,
+        stacks: r.stacks,
+        otherSamples: r.otherSamples,
+        halfKb: at(0.5),
+        peakKb: kb.length ? Math.max(...kb) : undefined,
+        endKb: kb.at(-1),
+        secondHalfGrowthKb: kb.length ? kb.at(-1) - at(0.5) : undefined,
+      };
+    });
+  } finally {
+    await target.stop();
+  }
 }

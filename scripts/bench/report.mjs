@@ -369,6 +369,43 @@ function threadSection(rows) {
   ].join('\n');
 }
 
+function capSection(rows, capS) {
+  return [
+    '## 9. A program that makes new code without end (`--max-stacks`, issue #17)',
+    '',
+    `\`targets/new_code.py 1\`: a new function (\`exec\`) every millisecond of pure-Python work, so nearly every sample is a stack never seen before; both tools at once on it for ${capS} s at 1 kHz, nonblocking. ` +
+      'pyspy-ts keeps its default `--max-stacks` (100,000) and counts the samples of newer stacks as `<other stacks>`; py-spy has no cap. ' +
+      'VmRSS of each profiler read once a second: at half time, the peak, the end, and the growth over the second half.',
+    '',
+    table(
+      [
+        'interp',
+        'tool',
+        'seconds',
+        'samples',
+        'distinct stacks',
+        '`<other stacks>` samples',
+        'RSS at half MB',
+        'peak MB',
+        'end MB',
+        'second-half growth MB',
+      ],
+      rows.map((r) => [
+        r.interp,
+        r.tool,
+        r.seconds,
+        f(r.samples),
+        f(r.stacks),
+        r.tool === 'pyspy-ts' ? f(r.otherSamples) : 'no cap',
+        mb(r.halfKb),
+        mb(r.peakKb),
+        mb(r.endKb),
+        mb(r.secondHalfGrowthKb),
+      ]),
+    ),
+  ].join('\n');
+}
+
 function costSection(rows, costS) {
   return [
     '## 8. Cost per thread (issue #17)',
@@ -527,6 +564,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
   if (results.native.length) out.push(nativeSection(results.native), '');
   if (results.async?.length) out.push(asyncSection(results.async, cfg.durationS), '');
   if (results.cost.length) out.push(costSection(results.cost, cfg.costS), '');
+  if (results.cap?.length) out.push(capSection(results.cap, cfg.capS), '');
   out.push('## Anomalies seen during this run', '');
   if (anomalies.length === 0) out.push('None.');
   else {

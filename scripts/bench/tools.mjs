@@ -65,7 +65,7 @@ export function parsePyspyTsSummary(stderr) {
 }
 
 // Lines either tool prints on every normal run: anything else on stderr is worth a look.
-const PYSPY_TS_NORMAL = [SUMMARY, /^Wrote \w+ to /, /^The program exited/, /^No samples were collected/];
+const PYSPY_TS_NORMAL = [SUMMARY, /^Other stacks: /, /^Wrote \w+ to /, /^The program exited/, /^No samples were collected/];
 const PY_SPY_NORMAL = [
   /^py-spy> Sampling process/,
   /^py-spy> Wrote /,
@@ -105,8 +105,10 @@ export async function recordPyspyTs({ target, rate, durationS, nonblocking, nati
   }
   const extra = unexpected(r.stderr, PYSPY_TS_NORMAL);
   if (extra.length && r.code === 0) problems.push(`stderr: ${extra.slice(0, 3).join(' | ')}`);
+  const other = /Other stacks: ([\d,]+) samples/.exec(r.stderr);
   return {
     ...(s ?? {}),
+    otherSamples: other ? num(other[1]) : 0,
     stacks: raw?.stacks,
     unresolvedSamples: raw?.unresolvedSamples,
     rawSamples,
