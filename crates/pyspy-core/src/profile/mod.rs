@@ -1,7 +1,10 @@
 //! Aggregation: interned frames and threads, distinct stacks with counts and weights, and
 //! optionally a timeline. This is what crosses to JS: a few tables, never one object per sample.
 
-use rustc_hash::FxHashMap;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 /// What a frame of a profile stands for. Pseudo-frames (tasks, processes, the collector) are
 /// frames too, so that every output format and `diff` handle them without special cases.
@@ -160,9 +163,11 @@ pub const FRAME_NOT_KEPT: u32 = u32::MAX;
 /// Builds a `Profile` incrementally. Lookups hash a stack's frame ids once per sample.
 pub struct Aggregator {
     profile: Profile,
-    frame_ids: FxHashMap<Frame, u32>,
+    /// Ids into `profile.frames`, found by the frame's hash: each frame is stored once.
+    frame_ids: HashTable<u32>,
     thread_ids: FxHashMap<(u32, u32), u32>,
-    stack_ids: FxHashMap<(u32, Vec<u32>), u32>,
+    /// Ids into `profile.stacks`, by the hash of (thread, frames).
+    stack_ids: HashTable<u32>,
     max_stacks: usize,
     /// The `OTHER_STACKS` frame, once needed.
     other_frame: Option<u32>,
@@ -172,9 +177,9 @@ impl Default for Aggregator {
     fn default() -> Self {
         Aggregator {
             profile: Profile::default(),
-            frame_ids: FxHashMap::default(),
+            frame_ids: HashTable::new(),
             thread_ids: FxHashMap::default(),
-            stack_ids: FxHashMap::default(),
+            stack_ids: HashTable::new(),
             max_stacks: DEFAULT_MAX_STACKS as usize,
             other_frame: None,
         }
@@ -208,20 +213,41 @@ impl Aggregator {
 
     /// The frame's id, or `FRAME_NOT_KEPT` for a new frame once the stacks are at their cap.
     pub fn intern_frame(&mut self, frame: Frame) -> u32 {
-        if let Some(&id) = self.frame_ids.get(&frame) {
+        let hash = hash_of(&frame);
+        let frames = &self.profile.frames;
+        if let Some(&id) = self.frame_ids.find(hash, |&id| frames[id as usize] == frame) {
             return id;
         }
         if self.stack_ids.len() >= self.max_stacks {
             return FRAME_NOT_KEPT;
         }
-        self.push_frame(frame)
+        self.push_frame(frame, hash)
     }
 
-    fn push_frame(&mut self, frame: Frame) -> u32 {
+    fn push_frame(&mut self, frame: Frame, hash: u64) -> u32 {
         let id = self.profile.frames.len() as u32;
-        self.profile.frames.push(frame.clone());
-        self.frame_ids.insert(frame, id);
+        self.profile.frames.push(frame);
+        let frames = &self.profile.frames;
+        self.frame_ids.insert_unique(hash, id, |&id| hash_of(&frames[id as usize]));
         id
+    }
+
+    fn push_stack(&mut self, thread: u32, frames: Vec<u32>, hash: u64) -> u32 {
+        let id = self.profile.stacks.len() as u32;
+        self.profile.stacks.push(StackCount { frames, thread, count: 0, weight: 0 });
+        let stacks = &self.profile.stacks;
+        self.stack_ids.insert_unique(hash, id, |&id| stack_hash(&stacks[id as usize]));
+        id
+    }
+
+    fn find_stack(&self, thread: u32, frames: &[u32], hash: u64) -> Option<u32> {
+        let stacks = &self.profile.stacks;
+        self.stack_ids
+            .find(hash, |&id| {
+                let stack = &stacks[id as usize];
+                stack.thread == thread && stack.frames == frames
+            })
+            .copied()
     }
 
     /// Records one thread's name as of now (Python renames threads; the latest name wins).
@@ -239,30 +265,23 @@ impl Aggregator {
         id
     }
 
-    /// `frames` outermost first. The caller's buffer is lent, not taken, so that a sample of a
-    /// stack seen before allocates nothing and hashes the stack once.
+    /// `frames` outermost first. A sample of a stack seen before allocates nothing and hashes
+    /// the stack once.
     pub fn add_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64) {
         self.add_weighted_sample(thread, frames, time_us, 1);
     }
 
     /// A sample that weighs `weight` in the profile's unit (see `set_unit`).
     pub fn add_weighted_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64, weight: u64) {
-        let key = (thread, std::mem::take(frames));
-        let found = self.stack_ids.get(&key).copied();
-        let id = match found {
+        let hash = hash_of((thread, frames.as_slice()));
+        let id = match self.find_stack(thread, frames, hash) {
             Some(id) => id,
-            None if self.stack_ids.len() >= self.max_stacks || key.1.contains(&FRAME_NOT_KEPT) => {
+            None if self.stack_ids.len() >= self.max_stacks || frames.contains(&FRAME_NOT_KEPT) => {
                 self.profile.stats.other_samples += 1;
                 self.other_stack(thread)
             }
-            None => {
-                let id = self.profile.stacks.len() as u32;
-                self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0, weight: 0 });
-                self.stack_ids.insert(key.clone(), id);
-                id
-            }
+            None => self.push_stack(thread, frames.clone(), hash),
         };
-        *frames = key.1;
         let stack = &mut self.profile.stacks[id as usize];
         stack.count += 1;
         stack.weight += weight;
@@ -280,20 +299,18 @@ impl Aggregator {
         let frame = match self.other_frame {
             Some(id) => id,
             None => {
-                let id =
-                    self.push_frame(Frame { name: OTHER_STACKS.into(), file: String::new(), line: 0, kind: FrameKind::Python });
+                let other = Frame { name: OTHER_STACKS.into(), file: String::new(), line: 0, kind: FrameKind::Python };
+                let hash = hash_of(&other);
+                let id = self.push_frame(other, hash);
                 self.other_frame = Some(id);
                 id
             }
         };
-        let key = (thread, vec![frame]);
-        if let Some(&id) = self.stack_ids.get(&key) {
-            return id;
+        let hash = hash_of((thread, [frame].as_slice()));
+        match self.find_stack(thread, &[frame], hash) {
+            Some(id) => id,
+            None => self.push_stack(thread, vec![frame], hash),
         }
-        let id = self.profile.stacks.len() as u32;
-        self.profile.stacks.push(StackCount { frames: key.1.clone(), thread, count: 0, weight: 0 });
-        self.stack_ids.insert(key, id);
-        id
     }
 
     pub fn stats_mut(&mut self) -> &mut Stats {
@@ -307,6 +324,14 @@ impl Aggregator {
     pub fn finish(self) -> Profile {
         self.profile
     }
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    FxBuildHasher.hash_one(value)
+}
+
+fn stack_hash(stack: &StackCount) -> u64 {
+    hash_of((stack.thread, stack.frames.as_slice()))
 }
 
 #[cfg(test)]
