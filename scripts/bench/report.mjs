@@ -180,7 +180,7 @@ function coreSection(rows) {
 }
 
 function asyncSection(results, durationS) {
-  const parts = ['## 7. `--async` cost (1,000 live asyncio tasks)', ''];
+  const parts = ['## 8. `--async` cost (1,000 live asyncio tasks)', ''];
   for (const r of results) {
     parts.push(
       `\`${r.command.map((a) => a.replace(/.*\/scripts\/bench\//, 'scripts/bench/')).join(' ')}\` (${r.work} in a worker ` +
@@ -371,7 +371,7 @@ function threadSection(rows) {
 
 function capSection(rows, capS) {
   return [
-    '## 9. A program that makes new code without end (`--max-stacks`, issue #17)',
+    '## 10. A program that makes new code without end (`--max-stacks`, issue #17)',
     '',
     `\`targets/new_code.py 1\`: a new function (\`exec\`) every millisecond of pure-Python work, so nearly every sample is a stack never seen before; both tools at once on it for ${capS} s at 1 kHz, nonblocking. ` +
       'pyspy-ts keeps its default `--max-stacks` (100,000) and counts the samples of newer stacks as `<other stacks>`; py-spy has no cap. ' +
@@ -408,7 +408,7 @@ function capSection(rows, capS) {
 
 function costSection(rows, costS) {
   return [
-    '## 8. Cost per thread (issue #17)',
+    '## 9. Cost per thread (issue #17)',
     '',
     `\`targets/many_threads.py N 4\` (N − 4 threads parked on an Event, 4 spinning), attached at 100 Hz for ${costS} s. ` +
       '*sampler*: pyspy-ts\'s own "Profiler CPU" (the sampling thread) as a share of one core; *process*: user+sys of the ' +
@@ -473,7 +473,7 @@ function nativeSection(results) {
     }),
   );
   return [
-    '## 6. `--native`',
+    '## 7. `--native` beside py-spy `--native`',
     '',
     'The test extension (`tests/targets/native/hotext.c`, `-O2 -g -fomit-frame-pointer`): rates, errors and ' +
       'unnamed frames attached with `--pid` to `tests/targets/native/native_target.py` (C called from Python, ' +
@@ -523,7 +523,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
         ? ` — **the machine was busy** with other work (${env.nproc} CPUs): expect noise, compare ratios within one run only.`
         : ''),
     `- Settings: ${cfg.runs} run(s) per cell, alternating which tool goes first; records of ${cfg.durationS} s; ` +
-      `slowdown work ≈ ${cfg.fibSeconds} s; ${cfg.dumpRuns} CLI dumps; soak ${cfg.soakS} s.`,
+      `slowdown work ≈ ${cfg.fibSeconds} s; ${cfg.dumpRuns} CLI dumps; soak ${cfg.soakS} s; cap record ${cfg.capS} s.`,
     '',
     '## Reproduce',
     '',
@@ -546,6 +546,7 @@ export function renderReport({ env, cfg, argsText, results, anomalies, cpuMethod
     './node_modules/.bin/pyspy-ts record [--async] --rate 1000 --format raw -o OUT --hide-progress -- python scripts/bench/targets/tasks.py 1000 25 K 0.5',
     'python scripts/bench/targets/big_heap.py 2048 50 & gcore -o core $PID;  [PYSPY_BACKEND=wasm] ./node_modules/.bin/pyspy-ts dump --core core.$PID;  .cache/bench/venv/bin/py-spy dump --core core.$PID',
     'python scripts/bench/targets/parked.py 200 MAX_S &   # then ./node_modules/.bin/pyspy-ts record --pid $PID --rate 100 --thread-name PATTERN [--idle] ...',
+    'python scripts/bench/targets/new_code.py 1 MAX_S &   # then both at once, --rate 1000 --duration 1800 --nonblocking (the cap row)',
     '```',
     '',
     `CPU time: ${cpuMethod}. Every run has a timeout; targets run under \`sh\` in their own process group, ` +
