@@ -29,7 +29,11 @@ describe('pyspy-ts', () => {
   });
 
   it('an option without its value is a one-line usage error, not a stack trace', () => {
-    for (const args of [['record', '--pid'], ['record', '--pid', '1', '--rate'], ['dump', '--pid']]) {
+    for (const args of [
+      ['record', '--pid'],
+      ['record', '--pid', '1', '--rate'],
+      ['dump', '--pid'],
+    ]) {
       const r = run(...args);
       expect(r.status, r.stderr).toBe(2);
       const lines = r.stderr.trim().split('\n');
