@@ -638,7 +638,9 @@ export async function measureCap(interp, cfg, anomalies) {
       for (const p of r.problems) anomalies.push(`${interp.id} cap ${tool}: ${p}`);
       const kb = rss[tool];
       const at = (fraction) => kb[Math.min(kb.length - 1, Math.floor(kb.length * fraction))];
-      log(`cap ${interp.id} ${tool}: ${r.samples} samples, ${r.stacks} stacks, RSS ${at(0.1)} -> ${kb.at(-1)} kB`);
+      log(
+        `cap ${interp.id} ${tool}: ${r.samples} samples, ${r.stacks} stacks, RSS ${at(0.1)} -> ${at(0.5)} -> ${at(0.95)} kB, peak ${Math.max(...kb)} kB`,
+      );
       return {
         interp: interp.id,
         tool,
@@ -646,10 +648,12 @@ export async function measureCap(interp, cfg, anomalies) {
         samples: r.samples,
         stacks: r.stacks,
         otherSamples: r.otherSamples,
+        // The last readings are of the profile being converted and written, not of the record.
+        tenthKb: at(0.1),
         halfKb: at(0.5),
+        lateKb: at(0.95),
         peakKb: kb.length ? Math.max(...kb) : undefined,
-        endKb: kb.at(-1),
-        secondHalfGrowthKb: kb.length ? kb.at(-1) - at(0.5) : undefined,
+        secondHalfGrowthKb: kb.length ? at(0.95) - at(0.5) : undefined,
       };
     });
   } finally {

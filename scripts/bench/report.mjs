@@ -375,7 +375,8 @@ function capSection(rows, capS) {
     '',
     `\`targets/new_code.py 1\`: a new function (\`exec\`) every millisecond of pure-Python work, so nearly every sample is a stack never seen before; both tools at once on it for ${capS} s at 1 kHz, nonblocking. ` +
       'pyspy-ts keeps its default `--max-stacks` (100,000) and counts the samples of newer stacks as `<other stacks>`; py-spy has no cap. ' +
-      'VmRSS of each profiler read once a second: at half time, the peak, the end, and the growth over the second half.',
+      'VmRSS of each profiler read once a second: at 10%, 50% and 95% of the record, its growth from 50% to 95%, and the peak, ' +
+      'which for both tools comes at the end, while the profile is converted and written.',
     '',
     table(
       [
@@ -385,10 +386,11 @@ function capSection(rows, capS) {
         'samples',
         'distinct stacks',
         '`<other stacks>` samples',
-        'RSS at half MB',
+        'RSS 10% MB',
+        'RSS 50% MB',
+        'RSS 95% MB',
+        'growth 50→95% MB',
         'peak MB',
-        'end MB',
-        'second-half growth MB',
       ],
       rows.map((r) => [
         r.interp,
@@ -397,10 +399,11 @@ function capSection(rows, capS) {
         f(r.samples),
         f(r.stacks),
         r.tool === 'pyspy-ts' ? f(r.otherSamples) : 'no cap',
+        mb(r.tenthKb),
         mb(r.halfKb),
-        mb(r.peakKb),
-        mb(r.endKb),
+        mb(r.lateKb),
         mb(r.secondHalfGrowthKb),
+        mb(r.peakKb),
       ]),
     ),
   ].join('\n');
