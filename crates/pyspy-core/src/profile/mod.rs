@@ -267,20 +267,20 @@ impl Aggregator {
 
     /// `frames` outermost first. A sample of a stack seen before allocates nothing and hashes
     /// the stack once.
-    pub fn add_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64) {
+    pub fn add_sample(&mut self, thread: u32, frames: &[u32], time_us: u64) {
         self.add_weighted_sample(thread, frames, time_us, 1);
     }
 
     /// A sample that weighs `weight` in the profile's unit (see `set_unit`).
-    pub fn add_weighted_sample(&mut self, thread: u32, frames: &mut Vec<u32>, time_us: u64, weight: u64) {
-        let hash = hash_of((thread, frames.as_slice()));
+    pub fn add_weighted_sample(&mut self, thread: u32, frames: &[u32], time_us: u64, weight: u64) {
+        let hash = hash_of((thread, frames));
         let id = match self.find_stack(thread, frames, hash) {
             Some(id) => id,
             None if self.stack_ids.len() >= self.max_stacks || frames.contains(&FRAME_NOT_KEPT) => {
                 self.profile.stats.other_samples += 1;
                 self.other_stack(thread)
             }
-            None => self.push_stack(thread, frames.clone(), hash),
+            None => self.push_stack(thread, frames.to_vec(), hash),
         };
         let stack = &mut self.profile.stacks[id as usize];
         stack.count += 1;
@@ -349,10 +349,10 @@ mod tests {
         assert_eq!(a.intern_frame(frame("main")), main);
         let t1 = a.intern_thread(10, 10, "MainThread");
         let t2 = a.intern_thread(10, 11, "worker");
-        a.add_sample(t1, &mut vec![main, work], 0);
-        a.add_sample(t1, &mut vec![main, work], 10);
-        a.add_sample(t2, &mut vec![main, work], 10);
-        a.add_sample(t1, &mut vec![main], 20);
+        a.add_sample(t1, &[main, work], 0);
+        a.add_sample(t1, &[main, work], 10);
+        a.add_sample(t2, &[main, work], 10);
+        a.add_sample(t1, &[main], 20);
         let p = a.finish();
         assert_eq!(p.frames.len(), 2);
         assert_eq!(p.stacks.iter().map(|s| s.count).collect::<Vec<_>>(), vec![2, 1, 1]);
@@ -368,8 +368,8 @@ mod tests {
         a.set_unit(ProfileUnit::CpuNanoseconds);
         let work = a.intern_frame(frame("work"));
         let t = a.intern_thread(10, 10, "MainThread");
-        a.add_weighted_sample(t, &mut vec![work], 0, 7_000_000);
-        a.add_weighted_sample(t, &mut vec![work], 10, 3_000_000);
+        a.add_weighted_sample(t, &[work], 0, 7_000_000);
+        a.add_weighted_sample(t, &[work], 10, 3_000_000);
         let p = a.finish();
         assert_eq!((p.stacks[0].count, p.stacks[0].weight), (2, 10_000_000));
         assert_eq!(p.stats.cpu_attributed_ns, 10_000_000);
@@ -383,11 +383,11 @@ mod tests {
         let frame = |name: &str| Frame { name: name.into(), file: "f.py".into(), line: 1, kind: FrameKind::Python };
         let t = a.intern_thread(1, 1, "main");
         let kept = a.intern_frame(frame("kept"));
-        a.add_sample(t, &mut vec![kept], 0);
+        a.add_sample(t, &[kept], 0);
         for i in 0..1000 {
             let id = a.intern_frame(frame(&format!("generated_{i}")));
             assert_eq!(id, FRAME_NOT_KEPT);
-            a.add_sample(t, &mut vec![kept, id], 0);
+            a.add_sample(t, &[kept, id], 0);
         }
         assert_eq!(a.intern_frame(frame("kept")), kept);
         let p = a.finish();
@@ -400,13 +400,13 @@ mod tests {
         let mut a = Aggregator::new(false).with_max_stacks(2);
         let ids: Vec<u32> = ["a", "b", "c", "d"].iter().map(|n| a.intern_frame(frame(n))).collect();
         let (t1, t2) = (a.intern_thread(1, 1, "one"), a.intern_thread(1, 2, "two"));
-        a.add_sample(t1, &mut vec![ids[0]], 0);
-        a.add_sample(t1, &mut vec![ids[1]], 0);
+        a.add_sample(t1, &[ids[0]], 0);
+        a.add_sample(t1, &[ids[1]], 0);
         // Known stacks are still counted as themselves past the cap.
-        a.add_sample(t1, &mut vec![ids[0]], 0);
-        a.add_sample(t1, &mut vec![ids[2]], 0);
-        a.add_sample(t1, &mut vec![ids[3]], 0);
-        a.add_sample(t2, &mut vec![ids[0]], 0);
+        a.add_sample(t1, &[ids[0]], 0);
+        a.add_sample(t1, &[ids[2]], 0);
+        a.add_sample(t1, &[ids[3]], 0);
+        a.add_sample(t2, &[ids[0]], 0);
         let p = a.finish();
         let other = p.frames.iter().position(|f| f.name == OTHER_STACKS).unwrap() as u32;
         let counts: Vec<(u32, Vec<u32>, u64)> = p.stacks.iter().map(|s| (s.thread, s.frames.clone(), s.count)).collect();

@@ -173,7 +173,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 if sample.gc && options.gc {
                     frame_ids.push(*gc_frame.get_or_insert_with(|| agg.intern_frame(gc_pseudo_frame())));
                 }
-                agg.add_weighted_sample(thread, &mut frame_ids, time_us, sample.weight);
+                agg.add_weighted_sample(thread, &frame_ids, time_us, sample.weight);
             }
         }
         let stats = agg.stats_mut();
