@@ -1,6 +1,7 @@
 //! `dump` of a live process: its threads' states first, then every thread paused (unless
 //! nonblocking) while pyspy-core reads the stacks. With `--subprocesses`, every Python process
-//! descended from it too; with `--thread-name`/`--tid`, only the threads kept are paused and read.
+//! descended from it too; with `--thread-name`/`--tid`, only the threads kept are paused and read
+//! (all are paused for `--async`, whose tasks any thread may change).
 
 use pyspy_core::dump::{read_dump_filtered, threads_kept, DumpOptions, ProcessDump};
 use pyspy_core::process::ProcessSource;
@@ -40,6 +41,9 @@ pub fn dump_filtered(
     let _paused = match (blocking, filter) {
         (false, _) => None,
         (true, None) => Some(PausedProcess::pause(&target.process)?),
+        // The task registry and the loops are the whole process's, and a running thread of
+        // another loop changes them under the read: --async pauses every thread, filter or not.
+        (true, Some(_)) if options.asyncio => Some(PausedProcess::pause(&target.process)?),
         (true, Some(filter)) => {
             let kept = threads_kept(&target.process, &target.python, &threads, filter)?;
             Some(PausedProcess::pause_threads(&target.process, &kept)?)
