@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, dumpCore, type ProcessDump, type ThreadDump } from '@pyspy/core';
 import { crashCorePath, gcore, interpreterFiles, runCliWithout, waitForCore } from './cores.js';
-import { interpreters, runCli, tempDir } from './helpers.js';
+import { interpreters, runCli, tempDir, waitFor } from './helpers.js';
 import { frames, startParked } from './parked.js';
 
 const WASM = { PYSPY_BACKEND: 'wasm' };
@@ -58,7 +58,11 @@ for (const interp of interpreters()) {
       dirs.push(crashDir);
       const trigger = join(crashDir, 'abort-now');
       const crashing = await startParked(interp, { cwd: crashDir, abortTrigger: trigger });
-      crashLive = await dump(crashing.target.pid);
+      // The reporter writes the ground truth just before it calls wait_then_abort: dump once it is there.
+      crashLive = await waitFor('the reporter to wait for the trigger', async () => {
+        const live = await dump(crashing.target.pid);
+        return live.threads.find((t) => t.name === 'reporter')?.frames[0]?.name === 'wait_then_abort' ? live : undefined;
+      });
       const expectedPath = crashCorePath(crashDir, crashing.target.pid);
       writeFileSync(trigger, '');
       crashPath = await waitForCore(expectedPath, crashing.target.child.exited);
