@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import nodeModule from 'node:module';
 import type { CommandModule } from 'yargs';
+import { REPEATABLE_WITHOUT_ARRAY } from './options.js';
 
 // Node 22.1+ keeps V8's compiled code of the chunks below between runs (in the OS temp dir).
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
@@ -27,8 +28,11 @@ if (argv.length === 1 && argv[0] === '--version') {
   void run(argv);
 }
 
-/** The one piece of yargs' internals we reach for (yargs 18). */
-type YargsInternals = { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } };
+/** The pieces of yargs 18 we reach for that its typings (@types/yargs 17) do not declare. */
+type YargsInternals = {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+  getOptions(): { array: string[]; key: Record<string, unknown> };
+};
 
 async function run(argv: string[]): Promise<void> {
   const named = argv.find((arg) => !arg.startsWith('-'));
@@ -49,7 +53,8 @@ async function run(argv: string[]): Promise<void> {
   // showHelp later (ours never do; --help is laid out when asked for). That layout ran hot enough
   // for V8 to optimise wrap-ansi with TurboFan: 20 ms and 5 MB of resident memory for a whole
   // record, which must stay near bare Node's.
-  const usage = (cli as unknown as YargsInternals).getInternalMethods().getUsageInstance();
+  const internals = cli as unknown as YargsInternals;
+  const usage = internals.getInternalMethods().getUsageInstance();
   usage.cacheHelpMessage = () => {};
   await cli
     .scriptName('pyspy-ts')
@@ -58,15 +63,28 @@ async function run(argv: string[]): Promise<void> {
     )
     .demandCommand(1, 'Say which command to run: see the list above.')
     .strict()
+    .check((args) => {
+      // yargs makes an option given twice an array, which no scalar option takes: py-spy (clap)
+      // refuses it too, rather than guess which one was meant.
+      const { array, key } = internals.getOptions();
+      const repeatable = [...array, ...REPEATABLE_WITHOUT_ARRAY];
+      const twice = Object.keys(key).find((k) => k.length > 1 && !repeatable.includes(k) && Array.isArray(args[k]));
+      if (twice) usageError(`--${twice} was given more than once: give it once`);
+      return true;
+    })
     .epilog(EXIT_CODES_HELP)
     .fail((message, error) => {
       // yargs reports its own parse errors ("Not enough arguments following: pid") as a YError,
       // with the message also passed: a usage error like any other. Anything else is ours.
       if (error && error.name !== 'YError') fail(error);
-      process.stderr.write(`error: ${message ?? error?.message}\nRun 'pyspy-ts --help' for usage.\n`);
-      process.exit(2);
+      usageError(message ?? error?.message);
     })
     .help()
     .version(version)
     .parseAsync();
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`error: ${message}\nRun 'pyspy-ts --help' for usage.\n`);
+  process.exit(2);
 }

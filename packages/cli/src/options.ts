@@ -4,6 +4,12 @@
  */
 import type { Options } from 'yargs';
 
+/**
+ * Options that collect a value each time they are given, without `array: true` (which would
+ * swallow the positional arguments given after them). Any other option given twice is refused.
+ */
+export const REPEATABLE_WITHOUT_ARRAY = ['strip-prefix', 'fail-on'];
+
 export const pidOption = {
   type: 'number',
   describe: 'PID of a running Python process',

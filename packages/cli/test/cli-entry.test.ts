@@ -41,4 +41,39 @@ describe('pyspy-ts', () => {
       expect(lines).toHaveLength(2);
     }
   });
+
+  it('an option given twice is a one-line usage error; a repeatable one is not', () => {
+    for (const [args, option] of [
+      [['record', '--pid', '1', '-r', '10', '-r', '20'], 'rate'],
+      [['dump', '--pid', '1', '--pid', '2'], 'pid'],
+      [['record', '--pid', '1', '-o', 'a.svg', '--output', 'b.svg'], 'output'],
+    ] as const) {
+      const r = run(...args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `error: --${option} was given more than once: give it once`,
+        "Run 'pyspy-ts --help' for usage.",
+      ]);
+    }
+    // --tid is repeatable: this gets past the options to the missing process.
+    const r = run('dump', '--pid', '999999999', '--tid', '1', '--tid', '2');
+    expect(r.stderr).not.toContain('more than once');
+    expect(r.status).toBe(3);
+    // So are diff's --strip-prefix and --fail-on, which are no arrays: this gets to the missing files.
+    const d = run(
+      'diff',
+      'no-base.json',
+      'no-head.json',
+      '--strip-prefix',
+      '/a',
+      '--strip-prefix',
+      '/b',
+      '--fail-on',
+      'self:+1%',
+      '--fail-on',
+      'total:+1%',
+    );
+    expect(d.stderr).not.toContain('more than once');
+    expect(d.stderr).toContain('no-base.json');
+  });
 });
