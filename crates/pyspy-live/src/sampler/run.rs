@@ -84,8 +84,8 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
         let mut collected = Vec::new();
         let mut notes = Vec::new();
         for (index, target) in targets.iter_mut().enumerate() {
-            // Also catches a PID reused by another process between two ticks: never sample that one.
-            if !target.python.process.is_alive() {
+            // Also catches a PID reused by another process: never sample that one.
+            if !target.alive_lately(now) {
                 target.exited = true;
                 root_gone |= index == 0;
                 continue;
@@ -103,6 +103,12 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 continue;
             }
             match sample_target(target, options, filter.as_ref(), &mut tick) {
+                // A process that ended since it was last asked about reads as failing, or as
+                // having nothing to sample (a zombie's thread is not running).
+                Ok(read) if (read.errors || (read.expected && read.samples.is_empty())) && !target.python.process.is_alive() => {
+                    target.exited = true;
+                    root_gone |= index == 0;
+                }
                 // A read that failed because the process exec'd under us is no read error.
                 Ok(read) if read.errors && target.exec_happened() => target.begin_reopen(),
                 Ok(read) => {
@@ -288,6 +294,9 @@ struct TargetRead {
     waiting: pyspy_core::python::asyncio::Waiting,
     /// A thread that would have been sampled could not be read.
     errors: bool,
+    /// Threads were selected to be read: a read with no sample is then worth a look at whether
+    /// the process is still there.
+    expected: bool,
 }
 
 /// Which of a target's threads a tick reads, which of those it pauses, and what each weighs.
@@ -457,7 +466,12 @@ fn sample_target(
         Some(t) => (t.paths, if options.gil || options.cpu { Default::default() } else { t.waiting }, t.errors),
         None => (Vec::new(), Default::default(), false),
     };
-    let mut read = TargetRead { samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()), waiting, errors: task_errors };
+    let mut read = TargetRead {
+        samples: Vec::with_capacity(stacks.len() + waiting.tasks.len()),
+        waiting,
+        errors: task_errors,
+        expected: !selection.read.is_empty(),
+    };
     for (i, stack) in stacks.into_iter().enumerate() {
         let tid = tids.to_outer(stack.thread.native_thread_id);
         let weight = selection.weight(tid).unwrap_or(1);
@@ -516,8 +530,16 @@ fn read_unfiltered(
     keep: &dyn Fn(&PyThread) -> bool,
 ) -> Result<Vec<pyspy_core::python::stacks::ThreadStack>> {
     let (layout, runtime) = (&python.layout, python.runtime_addr);
-    let heads = threads::thread_list_heads(memory, layout, runtime)?;
     let recent = known.walked_at.is_some_and(|at| at.elapsed() < targets::KNOWN_REFRESH);
+    if recent && selection.read.is_empty() {
+        // No thread is read this tick (none runs): the target's memory is not read at all, and
+        // the threads are looked at as last walked (`keep` counts the idle ones).
+        for thread in &known.threads {
+            keep(thread);
+        }
+        return Ok(Vec::new());
+    }
+    let heads = threads::thread_list_heads(memory, layout, runtime)?;
     if recent && heads == known.heads {
         let wanted: Vec<PyThread> = known.threads.iter().filter(|t| selection.reads(t, tids)).cloned().collect();
         let now = threads::read_known_threads(memory, layout, runtime, python.tstate_current_addr, &wanted, inner)?;

@@ -59,6 +59,8 @@ pub(crate) struct Target {
     pub(super) image: Option<Image>,
     pub(super) image_checked_at: Instant,
     pub(super) phase: Phase,
+    /// When `alive_lately` last asked the kernel.
+    alive_checked_at: Instant,
 }
 
 impl Target {
@@ -91,7 +93,21 @@ impl Target {
             image: super::exec::image_of(pid),
             image_checked_at: Instant::now(),
             phase: Phase::Sampling,
+            alive_checked_at: Instant::now(),
         }
+    }
+
+    /// Whether the process is still running and still the one we opened, asked of the kernel
+    /// every `LIVENESS_INTERVAL` only: one poll a tick was a tenth of a deep sample's cost. In
+    /// between, a process that ended shows in the reads (they fail, or find nothing to sample),
+    /// and the caller asks `is_alive` then. Another process under its PID is no risk between two
+    /// asks: PIDs are handed out in turn, so one is reused only after every other free PID was.
+    pub fn alive_lately(&mut self, now: Instant) -> bool {
+        if now.saturating_duration_since(self.alive_checked_at) < LIVENESS_INTERVAL {
+            return true;
+        }
+        self.alive_checked_at = now;
+        self.python.process.is_alive()
     }
 
     /// The process exec'd another Python: read that one from now on, as a target of its own
@@ -276,6 +292,9 @@ pub(crate) struct KnownThreads {
 }
 
 pub(crate) const KNOWN_REFRESH: Duration = Duration::from_secs(1);
+
+/// How often `alive_lately` asks the kernel while the reads go well.
+const LIVENESS_INTERVAL: Duration = Duration::from_millis(20);
 
 /// How often Python's thread names are read again.
 const NAMES_REFRESH: Duration = Duration::from_secs(1);
