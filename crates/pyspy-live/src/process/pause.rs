@@ -105,7 +105,17 @@ impl Drop for PausedProcess {
 /// a signal delivered to one of our threads, three system calls in its handler, and a wake-up of
 /// Node's loop to look for exited children: up to 100 µs a tick. libuv only looks for exits, and
 /// exits still send SIGCHLD with the flag, so it is added; waits are woken either way.
+///
+/// Looked at every `SIGCHLD_RECHECK` only: the handler comes with a spawn, which a record does
+/// before it samples, and the look was one system call a pause.
 fn quiet_stop_signals() {
+    static CHECKED_AT: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+    let Ok(mut checked_at) = CHECKED_AT.lock() else { return };
+    let now = Instant::now();
+    if checked_at.is_some_and(|at| now.saturating_duration_since(at) < SIGCHLD_RECHECK) {
+        return;
+    }
+    *checked_at = Some(now);
     // SAFETY: sigaction reads the current disposition into a zeroed struct we own, and sets the
     // same one back with one more flag; nothing else of it changes.
     unsafe {
@@ -120,6 +130,8 @@ fn quiet_stop_signals() {
         }
     }
 }
+
+const SIGCHLD_RECHECK: Duration = Duration::from_millis(250);
 
 /// PTRACE_DETACH; false when the thread was not in a stop we could release (it is exiting, or
 /// our interrupt has not landed yet).
