@@ -152,31 +152,48 @@ impl StackReader {
         Ok(resolved)
     }
 
-    /// A walked frame's code object, line and (when asked) locals.
+    /// A walked frame's code object, line and (when asked) locals. Inlined into the loop above:
+    /// returned from a call, each frame's 100-byte result made a round trip through memory.
+    #[inline(always)]
     fn resolve(&mut self, memory: &dyn Memory, python: &Python, raw: RawFrame, options: ReadOptions) -> Result<StackFrame> {
-        let layout = &python.layout;
+        let (code, line) = self.code_and_line(memory, python, raw)?;
+        let locals = if options.locals { locals::read_locals(memory, &python.layout, &code, &raw) } else { None };
+        Ok(StackFrame { code, line, raw, locals })
+    }
+
+    /// The frame's code object and line: two lookups once the code object was checked in this
+    /// read and the line met before. This runs for every frame of every sample; the rest is kept
+    /// out of line, so that this stays small enough to inline.
+    #[inline]
+    fn code_and_line(&mut self, memory: &dyn Memory, python: &Python, raw: RawFrame) -> Result<(Arc<CodeInfo>, u32)> {
         let code = match self.checked.get(&raw.code_addr) {
             Some(code) => code.clone(),
-            None => {
-                let code = self.codes.get_by_addr(memory, layout, raw.code_addr)?;
-                self.checked.insert(raw.code_addr, code.clone());
-                code
-            }
+            None => self.check_code(memory, python, raw.code_addr)?,
         };
         let offset = raw.byte_offset(code.instructions_addr);
-        let key = (Arc::as_ptr(&code) as usize, offset);
-        let line = match self.lines.get(&key) {
+        let line = match self.lines.get(&(Arc::as_ptr(&code) as usize, offset)) {
             Some(&(_, line)) => line,
-            None => {
-                let line = code.line_for(layout, offset);
-                if self.lines.len() >= MAX_REMEMBERED_LINES {
-                    self.lines.clear();
-                }
-                self.lines.insert(key, (code.clone(), line));
-                line
-            }
+            None => self.decode_line(python, &code, offset),
         };
-        let locals = if options.locals { locals::read_locals(memory, layout, &code, &raw) } else { None };
-        Ok(StackFrame { code, line, raw, locals })
+        Ok((code, line))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_code(&mut self, memory: &dyn Memory, python: &Python, code_addr: u64) -> Result<Arc<CodeInfo>> {
+        let code = self.codes.get_by_addr(memory, &python.layout, code_addr)?;
+        self.checked.insert(code_addr, code.clone());
+        Ok(code)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decode_line(&mut self, python: &Python, code: &Arc<CodeInfo>, offset: i64) -> u32 {
+        let line = code.line_for(&python.layout, offset);
+        if self.lines.len() >= MAX_REMEMBERED_LINES {
+            self.lines.clear();
+        }
+        self.lines.insert((Arc::as_ptr(code) as usize, offset), (code.clone(), line));
+        line
     }
 }
