@@ -98,7 +98,7 @@ impl Target {
     }
 
     /// Whether the process is still running and still the one we opened, asked of the kernel
-    /// every `LIVENESS_INTERVAL` only: one poll a tick was a tenth of a deep sample's cost. In
+    /// every `LIVENESS_INTERVAL` only: one poll a tick was 7% of a 200-deep sample's cost. In
     /// between, a process that ended shows in the reads (they fail, or find nothing to sample),
     /// and the caller asks `is_alive` then. Another process under its PID is no risk between two
     /// asks: PIDs are handed out in turn, so one is reused only after every other free PID was.
