@@ -40,14 +40,13 @@ pub fn dump_filtered(
     });
     let _paused = match (blocking, filter) {
         (false, _) => None,
-        (true, None) => Some(PausedProcess::pause(&target.process)?),
         // The task registry and the loops are the whole process's, and a running thread of
         // another loop changes them under the read: --async pauses every thread, filter or not.
-        (true, Some(_)) if options.asyncio => Some(PausedProcess::pause(&target.process)?),
-        (true, Some(filter)) => {
+        (true, Some(filter)) if !options.asyncio => {
             let kept = threads_kept(&target.process, &target.python, &threads, filter)?;
             Some(PausedProcess::pause_threads(&target.process, &kept)?)
         }
+        (true, _) => Some(PausedProcess::pause(&target.process)?),
     };
     // Only the threads read are captured: the native stage asks for a thread's registers when
     // the read pipeline hands it that thread's frames, and the filter hands it only those kept.

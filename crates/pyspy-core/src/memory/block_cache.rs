@@ -135,10 +135,9 @@ impl BlockCache {
             .collect();
         self.reads += 1;
         let read = inner.read_many(&mut requests).is_ok();
-        let ok: Vec<bool> = requests.iter().map(|r| read && r.ok).collect();
-        for (i, ok) in (first..first + count).zip(ok) {
+        for (i, request) in (first..first + count).zip(&requests) {
             let (addr, unused) = self.previous[i];
-            self.index.insert(addr, Slot { buffer: ok.then_some(i), touched: false, unused });
+            self.index.insert(addr, Slot { buffer: (read && request.ok).then_some(i), touched: false, unused });
         }
     }
 

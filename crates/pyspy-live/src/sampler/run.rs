@@ -102,22 +102,21 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 target.begin_reopen();
                 continue;
             }
-            match sample_target(target, options, filter.as_ref(), &mut tick) {
-                // A process that ended since it was last asked about reads as failing, or as
-                // having nothing to sample (a zombie's thread is not running).
-                Ok(read) if (read.errors || (read.expected && read.samples.is_empty())) && !target.python.process.is_alive() => {
-                    target.exited = true;
-                    root_gone |= index == 0;
-                }
+            let result = sample_target(target, options, filter.as_ref(), &mut tick);
+            // A process that ended since it was last asked about reads as failing, or as having
+            // nothing to sample (a zombie's thread is not running).
+            let maybe_gone = result.as_ref().map_or(true, |read| read.errors || (read.expected && read.samples.is_empty()));
+            if maybe_gone && !target.python.process.is_alive() {
+                target.exited = true;
+                root_gone |= index == 0;
+                continue;
+            }
+            match result {
                 // A read that failed because the process exec'd under us is no read error.
                 Ok(read) if read.errors && target.exec_happened() => target.begin_reopen(),
                 Ok(read) => {
                     tick.error |= read.errors;
                     collected.push((index, read));
-                }
-                Err(_) if !target.python.process.is_alive() => {
-                    target.exited = true;
-                    root_gone |= index == 0;
                 }
                 Err(_) if target.exec_happened() => target.begin_reopen(),
                 Err(_) => tick.error = true,
