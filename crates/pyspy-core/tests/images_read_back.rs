@@ -99,3 +99,33 @@ fn every_minors_asyncio_tasks_read_back_as_planted() {
     }
     assert!(with_tasks > 100, "only {with_tasks} images had tasks");
 }
+
+#[test]
+fn a_code_object_replaced_at_its_address_is_read_anew_by_a_reader_that_read_it_before() {
+    for &build in layouts::BUILDS {
+        let mut image = Image::new(build, 0x7d, 3, false);
+        let python = readback::python_of(&image.memory, &image.planted, build).unwrap();
+        let mut reader = StackReader::default();
+        let before = readback::read_back(&image.memory, &python, &image.planted.tids, &mut reader).unwrap();
+        // The outermost frame of a thread: its code object is made another one, named as its
+        // file is, at the same address. Frames, addresses and instructions stay as they were.
+        let outermost = before.iter().filter_map(|t| t.frames.as_ref()?.last()).next().expect("a thread with frames").clone();
+        let layout = &python.layout;
+        let offset_of = |addr: u64| (addr - image.memory.base) as usize;
+        let field = offset_of(outermost.code_addr + u64::from(layout.code_filename));
+        let filename_addr: [u8; 8] = image.memory.bytes[field..field + 8].try_into().unwrap();
+        for name_field in [Some(layout.code_name), layout.code_qualname].into_iter().flatten() {
+            let at = offset_of(outermost.code_addr + u64::from(name_field));
+            image.memory.bytes[at..at + 8].copy_from_slice(&filename_addr);
+        }
+        let mut expected = before.clone();
+        for frame in expected.iter_mut().filter_map(|t| t.frames.as_mut()).flatten() {
+            if frame.code_addr == outermost.code_addr {
+                frame.name = frame.filename.clone();
+            }
+        }
+        assert_ne!(expected, before, "{build}: the test changed nothing");
+        let after = readback::read_back(&image.memory, &python, &image.planted.tids, &mut reader).unwrap();
+        assert_eq!(after, expected, "{build}");
+    }
+}

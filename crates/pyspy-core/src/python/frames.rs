@@ -23,6 +23,17 @@ pub enum InstructionPosition {
     Pointer(u64),
 }
 
+impl InstructionPosition {
+    /// The position as one number, to tell whether a frame moved since it was last read: one
+    /// layout has one kind of position.
+    pub fn key(self) -> u64 {
+        match self {
+            InstructionPosition::Offset(offset) => offset as u64,
+            InstructionPosition::Pointer(pointer) => pointer,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct RawFrame {
     pub frame_addr: u64,

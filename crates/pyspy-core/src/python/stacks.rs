@@ -57,7 +57,35 @@ pub struct StackReader {
     /// frame of every sample was a third of the cost of a deep sample. Entries hold their code
     /// object so that its address is not reused by another while the entry lives.
     lines: FxHashMap<(usize, i64), (Arc<CodeInfo>, u32)>,
+    /// Each thread's frames as its last read resolved them, by thread state (`LastRead`).
+    last: FxHashMap<u64, LastRead>,
+    /// Reads (`stacks_of` calls) so far: ages the entries of `last`.
+    reads: u64,
 }
+
+/// A thread's frames as its last read resolved them, outermost first. Between two samples most
+/// of a stack stays as it was: a frame found again at the same depth from the outermost, under
+/// the same outer frames, at the same address, running the same code object at the same
+/// instruction, is on the same line, and is resolved without the two lookups by code object and
+/// by line (a tenth of a 200-deep sample's cost).
+#[derive(Default)]
+struct LastRead {
+    frames: Vec<Resolved>,
+    /// The `reads` count when this thread was last read.
+    read_at: u64,
+}
+
+struct Resolved {
+    frame_addr: u64,
+    code_addr: u64,
+    position: u64,
+    code: Arc<CodeInfo>,
+    line: u32,
+}
+
+/// A thread not read for this many reads is forgotten: it ended, or idles out of sight. Its
+/// entry holds code objects alive, so this also bounds what ended threads keep.
+const LAST_READ_KEPT_FOR: u64 = 1024;
 
 /// Past this many remembered lines, start again: a program that generates code endlessly must
 /// not grow our memory without bound.
@@ -116,9 +144,14 @@ impl StackReader {
         options: ReadOptions,
     ) -> Vec<ThreadStack> {
         self.checked.clear();
+        self.reads += 1;
+        if self.reads.is_multiple_of(LAST_READ_KEPT_FOR) {
+            let reads = self.reads;
+            self.last.retain(|_, last| reads - last.read_at < LAST_READ_KEPT_FOR);
+        }
         threads
             .map(|thread| {
-                let frames = self.read_frames(memory, python, thread.frame, options);
+                let frames = self.read_frames(memory, python, thread.tstate, thread.frame, options);
                 let gc_collecting = thread.owns_gil && gc::collecting(memory, &python.layout, python.runtime_addr, thread.interp);
                 ThreadStack { thread, frames, gc_collecting }
             })
@@ -131,7 +164,10 @@ impl StackReader {
     pub fn read_frame_at(&mut self, memory: &dyn Memory, python: &Python, frame_addr: u64) -> Result<Option<StackFrame>> {
         frames::walk(memory, &python.layout, frame_addr, &mut self.raw, &mut self.scratch)?;
         match self.raw.first().copied() {
-            Some(raw) => self.resolve(memory, python, raw, ReadOptions::default()).map(Some),
+            Some(raw) => {
+                let (code, line) = self.code_and_line(memory, python, raw)?;
+                Ok(Some(Self::frame(memory, python, code, line, raw, ReadOptions::default())))
+            }
             None => Ok(None),
         }
     }
@@ -140,25 +176,79 @@ impl StackReader {
         &mut self,
         memory: &dyn Memory,
         python: &Python,
+        tstate: u64,
         innermost: u64,
         options: ReadOptions,
     ) -> Result<Vec<StackFrame>> {
         frames::walk(memory, &python.layout, innermost, &mut self.raw, &mut self.scratch)?;
-        let mut resolved = Vec::with_capacity(self.raw.len());
-        for i in 0..self.raw.len() {
+        // Taken out while this read runs: a read that fails leaves the thread with none.
+        let mut last = self.last.remove(&tstate).unwrap_or_default();
+        let same = self.unchanged_outer(memory, python, &last.frames)?;
+        let n = self.raw.len();
+        let mut resolved = Vec::with_capacity(n);
+        for i in 0..n {
             let raw = self.raw[i];
-            resolved.push(self.resolve(memory, python, raw, options)?);
+            let (code, line) = if i >= n - same {
+                let known = &last.frames[n - 1 - i];
+                (known.code.clone(), known.line)
+            } else {
+                self.code_and_line(memory, python, raw)?
+            };
+            resolved.push(Self::frame(memory, python, code, line, raw, options));
         }
+        last.frames.truncate(same);
+        last.frames.extend(resolved[..n - same].iter().rev().map(|f| Resolved {
+            frame_addr: f.raw.frame_addr,
+            code_addr: f.raw.code_addr,
+            position: f.raw.position.key(),
+            code: f.code.clone(),
+            line: f.line,
+        }));
+        last.read_at = self.reads;
+        self.last.insert(tstate, last);
         Ok(resolved)
     }
 
-    /// A walked frame's code object, line and (when asked) locals. Inlined into the loop above:
-    /// returned from a call, each frame's 100-byte result made a round trip through memory.
+    /// How many of the walked frames, from the outermost, are as `last` resolved them. Their code
+    /// objects are checked all the same, once a read like any other (a code object freed and
+    /// another made at its address would otherwise go on under the old one's name); a run of
+    /// frames of one code object, a recursion, is checked once.
+    fn unchanged_outer(&mut self, memory: &dyn Memory, python: &Python, last: &[Resolved]) -> Result<usize> {
+        let n = self.raw.len();
+        let mut checked_addr = None;
+        for (depth, known) in last.iter().enumerate().take(n) {
+            let raw = &self.raw[n - 1 - depth];
+            if raw.frame_addr != known.frame_addr || raw.code_addr != known.code_addr || raw.position.key() != known.position {
+                return Ok(depth);
+            }
+            if checked_addr != Some(known.code_addr) {
+                let same_code = match self.checked.get(&known.code_addr) {
+                    Some(code) => Arc::ptr_eq(code, &known.code),
+                    None => Arc::ptr_eq(&self.check_code(memory, python, known.code_addr)?, &known.code),
+                };
+                if !same_code {
+                    return Ok(depth);
+                }
+                checked_addr = Some(known.code_addr);
+            }
+        }
+        Ok(last.len().min(n))
+    }
+
+    /// A walked frame with its code object, line and (when asked) locals. Inlined into the
+    /// loops above: returned from a call, each frame's 100-byte result made a round trip
+    /// through memory.
     #[inline(always)]
-    fn resolve(&mut self, memory: &dyn Memory, python: &Python, raw: RawFrame, options: ReadOptions) -> Result<StackFrame> {
-        let (code, line) = self.code_and_line(memory, python, raw)?;
+    fn frame(
+        memory: &dyn Memory,
+        python: &Python,
+        code: Arc<CodeInfo>,
+        line: u32,
+        raw: RawFrame,
+        options: ReadOptions,
+    ) -> StackFrame {
         let locals = if options.locals { locals::read_locals(memory, &python.layout, &code, &raw) } else { None };
-        Ok(StackFrame { code, line, raw, locals })
+        StackFrame { code, line, raw, locals }
     }
 
     /// The frame's code object and line: two lookups once the code object was checked in this
