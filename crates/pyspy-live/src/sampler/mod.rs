@@ -5,6 +5,7 @@
 
 mod cpu;
 mod exec;
+mod last_ids;
 mod native;
 mod run;
 mod targets;

@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::native::LiveNative;
 
 /// One frame of a sample, innermost first.
+#[derive(Clone)]
 pub(super) enum SampleFrame {
     Python(Arc<CodeInfo>, u32),
     Native(Arc<SymbolInfo>, usize),

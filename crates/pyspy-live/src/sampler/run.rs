@@ -162,19 +162,17 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                         intern(agg, &mut memo, &f.code, f.line, options, cwd)
                     })
                     .map_or(sample.frames.len(), |keep| merged_len(&sample.frames, keep));
-                for frame in sample.frames[..kept].iter().rev() {
-                    frame_ids.push(match frame {
-                        SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, cwd),
-                        SampleFrame::Native(symbol, inline) => native_memo.intern(
-                            &mut agg,
-                            symbol,
-                            *inline,
-                            options.nolineno || options.function,
-                            options.full_filenames,
-                        ),
-                        SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
-                    });
-                }
+                target.last_ids.push_ids(sample.tid, &sample.frames[..kept], &mut frame_ids, |frame| match frame {
+                    SampleFrame::Python(code, line) => intern(&mut agg, &mut memo, code, *line, options, cwd),
+                    SampleFrame::Native(symbol, inline) => native_memo.intern(
+                        &mut agg,
+                        symbol,
+                        *inline,
+                        options.nolineno || options.function,
+                        options.full_filenames,
+                    ),
+                    SampleFrame::Incomplete(reason) => native_memo.marker(&mut agg, *reason),
+                });
                 if sample.gc && options.gc {
                     frame_ids.push(*gc_frame.get_or_insert_with(|| agg.intern_frame(gc_pseudo_frame())));
                 }

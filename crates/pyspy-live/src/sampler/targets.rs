@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 
 use super::cpu::CpuClock;
 use super::exec::{Image, Phase};
+use super::last_ids::LastIds;
 use super::tasks::TaskSampling;
 use crate::process::{linux, ThreadStates};
 use crate::python::PythonProcess;
@@ -55,6 +56,8 @@ pub(crate) struct Target {
     scope_read_at: Option<Instant>,
     /// `--subprocesses`: the id of this process's root frame, once interned.
     pub process_frame: Option<u32>,
+    /// Each thread's last sample, with its frames' ids.
+    pub(super) last_ids: LastIds,
     /// The program image the process ran when it was opened: an exec replaces it.
     pub(super) image: Option<Image>,
     pub(super) image_checked_at: Instant,
@@ -90,6 +93,7 @@ impl Target {
             known: KnownThreads::default(),
             scope_read_at: None,
             process_frame: None,
+            last_ids: LastIds::default(),
             image: super::exec::image_of(pid),
             image_checked_at: Instant::now(),
             phase: Phase::Sampling,
