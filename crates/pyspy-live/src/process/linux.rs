@@ -117,6 +117,15 @@ impl LinuxProcess {
         fs::read_to_string(self.proc_path(&format!("task/{tid}/comm"))).ok().map(|s| s.trim_end().to_string())
     }
 
+    /// `is_alive`, and its main thread has not exited. A process that exits can lose its main
+    /// thread before the others end: from then on every read through its PID fails, while its
+    /// pidfd says alive until the last thread is gone. One more file read: for after a read failed.
+    pub fn is_alive_and_readable(&self) -> bool {
+        self.is_alive()
+            && fs::read_to_string(self.proc_path("stat"))
+                .is_ok_and(|stat| !matches!(stat_state_char(&stat), Some('Z') | Some('X') | None))
+    }
+
     /// Running (not a zombie) and still the process we opened, not another one with its PID.
     pub fn is_alive(&self) -> bool {
         if let Some(fd) = &self.pidfd {

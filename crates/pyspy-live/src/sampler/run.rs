@@ -104,9 +104,13 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             }
             let result = sample_target(target, options, filter.as_ref(), &mut tick);
             // A process that ended since it was last asked about reads as failing, or as having
-            // nothing to sample (a zombie's thread is not running).
-            let maybe_gone = result.as_ref().map_or(true, |read| read.errors || (read.expected && read.samples.is_empty()));
-            if maybe_gone && !target.python.process.is_alive() {
+            // nothing to sample (a zombie's thread is not running). One that is ending reads as
+            // failing before it ends.
+            let failed = result.as_ref().map_or(true, |read| read.errors);
+            let nothing = result.as_ref().is_ok_and(|read| read.expected && read.samples.is_empty());
+            let process = &target.python.process;
+            let gone = (failed && !process.is_alive_and_readable()) || (nothing && !process.is_alive());
+            if gone {
                 target.exited = true;
                 root_gone |= index == 0;
                 continue;
