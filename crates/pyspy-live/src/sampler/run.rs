@@ -454,13 +454,18 @@ fn sample_target(
         }
         read
     });
-    let stacks = match stacks {
+    let mut stacks = match stacks {
         Ok(stacks) => stacks,
         Err(e) => {
             target.forget_scope();
             return Err(e);
         }
     };
+    if !options.nonblocking {
+        if let Some(paused) = &selection.pause {
+            read_again_paused(process, &python.python, reader, tids, paused, &mut stacks);
+        }
+    }
     tick.idle_seen += idle.get();
     // A waiting task holds no GIL and uses no CPU: with --gil or --cpu it is no sample.
     let (mut paths, waiting, task_errors) = match task_read {
@@ -515,6 +520,39 @@ fn sample_target(
         target.forget_scope();
     }
     Ok(read)
+}
+
+/// `--cpu` reads a thread that ran since its last reading but sleeps now without pausing it
+/// (`select_threads`). One that woke during the read, to end say, can read as garbage: it is
+/// paused and read again on its own, from the target's memory as it is now, not from the blocks
+/// this tick read ahead. One that ended meanwhile is neither a sample nor an error.
+fn read_again_paused(
+    process: &crate::process::LinuxProcess,
+    python: &pyspy_core::python::Python,
+    reader: &mut pyspy_core::python::StackReader,
+    tids: &pyspy_core::process::TidMap,
+    paused: &[u32],
+    stacks: &mut [pyspy_core::python::stacks::ThreadStack],
+) {
+    for stack in stacks.iter_mut().filter(|s| s.frames.is_err()) {
+        let tid = tids.to_outer(stack.thread.native_thread_id);
+        if paused.contains(&tid) {
+            continue;
+        }
+        let Ok(held) = PausedProcess::pause_threads(process, &[tid]) else { continue };
+        if held.thread_count() == 0 {
+            stack.frames = Ok(Vec::new());
+            continue;
+        }
+        let known = [stack.thread.clone()];
+        if let Ok((mut again, _)) = reader.read_known(process, python, tids.inner(), ReadOptions::default(), &known, &|_| true) {
+            // None: its thread state is no longer its own, it ended.
+            match again.pop() {
+                Some(read) => *stack = read,
+                None => stack.frames = Ok(Vec::new()),
+            }
+        }
+    }
 }
 
 /// The stacks of the threads `keep` keeps, every Python thread looked at by `keep`. The thread
