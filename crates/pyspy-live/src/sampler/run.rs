@@ -53,6 +53,7 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     let mut gc_frame: Option<u32> = None;
     let mut names_wanted: Vec<(u32, u64)> = Vec::new();
     let mut next_tick = started;
+    let mut pending_errors = PendingErrors::default();
     let mut last_child_scan = started;
     shared.aggregator().stats_mut().requested_rate_hz = options.rate_hz;
 
@@ -119,11 +120,13 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
                 // A read that failed because the process exec'd under us is no read error.
                 Ok(read) if read.errors && target.exec_happened() => target.begin_reopen(),
                 Ok(read) => {
-                    tick.error |= read.errors;
+                    if read.errors {
+                        tick.failed.push(target.python.pid());
+                    }
                     collected.push((index, read));
                 }
                 Err(_) if target.exec_happened() => target.begin_reopen(),
-                Err(_) => tick.error = true,
+                Err(_) => tick.failed.push(target.python.pid()),
             }
         }
 
@@ -144,9 +147,10 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
             if !root_gone {
                 stats.ticks += 1;
             }
-            if tick.error {
-                stats.errors += 1;
+            if !tick.failed.is_empty() {
+                pending_errors.0.push_back((now, std::mem::take(&mut tick.failed)));
             }
+            stats.errors += pending_errors.confirm(now, |pid| still_sampled(&targets, pid), false);
             stats.idle_samples += tick.idle_seen;
             stats.cpu_kernel_ns += tick.cpu_kernel_ns;
         }
@@ -205,8 +209,39 @@ pub(super) fn run(root: PythonProcess, options: &RecordOptions, shared: &Shared)
     }
     let mut agg = shared.aggregator();
     let stats = agg.stats_mut();
+    stats.errors += pending_errors.confirm(Instant::now(), |pid| still_sampled(&targets, pid), true);
     stats.duration_s = started.elapsed().as_secs_f64();
     stats.profiler_cpu_s = thread_cpu_seconds() - cpu_at_start;
+}
+
+/// Ticks with a read that failed, each with the processes whose read failed, not yet counted as
+/// errors. A process that is exiting reads as failing before anything says it has exited (its
+/// memory goes before its pidfd is ready): such a tick is counted once one of those processes is
+/// still there `ERROR_GRACE` later, and dropped if they all ended meanwhile.
+#[derive(Default)]
+struct PendingErrors(std::collections::VecDeque<(Instant, Vec<u32>)>);
+
+const ERROR_GRACE: Duration = Duration::from_millis(250);
+
+fn still_sampled(targets: &[Target], pid: u32) -> bool {
+    targets.iter().any(|t| !t.exited && t.python.pid() == pid)
+}
+
+impl PendingErrors {
+    /// How many pending ticks are errors by now, taken out of the pending ones; with `all`
+    /// (the record is over), every one whose process is still there.
+    fn confirm(&mut self, now: Instant, sampled: impl Fn(u32) -> bool, all: bool) -> u64 {
+        let mut errors = 0;
+        self.0.retain(|(at, pids)| {
+            if !pids.iter().any(|&pid| sampled(pid)) {
+                return false;
+            }
+            let due = all || now.saturating_duration_since(*at) >= ERROR_GRACE;
+            errors += u64::from(due);
+            !due
+        });
+        errors
+    }
 }
 
 /// `<GC>`: the cyclic garbage collector running, on top of the stack that triggered it.
@@ -265,8 +300,8 @@ fn intern(
 /// What one tick counted across its targets.
 #[derive(Default)]
 struct Tick {
-    /// A thread that would have been sampled could not be read.
-    error: bool,
+    /// The processes with a thread that would have been sampled and could not be read.
+    failed: Vec<u32>,
     /// Threads left out as idle (for `Stats::idle_samples`).
     idle_seen: u64,
     /// `--cpu`: CPU time the kernel counted for the threads read since their last reading.
@@ -613,4 +648,31 @@ fn merged_len(frames: &[SampleFrame], keep: usize) -> usize {
         }
     }
     frames.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_tick_is_an_error_once_its_process_is_still_there_after_the_grace_and_none_if_it_ended() {
+        let start = Instant::now();
+        let later = |ms| start + Duration::from_millis(ms);
+        let mut pending = PendingErrors::default();
+        pending.0.push_back((start, vec![10]));
+        pending.0.push_back((later(10), vec![10, 20]));
+        pending.0.push_back((later(20), vec![20]));
+        // Within the grace: nothing yet, whoever is there.
+        assert_eq!(pending.confirm(later(100), |_| true, false), 0);
+        // 20 ended: its own tick goes; 10's two ticks count once they are due.
+        let only_10 = |pid| pid == 10;
+        assert_eq!(pending.confirm(later(255), only_10, false), 1);
+        assert_eq!(pending.confirm(later(265), only_10, false), 1);
+        assert!(pending.0.is_empty());
+        // At the end of a record, what is pending counts if its process is there, due or not.
+        pending.0.push_back((later(300), vec![10]));
+        pending.0.push_back((later(300), vec![20]));
+        assert_eq!(pending.confirm(later(301), only_10, true), 1);
+        assert!(pending.0.is_empty());
+    }
 }
