@@ -121,9 +121,7 @@ impl LinuxProcess {
     /// thread before the others end: from then on every read through its PID fails, while its
     /// pidfd says alive until the last thread is gone. One more file read: for after a read failed.
     pub fn is_alive_and_readable(&self) -> bool {
-        self.is_alive()
-            && fs::read_to_string(self.proc_path("stat"))
-                .is_ok_and(|stat| !matches!(stat_state_char(&stat), Some('Z') | Some('X') | None))
+        self.is_alive() && self.main_thread_alive()
     }
 
     /// Running (not a zombie) and still the process we opened, not another one with its PID.
@@ -136,6 +134,12 @@ impl LinuxProcess {
                 return ready == 0;
             }
         }
+        self.main_thread_alive()
+    }
+
+    /// From `/proc/PID/stat`: the main thread is not a zombie, and the process is still the one
+    /// we opened.
+    fn main_thread_alive(&self) -> bool {
         match fs::read_to_string(self.proc_path("stat")) {
             Ok(stat) => {
                 let same = self.start_time == 0 || stat_start_time(&stat) == Some(self.start_time);
