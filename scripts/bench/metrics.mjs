@@ -15,12 +15,39 @@ const BIG_HEAP = join(TARGETS, 'big_heap.py');
 const NATIVE_WORK = join(TARGETS, 'native_work.py');
 const NATIVE_TARGET = join(TARGETS, '../../../tests/targets/native/native_target.py');
 const HOTEXT_C = join(TARGETS, '../../../tests/targets/native/hotext.c');
+const WAKE_C = join(TARGETS, 'wake.c');
 const TOOLS = ['pyspy-ts', 'py-spy'];
 const record = (tool, opts) => (tool === 'pyspy-ts' ? recordPyspyTs(opts) : recordPySpy(opts));
 /** Alternate which tool goes first, run by run. */
 const orderFor = (i) => (i % 2 === 0 ? TOOLS : [...TOOLS].reverse());
 const mode = (nonblocking) => (nonblocking ? 'nonblocking' : 'blocking');
 const perSampleUs = (cpuS, samples) => (cpuS !== undefined && samples ? (cpuS / samples) * 1e6 : undefined);
+
+let wakeBinary;
+
+/**
+ * The floor under a tick's CPU (`targets/wake.c`): what a thread that wakes `rate` times a second
+ * and does nothing else spends a wake-up, in µs, read the way the sampler reads its own CPU. On
+ * this virtual machine it moves several-fold from hour to hour, so each row measures it beside
+ * its own runs. Undefined when the loop could not run.
+ */
+async function wakeFloorUs(rate, seconds, anomalies) {
+  if (wakeBinary === undefined) {
+    wakeBinary = join(TMP, 'wake');
+    execFileSync('gcc', ['-O2', '-o', wakeBinary, WAKE_C]);
+  }
+  const r = await run([wakeBinary, String(rate), String(seconds)], { timeoutMs: (seconds + 30) * 1000 });
+  try {
+    const { ticks, cpuUs } = JSON.parse(r.stdout);
+    return ticks ? cpuUs / ticks : undefined;
+  } catch {
+    anomalies.push(`wake-up floor at ${rate} Hz: ${firstLine(r.stderr) || `exit ${r.code}`}`);
+    return undefined;
+  }
+}
+
+/** Seconds of each floor measurement: enough wake-ups at every rate measured (100 Hz: 300). */
+const FLOOR_S = 3;
 
 /** A long-lived target that is restarted if a profiler run killed it. */
 async function longTarget(interp, script, args, anomalies) {
@@ -53,7 +80,9 @@ export async function measureRates(interp, cfg, anomalies) {
       for (const nonblocking of [false, true]) {
         for (const rate of cfg.rates) {
           const got = { 'pyspy-ts': [], 'py-spy': [] };
+          const floors = [];
           for (let i = 0; i < cfg.runs; i++) {
+            floors.push(await wakeFloorUs(rate, FLOOR_S, anomalies));
             for (const tool of orderFor(i)) {
               const label = `${interp.id} depth ${depth} ${rate} Hz ${mode(nonblocking)} ${tool} run ${i + 1}`;
               const r = await record(tool, {
@@ -76,6 +105,7 @@ export async function measureRates(interp, cfg, anomalies) {
             mode: mode(nonblocking),
             rate,
             runs: cfg.runs,
+            floorUs: median(floors),
             ts: {
               ok: ts.length,
               hz: median(ts.map((r) => r.hz)),
@@ -548,7 +578,9 @@ export async function measureCost(interp, cfg, anomalies) {
     try {
       for (const nonblocking of [false, true]) {
         const got = { 'pyspy-ts': [], 'py-spy': [] };
+        const floors = [];
         for (let i = 0; i < cfg.runs; i++) {
+          floors.push(await wakeFloorUs(rate, FLOOR_S, anomalies));
           for (const tool of orderFor(i)) {
             const label = `${interp.id} cost ${threads} threads ${mode(nonblocking)} ${tool} run ${i + 1}`;
             const r = await record(tool, {
@@ -572,6 +604,8 @@ export async function measureCost(interp, cfg, anomalies) {
           mode: mode(nonblocking),
           rate,
           seconds: cfg.costS,
+          // As a share of a core: µs a wake-up × wake-ups a second ÷ 1e6 × 100.
+          floorPct: ((median(floors) ?? NaN) * rate) / 1e4,
           ts: {
             hz: median(ts.map((r) => r.hz)),
             missedPct: median(ts.map((r) => (100 * r.missed) / (r.ticks + r.missed || 1))),
