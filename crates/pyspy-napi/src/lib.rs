@@ -570,13 +570,26 @@ impl Recorder {
             .name("pyspy-finish".into())
             .spawn(move || match sampler.wait() {
                 Some(profile) => {
-                    let profile = convert_profile(profile, sampler.target_exited());
+                    let profile = Released(convert_profile(profile, sampler.target_exited()));
                     deferred.resolve(move |_| Ok(profile));
                 }
                 None => deferred.reject(Error::new(Status::InvalidArg, "this record was already finished")),
             })
             .map_err(|e| Error::from_reason(format!("could not start a thread to wait for the record: {e}")))?;
         Ok(promise)
+    }
+}
+
+/// A finished record's profile: once it is a JavaScript object, the Rust copy is dropped and the
+/// memory the record used is given back (`release_freed_memory`) before anything renders it.
+struct Released(NativeProfile);
+
+impl ToNapiValue for Released {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        // SAFETY: called by napi-rs with the env it resolves the promise in.
+        let value = unsafe { NativeProfile::to_napi_value(env, val.0) };
+        pyspy_live::release_freed_memory();
+        value
     }
 }
 
