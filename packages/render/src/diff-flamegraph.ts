@@ -22,7 +22,7 @@ function sharesByPath(profile: Profile): Map<string, number> {
   while (pending.length > 0) {
     const { node, path } = pending.pop()!;
     shares.set(path, (100 * node.samples) / root.samples);
-    for (const child of node.children.values()) pending.push({ node: child, path: `${path}\n${child.label}` });
+    for (const child of node.children?.values() ?? []) pending.push({ node: child, path: `${path}\n${child.label}` });
   }
   return shares;
 }
