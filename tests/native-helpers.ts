@@ -49,6 +49,8 @@ export interface NativeRecord {
   /** Each stack as its frames, outermost first, with its count. */
   stacks: { frames: JsonFrame[]; count: number }[];
   stats: { ticks: number; errors: number; samples: number; achievedRateHz: number };
+  /** Each sample's time and index into `stacks`, in time order (our JSON keeps the timeline). */
+  timeline: { timesUs: number[]; stacks: number[] };
   stdout: string;
   stderr: string;
 }
@@ -69,10 +71,13 @@ export function recordNative(
     frames: JsonFrame[];
     stacks: { frames: number[]; count: number }[];
     stats: NativeRecord['stats'];
+    timeline?: NativeRecord['timeline'];
   };
+  expect(file.timeline, 'our JSON keeps the timeline').toBeDefined();
   return {
     stacks: file.stacks.map((s) => ({ frames: s.frames.map((i) => file.frames[i]), count: s.count })),
     stats: file.stats,
+    timeline: file.timeline!,
     stdout: result.stdout,
     stderr: result.stderr,
   };
