@@ -133,10 +133,11 @@ function checkShare(interp: Interpreter, shares: Share[]): void {
   let expected = 0;
   for (const share of shares) {
     const d = share.cLeaf.map((c, b) => c - share.measured * share.workload[b]);
-    const mean = d.reduce((a, x) => a + x, 0) / d.length;
+    const sum = d.reduce((a, x) => a + x, 0);
+    const mean = sum / d.length;
     // The variance of the record's sum of d, from the spread of its blocks.
     variance += (d.length / Math.max(1, d.length - 1)) * d.reduce((a, x) => a + (x - mean) ** 2, 0);
-    deviation += d.reduce((a, x) => a + x, 0);
+    deviation += sum;
     const w = share.workload.reduce((a, x) => a + x, 0);
     workload += w;
     expected += share.measured * w;
